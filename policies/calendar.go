@@ -1,0 +1,145 @@
+package policies
+
+import (
+	"fmt"
+	"sort"
+	"time"
+	_ "time/tzdata" // deadlines must not depend on the host's zoneinfo
+
+	"github.com/rickar/cal/v2"
+	"github.com/rickar/cal/v2/gb"
+)
+
+// Calendar names accepted in a policy file.
+const (
+	CalendarEnglandAndWales = "england-and-wales"
+)
+
+// stateFuneral2022 is the one-off bank holiday for the state funeral of
+// Queen Elizabeth II, which rickar/cal/v2/gb does not carry.
+var stateFuneral2022 = &cal.Holiday{
+	Name:      "State Funeral of Queen Elizabeth II",
+	Type:      cal.ObservanceBank,
+	Month:     time.September,
+	Day:       19,
+	Func:      cal.CalcDayOfMonth,
+	StartYear: 2022,
+	EndYear:   2022,
+}
+
+// calendars maps a calendar name to its bank holidays. The slices are never
+// modified after package initialisation, so reading them from many workflow
+// goroutines at once is safe.
+var calendars = map[string][]*cal.Holiday{
+	CalendarEnglandAndWales: append(append([]*cal.Holiday{}, gb.Holidays...), stateFuneral2022),
+}
+
+// CalendarNames lists the calendars a policy may name, sorted.
+func CalendarNames() []string {
+	names := make([]string, 0, len(calendars))
+	for n := range calendars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Clock is where a policy's working days live: its bank-holiday calendar,
+// its time zone and the local time at which a working day ends.
+type Clock struct {
+	Calendar string
+	Location *time.Location
+	// EndOfDay is the offset from local midnight at which a working day ends.
+	EndOfDay time.Duration
+	// Closures are extra non-working dates of the partnership (yyyy-mm-dd).
+	Closures []string
+}
+
+// NewClock checks its arguments and builds a Clock. tz "" means Europe/London,
+// endOfDay "" means 17:00.
+func NewClock(calendar, tz, endOfDay string) (Clock, error) {
+	if _, ok := calendars[calendar]; !ok {
+		return Clock{}, fmt.Errorf("unknown calendar %q (known: %v)", calendar, CalendarNames())
+	}
+	if tz == "" {
+		tz = "Europe/London"
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return Clock{}, fmt.Errorf("unknown time zone %q", tz)
+	}
+	if endOfDay == "" {
+		endOfDay = "17:00"
+	}
+	t, err := time.Parse("15:04", endOfDay)
+	if err != nil {
+		return Clock{}, fmt.Errorf("end of day %q is not a time like 17:00", endOfDay)
+	}
+	return Clock{
+		Calendar: calendar,
+		Location: loc,
+		EndOfDay: time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute,
+	}, nil
+}
+
+// BankHoliday reports whether the local date of day (year, month, day only)
+// is a bank holiday, substitute days included, and its name.
+func (c Clock) BankHoliday(year int, month time.Month, day int) (string, bool) {
+	for _, h := range calendars[c.Calendar] {
+		_, observed := h.Calc(year)
+		if observed.IsZero() {
+			continue
+		}
+		if observed.Year() == year && observed.Month() == month && observed.Day() == day {
+			return h.Name, true
+		}
+	}
+	// A holiday of the previous year observed in this one (New Year's Day is
+	// never moved back a year, but Boxing Day of year-1 could in principle be
+	// observed on 2 January in a future rule set).
+	for _, h := range calendars[c.Calendar] {
+		_, observed := h.Calc(year - 1)
+		if !observed.IsZero() && observed.Year() == year && observed.Month() == month && observed.Day() == day {
+			return h.Name, true
+		}
+	}
+	want := fmt.Sprintf("%04d-%02d-%02d", year, int(month), day)
+	for _, d := range c.Closures {
+		if d == want {
+			return "partnership closure", true
+		}
+	}
+	return "", false
+}
+
+// IsWorkingDay reports whether the local calendar date is Monday to Friday
+// and not a bank holiday of the clock's calendar.
+func (c Clock) IsWorkingDay(year int, month time.Month, day int) bool {
+	wd := time.Date(year, month, day, 12, 0, 0, 0, time.UTC).Weekday()
+	if wd == time.Saturday || wd == time.Sunday {
+		return false
+	}
+	_, hol := c.BankHoliday(year, month, day)
+	return !hol
+}
+
+// AddWorkingDays returns the deadline n working days after start: day zero is
+// the local day on which start falls (whether or not it is a working day);
+// the deadline is the end of the working day on the nth following working
+// day, in the clock's time zone. n must be at least 1.
+func (c Clock) AddWorkingDays(start time.Time, n int) time.Time {
+	local := start.In(c.Location)
+	y, m, d := local.Date()
+	for n > 0 {
+		// Step one calendar day using a noon-UTC anchor so that clock
+		// changes never skip or repeat a date.
+		next := time.Date(y, m, d+1, 12, 0, 0, 0, time.UTC)
+		y, m, d = next.Date()
+		if c.IsWorkingDay(y, m, d) {
+			n--
+		}
+	}
+	h := int(c.EndOfDay / time.Hour)
+	mi := int((c.EndOfDay % time.Hour) / time.Minute)
+	return time.Date(y, m, d, h, mi, 0, 0, c.Location)
+}

@@ -1,0 +1,306 @@
+package policies
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed *.yaml
+var embedded embed.FS
+
+// Registry is the set of loaded policies, keyed by id.
+type Registry struct {
+	byID map[string]Policy
+	ids  []string
+}
+
+// Load reads the embedded policies and then every *.yaml / *.yml file in dir
+// (if dir is not empty); a file in dir with the id of an embedded policy
+// replaces it. Any mistake refuses the whole set, naming file, line and fix.
+func Load(dir string) (*Registry, error) {
+	r := &Registry{byID: map[string]Policy{}}
+	from := map[string]string{}
+	add := func(name string, data []byte) error {
+		p, err := Parse(name, data)
+		if err != nil {
+			return err
+		}
+		if prev, ok := from[p.ID]; ok && !strings.HasPrefix(prev, "embedded:") {
+			return fmt.Errorf("%s: policy id %q is also defined in %s; give each policy its own id", name, p.ID, prev)
+		}
+		from[p.ID] = name
+		r.byID[p.ID] = p
+		return nil
+	}
+	entries, err := fs.ReadDir(embedded, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		data, err := embedded.ReadFile(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if err := add("embedded:policies/"+e.Name(), data); err != nil {
+			return nil, err
+		}
+	}
+	if dir != "" {
+		files, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("POLICY_DIR %s: %w", dir, err)
+		}
+		for _, f := range files {
+			ext := filepath.Ext(f.Name())
+			if f.IsDir() || (ext != ".yaml" && ext != ".yml") {
+				continue
+			}
+			path := filepath.Join(dir, f.Name())
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, err
+			}
+			if err := add(path, data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for id := range r.byID {
+		r.ids = append(r.ids, id)
+	}
+	sort.Strings(r.ids)
+	if len(r.ids) == 0 {
+		return nil, errors.New("no policies loaded")
+	}
+	return r, nil
+}
+
+// Get returns the policy with the given id.
+func (r *Registry) Get(id string) (Policy, bool) {
+	p, ok := r.byID[id]
+	return p, ok
+}
+
+// All returns every policy, sorted by id.
+func (r *Registry) All() []Policy {
+	out := make([]Policy, 0, len(r.ids))
+	for _, id := range r.ids {
+		out = append(out, r.byID[id])
+	}
+	return out
+}
+
+var (
+	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	prefixPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]{1,9}$`)
+	datePattern   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+// Parse reads and validates one policy file. name is used in messages.
+func Parse(name string, data []byte) (Policy, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Policy{}, fmt.Errorf("%s: %v; fix the YAML syntax", name, err)
+	}
+	if len(root.Content) == 0 {
+		return Policy{}, fmt.Errorf("%s line 1: the file is empty; write a policy (see policies/northamptonshire.yaml)", name)
+	}
+	var p Policy
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return Policy{}, fmt.Errorf("%s: %v; use only the fields documented in policies/README.md", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	v := validator{name: name, root: root.Content[0]}
+	v.check(&p)
+	if len(v.errs) > 0 {
+		return Policy{}, errors.New(strings.Join(v.errs, "\n"))
+	}
+	return p, nil
+}
+
+type validator struct {
+	name string
+	root *yaml.Node
+	errs []string
+}
+
+// line finds the line of a path such as "stages", 2, "within" in the
+// document, falling back to the nearest parent that exists.
+func (v *validator) line(path ...any) int {
+	n := v.root
+	line := n.Line
+	for _, step := range path {
+		switch s := step.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == s {
+					line = n.Content[i].Line
+					n = n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return line
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || s >= len(n.Content) {
+				return line
+			}
+			n = n.Content[s]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func (v *validator) fail(msg, fix string, path ...any) {
+	field := ""
+	for i, p := range path {
+		switch s := p.(type) {
+		case string:
+			if i > 0 {
+				field += "."
+			}
+			field += s
+		case int:
+			field += fmt.Sprintf("[%d]", s)
+		}
+	}
+	v.errs = append(v.errs, fmt.Sprintf("%s line %d: %s: %s; %s", v.name, v.line(path...), field, msg, fix))
+}
+
+func (v *validator) check(p *Policy) {
+	if !idPattern.MatchString(p.ID) {
+		v.fail(fmt.Sprintf("%q is not a policy id", p.ID), "use lower-case letters, digits and hyphens, e.g. northamptonshire", "id")
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		v.fail("missing", "name the partnership and procedure", "name")
+	}
+	if !prefixPattern.MatchString(p.RefPrefix) {
+		v.fail(fmt.Sprintf("%q is not a reference prefix", p.RefPrefix), "use 2 to 10 capital letters or digits, e.g. NSCP", "ref_prefix")
+	}
+	if strings.TrimSpace(p.Source) == "" {
+		v.fail("missing", "cite the source document the policy implements", "source")
+	}
+	if strings.TrimSpace(p.SafetyNotice) == "" {
+		v.fail("missing", "give the immediate-risk notice shown whenever a case starts", "safety_notice")
+	}
+	if p.Timezone == "" {
+		p.Timezone = "Europe/London"
+	}
+	if p.EndOfDay == "" {
+		p.EndOfDay = "17:00"
+	}
+	if _, err := NewClock(p.Calendar, p.Timezone, p.EndOfDay); err != nil {
+		switch {
+		case !contains(CalendarNames(), p.Calendar):
+			v.fail(fmt.Sprintf("unknown calendar %q", p.Calendar), "use one of "+strings.Join(CalendarNames(), ", "), "calendar")
+		default:
+			v.fail(err.Error(), "use an IANA time zone such as Europe/London and a time like 17:00", "timezone")
+		}
+	}
+	for i, d := range p.Closures {
+		if !datePattern.MatchString(d) {
+			v.fail(fmt.Sprintf("%q is not a date", d), "write closure dates as yyyy-mm-dd", "closures", i)
+		}
+	}
+	if p.BusinessOffice.Email == "" || !strings.Contains(p.BusinessOffice.Email, "@") {
+		v.fail("missing or not an email address", "give the partnership business office's mailbox", "business_office", "email")
+	}
+	if len(p.Categories) == 0 {
+		v.fail("no categories", "list the areas of disagreement the procedure names", "categories")
+	}
+	seen := map[string]bool{}
+	for i, c := range p.Categories {
+		if !idPattern.MatchString(c.ID) || seen[c.ID] {
+			v.fail(fmt.Sprintf("%q is not a new category id", c.ID), "give each category a unique lower-case id", "categories", i, "id")
+		}
+		seen[c.ID] = true
+		if strings.TrimSpace(c.Label) == "" {
+			v.fail("missing", "describe the category", "categories", i, "label")
+		}
+	}
+	seen = map[string]bool{}
+	for i, a := range p.Agencies {
+		if !idPattern.MatchString(a.ID) || seen[a.ID] {
+			v.fail(fmt.Sprintf("%q is not a new agency id", a.ID), "give each agency a unique lower-case id", "agencies", i, "id")
+		}
+		seen[a.ID] = true
+	}
+	if len(p.Stages) == 0 {
+		v.fail("no stages", "list the procedure's stages in order from 1", "stages")
+		return
+	}
+	partnership := 0
+	for i := range p.Stages {
+		s := &p.Stages[i]
+		if s.Number != i+1 {
+			v.fail(fmt.Sprintf("stage number %d out of order", s.Number), fmt.Sprintf("number the stages 1, 2, 3 ... in order; this one should be %d", i+1), "stages", i, "number")
+		}
+		if strings.TrimSpace(s.Name) == "" {
+			v.fail("missing", "name the stage", "stages", i, "name")
+		}
+		if strings.TrimSpace(s.Who) == "" {
+			v.fail("missing", "say who acts at this stage", "stages", i, "who")
+		}
+		ts, err := ParseTimescale(s.Within)
+		if err != nil {
+			v.fail(err.Error(), "see policies/README.md for the timescale wording", "stages", i, "within")
+		}
+		if ts.Unit == UnitAgreed {
+			v.fail("agreed-per-case timescales need a partnership default, which this version does not support yet", "give a number and a unit", "stages", i, "within")
+		}
+		s.Timescale = ts
+		last := i == len(p.Stages)-1
+		switch s.OnTimeout {
+		case OnTimeoutEscalate:
+			if last {
+				v.fail("the last stage cannot escalate: there is no next stage", `use "notify" at the last stage`, "stages", i, "on_timeout")
+			}
+		case OnTimeoutMediation:
+			// checked below, once the partnership stage is known
+		case OnTimeoutNotify:
+		default:
+			v.fail(fmt.Sprintf("unknown action %q", s.OnTimeout), `use "escalate", "mediation" or "notify"`, "stages", i, "on_timeout")
+		}
+		if s.Partnership {
+			partnership++
+			if !last {
+				v.fail("the partnership stage must be the last stage", "move it to the end or drop partnership: true", "stages", i, "partnership")
+			}
+		}
+	}
+	if partnership > 1 {
+		v.fail("more than one partnership stage", "mark only the last stage partnership: true", "stages")
+	}
+	for i, s := range p.Stages {
+		if s.OnTimeout == OnTimeoutMediation && (partnership == 0 || s.Partnership) {
+			v.fail(`"mediation" points nowhere: there is no partnership stage after this one`, "mark the last stage partnership: true or use escalate/notify", "stages", i, "on_timeout")
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
