@@ -1,0 +1,68 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Every name the worker, the API and operators share lives here; nothing
+// else spells these strings.
+const (
+	// TaskQueue is where case workflows and their activities run.
+	TaskQueue = "escalate-cases"
+
+	// CaseWorkflowName is the registered name of CaseWorkflow.
+	CaseWorkflowName = "CaseWorkflow"
+
+	// QueryState returns the full Case, history included.
+	QueryState = "state"
+
+	// UpdateOpened waits until the opening of the case is durably recorded;
+	// the API sends it with update-with-start.
+	UpdateOpened           = "opened"
+	UpdateNote             = "note"
+	UpdateContact          = "contact"
+	UpdateEscalate         = "escalate"
+	UpdateDeadline         = "deadline"
+	UpdateProposeAgreement = "agreement.propose"
+	UpdateConfirmAgreement = "agreement.confirm"
+	UpdateRejectAgreement  = "agreement.reject"
+	UpdateWithdraw         = "withdraw"
+	UpdateOutcome          = "outcome"
+)
+
+// Error types carried by temporal.ApplicationError from update validators
+// and handlers; the API maps them to HTTP statuses.
+const (
+	ErrConflict      = "conflict"       // the case's state does not allow it (409)
+	ErrRuleViolation = "rule_violation" // a procedure rule says no (422)
+	ErrForbidden     = "forbidden"      // not this person's action (403)
+)
+
+// Search attributes operators filter on in the Temporal Web UI.
+var (
+	SearchPolicy = temporal.NewSearchAttributeKeyKeyword("EscalatePolicy")
+	SearchStatus = temporal.NewSearchAttributeKeyKeyword("EscalateStatus")
+	SearchStage  = temporal.NewSearchAttributeKeyInt64("EscalateStage")
+	SearchDueAt  = temporal.NewSearchAttributeKeyTime("EscalateDueAt")
+)
+
+// SearchAttributeKeys lists every key above, for registration at start-up.
+func SearchAttributeKeys() []temporal.SearchAttributeKey {
+	return []temporal.SearchAttributeKey{SearchPolicy, SearchStatus, SearchStage, SearchDueAt}
+}
+
+// CaseRef builds a case reference, which is also its workflow ID:
+// PREFIX-YEAR-NNNNN, e.g. NSCP-2026-00042.
+func CaseRef(prefix string, year int, number int64) string {
+	return fmt.Sprintf("%s-%d-%05d", prefix, year, number)
+}
+
+// Activity names. The activities package implements them as methods of
+// activities.Activities with these exact names (a test checks); workflows
+// refer to them by name so that workflow code never imports the database.
+const (
+	ActivityRecordEvents         = "RecordEvents"
+	ActivityDeliverNotifications = "DeliverNotifications"
+)

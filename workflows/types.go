@@ -1,0 +1,273 @@
+package workflows
+
+import (
+	"time"
+
+	"escalate/policies"
+)
+
+// Case statuses.
+const (
+	StatusOpen              = "open"
+	StatusAgreementProposed = "agreement_proposed"
+	StatusResolved          = "resolved"
+	StatusWithdrawn         = "withdrawn"
+	StatusUnresolved        = "unresolved"
+)
+
+// Sides of a disagreement.
+const (
+	SideRaiser     = "raiser"
+	SideRespondent = "respondent"
+)
+
+// Event types of a case's history.
+const (
+	EventOpened            = "case_opened"
+	EventStageEntered      = "stage_entered"
+	EventNote              = "note"
+	EventContact           = "contact_added"
+	EventEscalated         = "escalated"
+	EventDeadlineChanged   = "deadline_agreed"
+	EventDeadlinePassed    = "deadline_passed"
+	EventAgreementProposed = "agreement_proposed"
+	EventAgreementConfirm  = "agreement_confirmed"
+	EventAgreementRejected = "agreement_rejected"
+	EventWithdrawn         = "withdrawn"
+	EventOutcome           = "outcome_recorded"
+)
+
+// Person is who acts: the token's person as the API authenticated them.
+type Person struct {
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+	Agency string `json:"agency"`
+	Role   string `json:"role,omitempty"`
+}
+
+// Party is one person on a side of the case.
+type Party struct {
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+	Agency string `json:"agency"`
+	Role   string `json:"role,omitempty"`
+}
+
+// Contact is a person acting for one side at a stage (e.g. a line manager).
+type Contact struct {
+	Party
+	Side  string `json:"side"`
+	Stage int    `json:"stage"`
+}
+
+// StageState is where the case stands on the ladder.
+type StageState struct {
+	Number    int       `json:"number"`
+	Name      string    `json:"name"`
+	StartedAt time.Time `json:"started_at"`
+	DueAt     time.Time `json:"due_at"`
+	Overdue   bool      `json:"overdue"`
+	// Within is the stage's policy timescale, and Agreed says the due time
+	// is a shorter, agreed one.
+	Within string `json:"within"`
+	Agreed bool   `json:"agreed"`
+}
+
+// Action is one agreed action of an outcome.
+type Action struct {
+	What string    `json:"what"`
+	Who  string    `json:"who"`
+	By   time.Time `json:"by"`
+}
+
+// Agreement is the written outcome one side proposes and the other confirms.
+type Agreement struct {
+	ProposedBy     string     `json:"proposed_by"`
+	ProposedBySide string     `json:"proposed_by_side"`
+	Outcome        string     `json:"outcome"`
+	Actions        []Action   `json:"actions"`
+	Learning       string     `json:"learning,omitempty"`
+	ConfirmedBy    string     `json:"confirmed_by,omitempty"`
+	At             *time.Time `json:"at"`
+	ProposedAt     time.Time  `json:"proposed_at"`
+}
+
+// Event is one entry of the written record.
+type Event struct {
+	Seq     int       `json:"seq"`
+	At      time.Time `json:"at"`
+	Type    string    `json:"type"`
+	Stage   int       `json:"stage"`
+	By      string    `json:"by"`
+	ByEmail string    `json:"by_email,omitempty"`
+	Text    string    `json:"text"`
+}
+
+// Case is the whole state of one disagreement: what the query returns and
+// what the API serves. History is filled by the query and by the API from
+// the record; the stored snapshot leaves it empty.
+type Case struct {
+	Ref          string     `json:"ref"`
+	Policy       string     `json:"policy"`
+	Status       string     `json:"status"`
+	ChildRef     string     `json:"child_ref"`
+	Category     string     `json:"category"`
+	Summary      string     `json:"summary"`
+	Urgent       bool       `json:"urgent"`
+	CreatedAt    time.Time  `json:"created_at"`
+	ClosedAt     *time.Time `json:"closed_at"`
+	Stage        StageState `json:"stage"`
+	Raiser       Party      `json:"raiser"`
+	Respondent   Party      `json:"respondent"`
+	Contacts     []Contact  `json:"contacts"`
+	Agreement    *Agreement `json:"agreement"`
+	Outcome      string     `json:"outcome,omitempty"`
+	Learning     string     `json:"learning,omitempty"`
+	History      []Event    `json:"history,omitempty"`
+	SafetyNotice string     `json:"safety_notice"`
+	// Version is the sequence number of the latest event applied.
+	Version int `json:"version"`
+}
+
+// Closed reports whether the case has ended.
+func (c Case) Closed() bool {
+	switch c.Status {
+	case StatusResolved, StatusWithdrawn, StatusUnresolved:
+		return true
+	}
+	return false
+}
+
+// CaseInput starts a case. The policy is a snapshot taken at start.
+type CaseInput struct {
+	Ref        string          `json:"ref"`
+	Policy     policies.Policy `json:"policy"`
+	ChildRef   string          `json:"child_ref"`
+	Category   string          `json:"category"`
+	Summary    string          `json:"summary"`
+	Urgent     bool            `json:"urgent"`
+	DueAt      *time.Time      `json:"due_at,omitempty"`
+	Raiser     Party           `json:"raiser"`
+	Respondent Party           `json:"respondent"`
+}
+
+// CaseResult is what a finished case workflow returns.
+type CaseResult struct {
+	Case Case `json:"case"`
+}
+
+// ActionResult is what every update returns: the case after the action.
+type ActionResult struct {
+	Case Case `json:"case"`
+}
+
+// OpenedInput asks for the case once its opening is recorded.
+type OpenedInput struct{}
+
+// NoteInput records a discussion or decision.
+type NoteInput struct {
+	By   Person `json:"by"`
+	Text string `json:"text"`
+}
+
+// ContactInput records who acts for a side at the current stage.
+type ContactInput struct {
+	By    Person `json:"by"`
+	Side  string `json:"side"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+// EscalateInput climbs the ladder now.
+type EscalateInput struct {
+	By       Person `json:"by"`
+	Reason   string `json:"reason"`
+	Evidence string `json:"evidence"`
+	ToStage  int    `json:"to_stage,omitempty"`
+}
+
+// DeadlineInput agrees a shorter deadline for the current stage.
+type DeadlineInput struct {
+	By     Person    `json:"by"`
+	DueAt  time.Time `json:"due_at"`
+	Reason string    `json:"reason"`
+}
+
+// ProposeAgreementInput proposes the written outcome.
+type ProposeAgreementInput struct {
+	By       Person   `json:"by"`
+	Outcome  string   `json:"outcome"`
+	Actions  []Action `json:"actions"`
+	Learning string   `json:"learning,omitempty"`
+}
+
+// ConfirmAgreementInput confirms the other side's proposal.
+type ConfirmAgreementInput struct {
+	By Person `json:"by"`
+}
+
+// RejectAgreementInput rejects the proposal; the case goes back to open.
+type RejectAgreementInput struct {
+	By     Person `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// WithdrawInput is the raiser's side withdrawing.
+type WithdrawInput struct {
+	By     Person `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// OutcomeInput is the partnership's mediation or review outcome.
+type OutcomeInput struct {
+	By       Person `json:"by"`
+	Resolved bool   `json:"resolved"`
+	Outcome  string `json:"outcome"`
+	Learning string `json:"learning,omitempty"`
+}
+
+// Recipient is one person to tell of an event.
+type Recipient struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	// Why says in what capacity they are told, e.g. "raiser".
+	Why string `json:"why"`
+}
+
+// Notice is the notification of one event to its recipients.
+type Notice struct {
+	Seq        int         `json:"seq"`
+	Recipients []Recipient `json:"recipients"`
+}
+
+// RecordEventsInput writes events, the case snapshot after them, and the
+// notifications they cause, in one transaction. Writing the same input twice
+// changes nothing.
+type RecordEventsInput struct {
+	Ref     string   `json:"ref"`
+	RunID   string   `json:"run_id"`
+	Case    Case     `json:"case"`
+	Events  []Event  `json:"events"`
+	Notices []Notice `json:"notices"`
+	// Timezone renders deadlines in local time in notifications.
+	Timezone string `json:"timezone"`
+}
+
+// RecordEventsResult says how many events were new.
+type RecordEventsResult struct {
+	Inserted int `json:"inserted"`
+}
+
+// DeliverNotificationsInput sends the recorded, unsent notifications of the
+// given events.
+type DeliverNotificationsInput struct {
+	Ref  string `json:"ref"`
+	Seqs []int  `json:"seqs"`
+}
+
+// DeliverNotificationsResult counts what happened to them.
+type DeliverNotificationsResult struct {
+	Sent   int `json:"sent"`
+	Logged int `json:"logged"`
+}

@@ -1,0 +1,335 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// Validators only read state; they reject with conflict (409) when the
+// case's state does not allow the action and rule_violation (422) when a
+// procedure rule says no. Handlers change state before their first blocking
+// call, then answer once the change is recorded.
+
+func (s *caseState) validateOpen() error {
+	if !s.opened {
+		return conflict("the case is still being opened; try again in a moment")
+	}
+	if s.c.Closed() {
+		return conflict("the case is closed (%s)", s.c.Status)
+	}
+	return nil
+}
+
+func (s *caseState) answer() (ActionResult, error) {
+	return ActionResult{Case: s.c}, nil
+}
+
+func (s *caseState) validateOpened(OpenedInput) error { return nil }
+
+func (s *caseState) handleOpened(ctx workflow.Context, _ OpenedInput) (ActionResult, error) {
+	if err := workflow.Await(ctx, func() bool { return s.opened }); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateNote(in NoteInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		return ruleViolation("a note needs text")
+	}
+	return nil
+}
+
+func (s *caseState) handleNote(ctx workflow.Context, in NoteInput) (ActionResult, error) {
+	ev := s.event(ctx, EventNote, s.c.Stage.Number, in.By, in.Text)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateContact(in ContactInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if in.Side != SideRaiser && in.Side != SideRespondent {
+		return ruleViolation("side must be %q or %q", SideRaiser, SideRespondent)
+	}
+	for _, c := range s.c.Contacts {
+		if strings.EqualFold(c.Email, in.Email) && c.Stage == s.c.Stage.Number && c.Side == in.Side {
+			return conflict("%s is already recorded for the %s's side at stage %d", in.Email, in.Side, c.Stage)
+		}
+	}
+	if other := s.sideOf(in.Email); other != "" && other != in.Side {
+		return conflict("%s already acts for the %s's side", in.Email, other)
+	}
+	return nil
+}
+
+func (s *caseState) handleContact(ctx workflow.Context, in ContactInput) (ActionResult, error) {
+	c := Contact{Party: Party{Name: in.Name, Email: in.Email, Role: in.Role}, Side: in.Side, Stage: s.c.Stage.Number}
+	if in.Side == SideRaiser {
+		c.Agency = s.c.Raiser.Agency
+	} else {
+		c.Agency = s.c.Respondent.Agency
+	}
+	s.c.Contacts = append(s.c.Contacts, c)
+	ev := s.event(ctx, EventContact, s.c.Stage.Number, in.By,
+		fmt.Sprintf("%s (%s, %s) now acts for the %s's side at stage %d.", in.Name, in.Role, in.Email, in.Side, s.c.Stage.Number))
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+// escalationTarget is the stage an escalation climbs to.
+func (s *caseState) escalationTarget(in EscalateInput) int {
+	if in.ToStage != 0 {
+		return in.ToStage
+	}
+	return s.c.Stage.Number + 1
+}
+
+func (s *caseState) validateEscalate(in EscalateInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	cur := s.c.Stage.Number
+	if cur >= s.policy.LastStage() {
+		return conflict("the case is at the last stage (%d); there is no stage to escalate to", cur)
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return ruleViolation("an escalation needs a reason")
+	}
+	target := s.escalationTarget(in)
+	if in.ToStage != 0 {
+		if in.ToStage <= cur || in.ToStage > s.policy.LastStage() {
+			return ruleViolation("to_stage must be a later stage of this policy (%d to %d)", cur+1, s.policy.LastStage())
+		}
+		if in.ToStage != cur+1 && !s.c.Urgent {
+			return ruleViolation("only urgent cases may skip stages; escalate to stage %d", cur+1)
+		}
+	}
+	next, _ := s.policy.Stage(target)
+	if next.EvidenceRequired && strings.TrimSpace(in.Evidence) == "" {
+		return ruleViolation("stage %d (%s) needs evidence that stage %d was tried and exhausted", next.Number, next.Name, cur)
+	}
+	return nil
+}
+
+func (s *caseState) handleEscalate(ctx workflow.Context, in EscalateInput) (ActionResult, error) {
+	cur := s.c.Stage.Number
+	target := s.escalationTarget(in)
+	next, _ := s.policy.Stage(target)
+	text := fmt.Sprintf("Escalated from stage %d to stage %d (%s). Reason: %s", cur, target, next.Name, in.Reason)
+	if strings.TrimSpace(in.Evidence) != "" {
+		text += " Evidence that the previous stage was exhausted: " + in.Evidence
+	}
+	esc := s.event(ctx, EventEscalated, cur, in.By, text)
+	entered := s.enterStage(ctx, target, workflow.Now(ctx), nil)
+	if err := s.commit(ctx, esc, entered); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateDeadline(ctx workflow.Context, in DeadlineInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if !in.DueAt.After(workflow.Now(ctx)) {
+		return ruleViolation("due_at is in the past")
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return ruleViolation("an agreed deadline needs a reason")
+	}
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	max, err := st.Timescale.DueAt(s.c.Stage.StartedAt, s.clock)
+	if err != nil {
+		return ruleViolation("stage %d has no maximum deadline", st.Number)
+	}
+	if in.DueAt.After(max) {
+		return ruleViolation("due_at is later than the policy's maximum for stage %d (%s, %s)", st.Number, s.localTime(max), st.Within)
+	}
+	return nil
+}
+
+func (s *caseState) handleDeadline(ctx workflow.Context, in DeadlineInput) (ActionResult, error) {
+	s.c.Stage.DueAt = in.DueAt
+	s.c.Stage.Agreed = true
+	s.c.Stage.Overdue = false
+	s.epoch++
+	ev := s.event(ctx, EventDeadlineChanged, s.c.Stage.Number, in.By,
+		fmt.Sprintf("Stage %d deadline agreed as %s. Reason: %s", s.c.Stage.Number, s.localTime(in.DueAt), in.Reason))
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validatePropose(in ProposeAgreementInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if s.c.Status == StatusAgreementProposed {
+		return conflict("an agreement is already proposed; confirm or reject it first")
+	}
+	if s.sideOf(in.By.Email) == "" {
+		return conflict("only a party on one side of the disagreement can propose the agreed outcome")
+	}
+	if strings.TrimSpace(in.Outcome) == "" {
+		return ruleViolation("the agreement needs a written outcome")
+	}
+	return nil
+}
+
+func (s *caseState) handlePropose(ctx workflow.Context, in ProposeAgreementInput) (ActionResult, error) {
+	actions := in.Actions
+	if actions == nil {
+		actions = []Action{}
+	}
+	s.c.Agreement = &Agreement{
+		ProposedBy:     in.By.Name,
+		ProposedBySide: s.sideOf(in.By.Email),
+		Outcome:        in.Outcome,
+		Actions:        actions,
+		Learning:       in.Learning,
+		ProposedAt:     workflow.Now(ctx),
+	}
+	s.c.Status = StatusAgreementProposed
+	text := "Agreed outcome proposed: " + in.Outcome
+	for _, a := range actions {
+		text += fmt.Sprintf("\n- %s (who: %s; by %s)", a.What, a.Who, s.localTime(a.By))
+	}
+	ev := s.event(ctx, EventAgreementProposed, s.c.Stage.Number, in.By, text)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateConfirm(in ConfirmAgreementInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if s.c.Status != StatusAgreementProposed || s.c.Agreement == nil {
+		return conflict("no agreement is proposed")
+	}
+	side := s.sideOf(in.By.Email)
+	if side == "" {
+		return conflict("only a party of the other side can confirm the agreement")
+	}
+	if side == s.c.Agreement.ProposedBySide {
+		return conflict("the %s's side proposed this agreement; the other side confirms it", side)
+	}
+	return nil
+}
+
+func (s *caseState) handleConfirm(ctx workflow.Context, in ConfirmAgreementInput) (ActionResult, error) {
+	now := workflow.Now(ctx)
+	s.c.Agreement.ConfirmedBy = in.By.Name
+	s.c.Agreement.At = &now
+	s.c.Learning = s.c.Agreement.Learning
+	s.c.Outcome = s.c.Agreement.Outcome
+	s.close(ctx, StatusResolved)
+	ev := s.event(ctx, EventAgreementConfirm, s.c.Stage.Number, in.By,
+		fmt.Sprintf("Agreement confirmed by %s: the disagreement is resolved at stage %d.", in.By.Name, s.c.Stage.Number))
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateReject(in RejectAgreementInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if s.c.Status != StatusAgreementProposed || s.c.Agreement == nil {
+		return conflict("no agreement is proposed")
+	}
+	if s.sideOf(in.By.Email) == "" {
+		return conflict("only a party of the case can reject the proposed agreement")
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return ruleViolation("a rejection needs a reason")
+	}
+	return nil
+}
+
+func (s *caseState) handleReject(ctx workflow.Context, in RejectAgreementInput) (ActionResult, error) {
+	s.c.Agreement = nil
+	s.c.Status = StatusOpen
+	ev := s.event(ctx, EventAgreementRejected, s.c.Stage.Number, in.By,
+		fmt.Sprintf("Proposed agreement rejected; the case stays open at stage %d. Reason: %s", s.c.Stage.Number, in.Reason))
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateWithdraw(in WithdrawInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if s.sideOf(in.By.Email) != SideRaiser {
+		return conflict("only the raiser's side can withdraw the disagreement")
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return ruleViolation("a withdrawal needs a reason")
+	}
+	return nil
+}
+
+func (s *caseState) handleWithdraw(ctx workflow.Context, in WithdrawInput) (ActionResult, error) {
+	s.close(ctx, StatusWithdrawn)
+	ev := s.event(ctx, EventWithdrawn, s.c.Stage.Number, in.By, "Withdrawn by the raiser's side. Reason: "+in.Reason)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateOutcome(in OutcomeInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if p := s.policy.PartnershipStage(); p == 0 || s.c.Stage.Number != p {
+		return conflict("the partnership records an outcome only at the partnership stage; the case is at stage %d", s.c.Stage.Number)
+	}
+	if strings.TrimSpace(in.Outcome) == "" {
+		return ruleViolation("the outcome needs text")
+	}
+	return nil
+}
+
+func (s *caseState) handleOutcome(ctx workflow.Context, in OutcomeInput) (ActionResult, error) {
+	status := StatusUnresolved
+	verb := "unresolved"
+	if in.Resolved {
+		status, verb = StatusResolved, "resolved"
+	}
+	s.c.Outcome = in.Outcome
+	s.c.Learning = in.Learning
+	s.close(ctx, status)
+	text := fmt.Sprintf("Partnership outcome recorded by %s; the case is closed %s. Outcome: %s", in.By.Name, verb, in.Outcome)
+	if in.Learning != "" {
+		text += " Learning: " + in.Learning
+	}
+	ev := s.event(ctx, EventOutcome, s.c.Stage.Number, in.By, text)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) close(ctx workflow.Context, status string) {
+	now := workflow.Now(ctx)
+	s.c.Status = status
+	s.c.ClosedAt = &now
+	s.epoch++
+}
