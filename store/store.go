@@ -1,0 +1,493 @@
+// Package store is escalate's one door to PostgreSQL: migrations, the case
+// record, notifications, tokens and idempotency keys. No SQL lives elsewhere.
+package store
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // pgx5:// driver
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"escalate/workflows"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DefaultURL is the database the contract names when DATABASE_URL is unset.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/escalate?sslmode=disable"
+
+// Errors the API maps to statuses.
+var (
+	ErrNotFound            = errors.New("not found")
+	ErrIdempotencyMismatch = errors.New("idempotency key was used with a different body")
+)
+
+// Store holds the connection pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to PostgreSQL. It does not create or migrate the database:
+// call Prepare first.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	cfg.MaxConns = 10
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close releases the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that PostgreSQL answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Prepare creates the database named in dsn if it does not exist (connecting
+// to the server's "postgres" database to do so) and applies every embedded
+// migration not yet applied. It is safe to run at every start.
+func Prepare(ctx context.Context, dsn string) error {
+	if err := createDatabase(ctx, dsn); err != nil {
+		return err
+	}
+	src, err := iofs.New(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	u.Scheme = "pgx5"
+	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+func createDatabase(ctx context.Context, dsn string) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	name := cfg.Database
+	if name == "" {
+		return errors.New("DATABASE_URL names no database")
+	}
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // created meanwhile
+		return nil
+	}
+	return err
+}
+
+// DropDatabase removes a database; tests use it to clean up.
+func DropDatabase(ctx context.Context, dsn string) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}
+
+// IsUnavailable reports whether err means PostgreSQL could not be reached,
+// as opposed to a query it refused.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P: operator intervention (shutdown).
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
+	}
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// ---- cases and the record ----
+
+// NextRef allocates the next case reference for a prefix and year. Used
+// without an idempotency key; with one, ClaimRef allocates.
+func (s *Store) NextRef(ctx context.Context, prefix string, year int) (string, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, allocateNumber, prefix, year).Scan(&n)
+	if err != nil {
+		return "", err
+	}
+	return workflows.CaseRef(prefix, year, n), nil
+}
+
+const allocateNumber = `
+INSERT INTO case_numbers (prefix, year, last_number) VALUES ($1, $2, 1)
+ON CONFLICT (prefix, year) DO UPDATE SET last_number = case_numbers.last_number + 1
+RETURNING last_number`
+
+// ClaimRef returns the case reference bound to (owner, key): the existing
+// one if the key was used before with the same body hash (existing true), a
+// newly allocated one otherwise. A key reused with another body is
+// ErrIdempotencyMismatch. Concurrent claims of one key return one reference.
+func (s *Store) ClaimRef(ctx context.Context, owner, key string, bodyHash []byte, prefix string, year int) (ref string, existing bool, err error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		var hash []byte
+		err = s.pool.QueryRow(ctx, `SELECT body_hash, ref FROM idempotency_keys WHERE owner = $1 AND key = $2`, owner, key).Scan(&hash, &ref)
+		if err == nil {
+			if string(hash) != string(bodyHash) {
+				return "", false, ErrIdempotencyMismatch
+			}
+			return ref, true, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return "", false, err
+		}
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var n int64
+			if err := tx.QueryRow(ctx, allocateNumber, prefix, year).Scan(&n); err != nil {
+				return err
+			}
+			ref = workflows.CaseRef(prefix, year, n)
+			tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (owner, key, body_hash, ref) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (owner, key) DO NOTHING`, owner, key, bodyHash, ref)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return errKeyRace
+			}
+			return nil
+		})
+		if errors.Is(err, errKeyRace) {
+			continue // another request claimed it first: read theirs
+		}
+		return ref, false, err
+	}
+	return "", false, errors.New("idempotency key contention")
+}
+
+var errKeyRace = errors.New("idempotency key claimed concurrently")
+
+// RecordEvents writes events, the snapshot and the notifications of one
+// workflow step in one transaction. Replaying the same input changes
+// nothing; an older snapshot never overwrites a newer one.
+func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput, render func(workflows.Event, workflows.Recipient) (subject, body string)) (int, error) {
+	snap, err := json.Marshal(in.Case)
+	if err != nil {
+		return 0, err
+	}
+	parties := partyEmails(in.Case)
+	inserted := 0
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+INSERT INTO cases (ref, policy, status, stage, due_at, urgent, category, raiser_agency, respondent_agency,
+                   parties, created_at, closed_at, version, snapshot)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (ref) DO UPDATE SET
+    status = EXCLUDED.status, stage = EXCLUDED.stage, due_at = EXCLUDED.due_at, urgent = EXCLUDED.urgent,
+    parties = EXCLUDED.parties, closed_at = EXCLUDED.closed_at, version = EXCLUDED.version,
+    snapshot = EXCLUDED.snapshot, updated_at = now()
+WHERE cases.version < EXCLUDED.version`,
+			in.Case.Ref, in.Case.Policy, in.Case.Status, in.Case.Stage.Number, in.Case.Stage.DueAt, in.Case.Urgent,
+			in.Case.Category, in.Case.Raiser.Agency, in.Case.Respondent.Agency, parties, in.Case.CreatedAt,
+			in.Case.ClosedAt, in.Case.Version, snap)
+		if err != nil {
+			return err
+		}
+		for _, ev := range in.Events {
+			tag, err := tx.Exec(ctx, `
+INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (ref, seq) DO NOTHING`,
+				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text)
+			if err != nil {
+				return err
+			}
+			inserted += int(tag.RowsAffected())
+		}
+		for _, n := range in.Notices {
+			ev, ok := eventBySeq(in.Events, n.Seq)
+			if !ok {
+				continue
+			}
+			for _, r := range n.Recipients {
+				subject, body := render(ev, r)
+				if _, err := tx.Exec(ctx, `
+INSERT INTO notifications (ref, seq, recipient_name, recipient_email, why, channel, subject, body)
+VALUES ($1, $2, $3, $4, $5, 'email', $6, $7)
+ON CONFLICT (ref, seq, recipient_email, channel) DO NOTHING`,
+					in.Ref, n.Seq, r.Name, strings.ToLower(r.Email), r.Why, subject, body); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return inserted, err
+}
+
+func eventBySeq(events []workflows.Event, seq int) (workflows.Event, bool) {
+	for _, e := range events {
+		if e.Seq == seq {
+			return e, true
+		}
+	}
+	return workflows.Event{}, false
+}
+
+func partyEmails(c workflows.Case) []string {
+	out := []string{strings.ToLower(c.Raiser.Email), strings.ToLower(c.Respondent.Email)}
+	for _, ct := range c.Contacts {
+		out = append(out, strings.ToLower(ct.Email))
+	}
+	return out
+}
+
+// GetCase returns a case with its history from the record.
+func (s *Store) GetCase(ctx context.Context, ref string) (workflows.Case, error) {
+	var snap []byte
+	err := s.pool.QueryRow(ctx, `SELECT snapshot FROM cases WHERE ref = $1`, ref).Scan(&snap)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return workflows.Case{}, ErrNotFound
+	}
+	if err != nil {
+		return workflows.Case{}, err
+	}
+	var c workflows.Case
+	if err := json.Unmarshal(snap, &c); err != nil {
+		return workflows.Case{}, err
+	}
+	c.History, err = s.Events(ctx, ref)
+	if err != nil {
+		return workflows.Case{}, err
+	}
+	markOverdue(&c, time.Now())
+	return c, nil
+}
+
+// Events returns a case's record in order.
+func (s *Store) Events(ctx context.Context, ref string) ([]workflows.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text FROM events WHERE ref = $1 ORDER BY seq`, ref)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflows.Event, error) {
+		var e workflows.Event
+		err := r.Scan(&e.Seq, &e.At, &e.Type, &e.Stage, &e.By, &e.ByEmail, &e.Text)
+		return e, err
+	})
+}
+
+// markOverdue sets overdue for an open case whose deadline has passed.
+func markOverdue(c *workflows.Case, now time.Time) {
+	if !c.Closed() && now.After(c.Stage.DueAt) {
+		c.Stage.Overdue = true
+	}
+}
+
+// Viewer is who is listing cases, for the read rule.
+type Viewer struct {
+	Email  string
+	Agency string
+	Role   string
+}
+
+// ListFilter narrows a case list. Zero values mean "any".
+type ListFilter struct {
+	Status  string
+	Policy  string
+	Stage   int
+	Agency  string
+	Overdue *bool
+	Limit   int
+	// After is the keyset position (created_at, ref) of the last case seen.
+	AfterCreated time.Time
+	AfterRef     string
+}
+
+// ListCases returns the cases the viewer may read, newest first, and whether
+// there are more.
+func (s *Store) ListCases(ctx context.Context, v Viewer, f ListFilter) ([]workflows.Case, bool, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	var overdue any
+	if f.Overdue != nil {
+		overdue = *f.Overdue
+	}
+	var afterCreated any
+	if f.AfterRef != "" {
+		afterCreated = f.AfterCreated
+	}
+	rows, err := s.pool.Query(ctx, `
+SELECT snapshot FROM cases
+WHERE ($1 = 'admin'
+       OR ($1 = 'partnership' AND policy = $2)
+       OR lower($3) = ANY (parties)
+       OR ($1 = 'manager' AND $2 IN (raiser_agency, respondent_agency)))
+  AND ($4 = '' OR status = $4)
+  AND ($5 = '' OR policy = $5)
+  AND ($6 = 0 OR stage = $6)
+  AND ($7 = '' OR raiser_agency = $7 OR respondent_agency = $7)
+  AND ($8::boolean IS NULL OR $8 = (status IN ('open', 'agreement_proposed') AND due_at < now()))
+  AND ($9::timestamptz IS NULL OR (created_at, ref) < ($9, $10))
+ORDER BY created_at DESC, ref DESC
+LIMIT $11`,
+		v.Role, v.Agency, v.Email, f.Status, f.Policy, f.Stage, f.Agency, overdue, afterCreated, f.AfterRef, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	now := time.Now()
+	cases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflows.Case, error) {
+		var snap []byte
+		if err := r.Scan(&snap); err != nil {
+			return workflows.Case{}, err
+		}
+		var c workflows.Case
+		if err := json.Unmarshal(snap, &c); err != nil {
+			return workflows.Case{}, err
+		}
+		markOverdue(&c, now)
+		return c, nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(cases) > limit
+	if more {
+		cases = cases[:limit]
+	}
+	return cases, more, nil
+}
+
+// ---- notifications ----
+
+// Notification is one recorded message to one person.
+type Notification struct {
+	ID             int64
+	Ref            string
+	Seq            int
+	RecipientName  string
+	RecipientEmail string
+	Why            string
+	Channel        string
+	Subject        string
+	Body           string
+	Status         string
+	Attempts       int
+	LastError      string
+}
+
+// PendingNotifications returns the unsent notifications of the given events.
+func (s *Store) PendingNotifications(ctx context.Context, ref string, seqs []int) ([]Notification, error) {
+	return s.notifications(ctx, `WHERE ref = $1 AND seq = ANY($2) AND status IN ('pending', 'failed') ORDER BY seq, id`, ref, seqs)
+}
+
+// Notifications returns every notification of a case.
+func (s *Store) Notifications(ctx context.Context, ref string) ([]Notification, error) {
+	return s.notifications(ctx, `WHERE ref = $1 ORDER BY seq, id`, ref)
+}
+
+func (s *Store) notifications(ctx context.Context, where string, args ...any) ([]Notification, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, ref, seq, recipient_name, recipient_email, why, channel, subject, body,
+		status, attempts, coalesce(last_error, '') FROM notifications `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notification, error) {
+		var n Notification
+		err := r.Scan(&n.ID, &n.Ref, &n.Seq, &n.RecipientName, &n.RecipientEmail, &n.Why, &n.Channel, &n.Subject,
+			&n.Body, &n.Status, &n.Attempts, &n.LastError)
+		return n, err
+	})
+}
+
+// MarkNotification records a delivery attempt: status sent, logged or failed.
+func (s *Store) MarkNotification(ctx context.Context, id int64, status string, sendErr error) error {
+	var msg any
+	if sendErr != nil {
+		msg = sendErr.Error()
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3,
+		sent_at = CASE WHEN $2 IN ('sent', 'logged') THEN now() ELSE sent_at END
+		WHERE id = $1 AND status IN ('pending', 'failed')`, id, status, msg)
+	return err
+}
+
+// ---- tokens ----
+
+// Token is a bearer token's person; the secret itself is never stored.
+type Token struct {
+	ID        string
+	Name      string
+	Email     string
+	Agency    string
+	Role      string
+	CreatedAt time.Time
+	CreatedBy string
+	ExpiresAt *time.Time
+	RevokedAt *time.Time
+}
+
+// CreateToken stores a token's hash and person.
+func (s *Store) CreateToken(ctx context.Context, t Token, hash []byte) (Token, error) {
+	err := s.pool.QueryRow(ctx, `INSERT INTO tokens (id, hash, name, email, agency, role, created_by, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at`,
+		t.ID, hash, t.Name, t.Email, t.Agency, t.Role, t.CreatedBy, t.ExpiresAt).Scan(&t.CreatedAt)
+	return t, err
+}
+
+// TokenByHash finds a token by the hash of its secret.
+func (s *Store) TokenByHash(ctx context.Context, hash []byte) (Token, error) {
+	var t Token
+	err := s.pool.QueryRow(ctx, `SELECT id, name, email, agency, role, created_at, created_by, expires_at, revoked_at
+		FROM tokens WHERE hash = $1`, hash).Scan(&t.ID, &t.Name, &t.Email, &t.Agency, &t.Role, &t.CreatedAt,
+		&t.CreatedBy, &t.ExpiresAt, &t.RevokedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Token{}, ErrNotFound
+	}
+	return t, err
+}
