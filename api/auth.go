@@ -1,0 +1,202 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"escalate/store"
+	"escalate/workflows"
+)
+
+// Roles a token may have.
+const (
+	RolePractitioner = "practitioner"
+	RoleManager      = "manager"
+	RolePartnership  = "partnership"
+	RoleAdmin        = "admin"
+)
+
+// principal is the person a bearer token belongs to.
+type principal struct {
+	TokenID string
+	Name    string
+	Email   string
+	Agency  string
+	Role    string
+}
+
+func (p principal) person() workflows.Person {
+	return workflows.Person{Name: p.Name, Email: p.Email, Agency: p.Agency, Role: p.Role}
+}
+
+const principalKey = "principal"
+
+func caller(c *gin.Context) principal {
+	p, _ := c.Get(principalKey)
+	return p.(principal)
+}
+
+// authenticate resolves the bearer token to its person, or answers 401.
+func (s *Server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	secret, ok := strings.CutPrefix(h, "Bearer ")
+	secret = strings.TrimSpace(secret)
+	if !ok || secret == "" || len(secret) > 256 {
+		s.writeError(c, errUnauthenticated)
+		return
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if s.adminHash != nil && subtle.ConstantTimeCompare(sum[:], s.adminHash) == 1 {
+		c.Set(principalKey, principal{TokenID: "bootstrap", Name: "Bootstrap administrator", Email: "admin@escalate.invalid", Agency: "escalate", Role: RoleAdmin})
+		c.Next()
+		return
+	}
+	// The lookup is by hash: a database index compares hashes, never the
+	// secret, so timing reveals nothing about valid tokens.
+	t, err := s.store.TokenByHash(c.Request.Context(), sum[:])
+	if errors.Is(err, store.ErrNotFound) {
+		s.writeError(c, errUnauthenticated)
+		return
+	}
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if t.RevokedAt != nil || (t.ExpiresAt != nil && !t.ExpiresAt.After(s.now())) {
+		s.writeError(c, errUnauthenticated)
+		return
+	}
+	c.Set(principalKey, principal{TokenID: t.ID, Name: t.Name, Email: t.Email, Agency: t.Agency, Role: t.Role})
+	c.Next()
+}
+
+// ---- who may do what: the contract's rules, in one place ----
+
+// isParty: the raiser, the respondent or a recorded contact, by email.
+func isParty(p principal, c workflows.Case) bool {
+	e := strings.ToLower(p.Email)
+	if e == "" {
+		return false
+	}
+	if strings.ToLower(c.Raiser.Email) == e || strings.ToLower(c.Respondent.Email) == e {
+		return true
+	}
+	for _, ct := range c.Contacts {
+		if strings.ToLower(ct.Email) == e {
+			return true
+		}
+	}
+	return false
+}
+
+// partnershipOf: a partnership person of the case's policy.
+func partnershipOf(p principal, c workflows.Case) bool {
+	return p.Role == RolePartnership && p.Agency == c.Policy
+}
+
+// canAct: parties, the case policy's partnership, admins.
+func canAct(p principal, c workflows.Case) bool {
+	return p.Role == RoleAdmin || partnershipOf(p, c) || isParty(p, c)
+}
+
+// canRead: those who can act, plus managers of either agency.
+func canRead(p principal, c workflows.Case) bool {
+	if canAct(p, c) {
+		return true
+	}
+	return p.Role == RoleManager && p.Agency != "" && (p.Agency == c.Raiser.Agency || p.Agency == c.Respondent.Agency)
+}
+
+func viewer(p principal) store.Viewer {
+	return store.Viewer{Email: p.Email, Agency: p.Agency, Role: p.Role}
+}
+
+// ---- tokens ----
+
+type createTokenRequest struct {
+	Name      string `json:"name" binding:"required,notblank,max=200"`
+	Email     string `json:"email" binding:"required,email,max=254"`
+	Agency    string `json:"agency" binding:"required,notblank,max=200"`
+	Role      string `json:"role" binding:"required,oneof=practitioner manager partnership admin"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+type tokenResponse struct {
+	ID        string     `json:"id"`
+	Token     string     `json:"token"`
+	Name      string     `json:"name"`
+	Email     string     `json:"email"`
+	Agency    string     `json:"agency"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+func (s *Server) createToken(c *gin.Context) error {
+	me := caller(c)
+	if me.Role != RoleAdmin {
+		return errForbidden
+	}
+	var req createTokenRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	var expires *time.Time
+	if req.ExpiresAt != "" {
+		t, err := parseTime("expires_at", req.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		if !t.After(s.now()) {
+			return invalidField("expires_at", "must be in the future")
+		}
+		expires = &t
+	}
+	if req.Role == RolePartnership {
+		if _, ok := s.policies.Get(req.Agency); !ok {
+			return invalidField("agency", "a partnership person's agency must be a policy id")
+		}
+	}
+	secret, id, hash := newToken()
+	t, err := s.store.CreateToken(c.Request.Context(), store.Token{
+		ID: id, Name: strings.TrimSpace(req.Name), Email: strings.TrimSpace(req.Email), Agency: strings.TrimSpace(req.Agency),
+		Role: req.Role, CreatedBy: me.TokenID, ExpiresAt: expires,
+	}, hash)
+	if err != nil {
+		return err
+	}
+	s.log.Info("token created", "request_id", requestID(c), "token_id", t.ID, "role", t.Role, "by", me.TokenID)
+	c.JSON(http.StatusCreated, tokenResponse{ID: t.ID, Token: secret, Name: t.Name, Email: t.Email, Agency: t.Agency,
+		Role: t.Role, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt})
+	return nil
+}
+
+// newToken makes a secret with 256 bits of randomness, its public id and the
+// SHA-256 hash that is all the database keeps.
+func newToken() (secret, id string, hash []byte) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	secret = "esc_" + base64.RawURLEncoding.EncodeToString(b[:])
+	var i [8]byte
+	_, _ = rand.Read(i[:])
+	id = "tok_" + hex.EncodeToString(i[:])
+	sum := sha256.Sum256([]byte(secret))
+	return secret, id, sum[:]
+}
+
+func parseTime(field, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, invalidField(field, "must be an RFC 3339 time with an offset, e.g. 2026-12-30T17:00:00Z")
+	}
+	return t, nil
+}

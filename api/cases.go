@@ -1,0 +1,449 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"escalate/store"
+	"escalate/workflows"
+)
+
+// ---- start a case ----
+
+type partyRequest struct {
+	Name   string `json:"name" binding:"required,notblank,max=200"`
+	Email  string `json:"email" binding:"required,email,max=254"`
+	Agency string `json:"agency" binding:"required,notblank,max=200"`
+}
+
+type createCaseRequest struct {
+	Policy     string       `json:"policy" binding:"required,max=64"`
+	ChildRef   string       `json:"child_ref" binding:"required,childref"`
+	Category   string       `json:"category" binding:"required,max=100"`
+	Summary    string       `json:"summary" binding:"required,notblank,max=10000"`
+	Respondent partyRequest `json:"respondent" binding:"required"`
+	Urgent     bool         `json:"urgent"`
+	DueAt      string       `json:"due_at"`
+}
+
+func (s *Server) createCase(c *gin.Context) error {
+	me := caller(c)
+	var req createCaseRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	pol, ok := s.policies.Get(req.Policy)
+	if !ok {
+		return invalidField("policy", "unknown policy; GET /v1/policies lists them")
+	}
+	if _, ok := pol.Category(req.Category); !ok {
+		return invalidField("category", "not a category of policy "+pol.ID)
+	}
+	if strings.EqualFold(strings.TrimSpace(req.Respondent.Email), me.Email) {
+		return ruleViolation("the respondent is the other professional, not you", map[string]string{"respondent.email": "must not be your own"})
+	}
+	now := s.now()
+	var due *time.Time
+	if req.DueAt != "" {
+		t, err := parseTime("due_at", req.DueAt)
+		if err != nil {
+			return err
+		}
+		if !t.After(now) {
+			return invalidField("due_at", "must be in the future")
+		}
+		max, err := pol.StageDue(1, now)
+		if err != nil {
+			return err
+		}
+		if t.After(max) {
+			return ruleViolation("due_at is later than the policy's maximum for stage 1",
+				map[string]string{"due_at": "must be no later than " + max.Format(time.RFC3339)})
+		}
+		due = &t
+	}
+	year := now.In(time.UTC).Year()
+	if clock, err := pol.Clock(); err == nil {
+		year = now.In(clock.Location).Year()
+	}
+
+	ctx := c.Request.Context()
+	var ref string
+	if key := c.GetHeader("Idempotency-Key"); key != "" {
+		if len(key) > 200 {
+			return invalidField("Idempotency-Key", "at most 200 characters")
+		}
+		canonical, _ := json.Marshal(req)
+		sum := sha256.Sum256(canonical)
+		r, existing, err := s.store.ClaimRef(ctx, strings.ToLower(me.Email), key, sum[:], pol.RefPrefix, year)
+		if errors.Is(err, store.ErrIdempotencyMismatch) {
+			return conflict("this Idempotency-Key was used with a different body")
+		}
+		if err != nil {
+			return err
+		}
+		ref = r
+		if existing {
+			if cs, err := s.store.GetCase(ctx, ref); err == nil {
+				return s.created(c, cs)
+			}
+			// The earlier request allocated the reference but did not get as
+			// far as a recorded case: start it now, under the same reference.
+		}
+	} else {
+		r, err := s.store.NextRef(ctx, pol.RefPrefix, year)
+		if err != nil {
+			return err
+		}
+		ref = r
+	}
+
+	in := workflows.CaseInput{
+		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category, Summary: req.Summary,
+		Urgent: req.Urgent, DueAt: due,
+		Raiser: workflows.Party{Name: me.Name, Email: me.Email, Agency: me.Agency, Role: me.Role},
+		Respondent: workflows.Party{Name: strings.TrimSpace(req.Respondent.Name), Email: strings.TrimSpace(req.Respondent.Email),
+			Agency: strings.TrimSpace(req.Respondent.Agency)},
+	}
+	tctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	start := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       ref,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		StaticSummary:            fmt.Sprintf("%s · %s · child ref %s", pol.Name, req.Category, req.ChildRef),
+		TypedSearchAttributes:    workflowsSearch(pol.ID),
+	}, workflows.CaseWorkflowName, in)
+	handle, err := s.temporal.UpdateWithStartWorkflow(tctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			WorkflowID:   ref,
+			UpdateName:   workflows.UpdateOpened,
+			Args:         []any{workflows.OpenedInput{}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := handle.Get(tctx, nil); err != nil {
+		return err
+	}
+	s.log.Info("case opened", "request_id", requestID(c), "ref", ref, "policy", pol.ID)
+	cs, err := s.store.GetCase(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return s.created(c, cs)
+}
+
+func (s *Server) created(c *gin.Context, cs workflows.Case) error {
+	c.Header("Location", "/v1/cases/"+cs.Ref)
+	c.JSON(http.StatusCreated, cs)
+	return nil
+}
+
+// ---- read ----
+
+func (s *Server) getCase(c *gin.Context) error {
+	cs, err := s.loadCase(c, canRead)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, cs)
+	return nil
+}
+
+// loadCase reads the case and applies the access rule. A case the caller may
+// not see is a 404, so references cannot be probed.
+func (s *Server) loadCase(c *gin.Context, allowed func(principal, workflows.Case) bool) (workflows.Case, error) {
+	ref := c.Param("ref")
+	if len(ref) > 64 {
+		return workflows.Case{}, errNotFound
+	}
+	cs, err := s.store.GetCase(c.Request.Context(), ref)
+	if err != nil {
+		return workflows.Case{}, err
+	}
+	me := caller(c)
+	if !allowed(me, cs) {
+		if canRead(me, cs) {
+			return workflows.Case{}, errForbidden
+		}
+		return workflows.Case{}, errNotFound
+	}
+	return cs, nil
+}
+
+type listCasesQuery struct {
+	Status  string `form:"status" binding:"omitempty,oneof=open agreement_proposed resolved withdrawn unresolved"`
+	Policy  string `form:"policy" binding:"max=64"`
+	Stage   int    `form:"stage" binding:"min=0,max=99"`
+	Agency  string `form:"agency" binding:"max=200"`
+	Overdue string `form:"overdue" binding:"omitempty,oneof=true false"`
+	Limit   int    `form:"limit" binding:"omitempty,min=1,max=100"`
+	Cursor  string `form:"cursor" binding:"max=200"`
+}
+
+type listCasesResponse struct {
+	Cases      []workflows.Case `json:"cases"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+func (s *Server) listCases(c *gin.Context) error {
+	var q listCasesQuery
+	if err := c.ShouldBindQuery(&q); err != nil {
+		return bindError(err)
+	}
+	f := store.ListFilter{Status: q.Status, Policy: q.Policy, Stage: q.Stage, Agency: q.Agency, Limit: q.Limit}
+	if q.Overdue != "" {
+		v := q.Overdue == "true"
+		f.Overdue = &v
+	}
+	if q.Cursor != "" {
+		created, ref, ok := decodeCursor(q.Cursor)
+		if !ok {
+			return invalidField("cursor", "not a cursor this API returned")
+		}
+		f.AfterCreated, f.AfterRef = created, ref
+	}
+	cases, more, err := s.store.ListCases(c.Request.Context(), viewer(caller(c)), f)
+	if err != nil {
+		return err
+	}
+	resp := listCasesResponse{Cases: cases}
+	if resp.Cases == nil {
+		resp.Cases = []workflows.Case{}
+	}
+	if more {
+		last := cases[len(cases)-1]
+		cur := encodeCursor(last.CreatedAt, last.Ref)
+		resp.NextCursor = &cur
+	}
+	c.JSON(http.StatusOK, resp)
+	return nil
+}
+
+func encodeCursor(t time.Time, ref string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + "|" + ref))
+}
+
+func decodeCursor(s string) (time.Time, string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	ts, ref, ok := strings.Cut(string(b), "|")
+	if !ok || ref == "" {
+		return time.Time{}, "", false
+	}
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	return time.UnixMicro(us), ref, true
+}
+
+// ---- actions ----
+
+// act authorises the caller on the case, sends the update and answers with
+// the case as recorded once the update has completed.
+func (s *Server) act(c *gin.Context, allowed func(principal, workflows.Case) bool, update string, arg any) error {
+	cs, err := s.loadCase(c, allowed)
+	if err != nil {
+		return err
+	}
+	if cs.Closed() {
+		return conflict(fmt.Sprintf("the case is closed (%s)", cs.Status))
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   cs.Ref,
+		UpdateName:   update,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = handle.Get(ctx, nil)
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return conflict("the case is closed")
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("case action", "request_id", requestID(c), "ref", cs.Ref, "action", update, "by", caller(c).TokenID)
+	updated, err := s.store.GetCase(c.Request.Context(), cs.Ref)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, updated)
+	return nil
+}
+
+type noteRequest struct {
+	Text string `json:"text" binding:"required,notblank,max=10000"`
+}
+
+func (s *Server) addNote(c *gin.Context) error {
+	var req noteRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	return s.act(c, canAct, workflows.UpdateNote, workflows.NoteInput{By: caller(c).person(), Text: req.Text})
+}
+
+type contactRequest struct {
+	Side  string `json:"side" binding:"required,oneof=raiser respondent"`
+	Name  string `json:"name" binding:"required,notblank,max=200"`
+	Email string `json:"email" binding:"required,email,max=254"`
+	Role  string `json:"role" binding:"required,notblank,max=200"`
+}
+
+func (s *Server) addContact(c *gin.Context) error {
+	var req contactRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	return s.act(c, canAct, workflows.UpdateContact, workflows.ContactInput{
+		By: caller(c).person(), Side: req.Side, Name: strings.TrimSpace(req.Name), Email: strings.TrimSpace(req.Email),
+		Role: strings.TrimSpace(req.Role)})
+}
+
+type escalationRequest struct {
+	Reason   string `json:"reason" binding:"required,notblank,max=10000"`
+	Evidence string `json:"evidence" binding:"max=10000"`
+	ToStage  int    `json:"to_stage" binding:"min=0,max=99"`
+}
+
+func (s *Server) escalate(c *gin.Context) error {
+	var req escalationRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	return s.act(c, canAct, workflows.UpdateEscalate, workflows.EscalateInput{
+		By: caller(c).person(), Reason: req.Reason, Evidence: req.Evidence, ToStage: req.ToStage})
+}
+
+type deadlineRequest struct {
+	DueAt  string `json:"due_at" binding:"required"`
+	Reason string `json:"reason" binding:"required,notblank,max=10000"`
+}
+
+func (s *Server) agreeDeadline(c *gin.Context) error {
+	var req deadlineRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	due, err := parseTime("due_at", req.DueAt)
+	if err != nil {
+		return err
+	}
+	if !due.After(s.now()) {
+		return invalidField("due_at", "must be in the future")
+	}
+	return s.act(c, canAct, workflows.UpdateDeadline, workflows.DeadlineInput{By: caller(c).person(), DueAt: due, Reason: req.Reason})
+}
+
+type actionRequest struct {
+	What string `json:"what" binding:"required,notblank,max=2000"`
+	Who  string `json:"who" binding:"required,notblank,max=200"`
+	By   string `json:"by" binding:"required"`
+}
+
+type agreementRequest struct {
+	Outcome  string          `json:"outcome" binding:"required,notblank,max=10000"`
+	Actions  []actionRequest `json:"actions" binding:"max=50,dive"`
+	Learning string          `json:"learning" binding:"max=10000"`
+}
+
+func (s *Server) proposeAgreement(c *gin.Context) error {
+	var req agreementRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	actions := make([]workflows.Action, 0, len(req.Actions))
+	for i, a := range req.Actions {
+		by, err := parseTime(fmt.Sprintf("actions[%d].by", i), a.By)
+		if err != nil {
+			return err
+		}
+		actions = append(actions, workflows.Action{What: a.What, Who: a.Who, By: by})
+	}
+	return s.act(c, canAct, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{
+		By: caller(c).person(), Outcome: req.Outcome, Actions: actions, Learning: req.Learning})
+}
+
+type confirmRequest struct{}
+
+func (s *Server) confirmAgreement(c *gin.Context) error {
+	var req confirmRequest
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	return s.act(c, canAct, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: caller(c).person()})
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason" binding:"required,notblank,max=10000"`
+}
+
+func (s *Server) rejectAgreement(c *gin.Context) error {
+	var req reasonRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	return s.act(c, canAct, workflows.UpdateRejectAgreement, workflows.RejectAgreementInput{By: caller(c).person(), Reason: req.Reason})
+}
+
+func (s *Server) withdraw(c *gin.Context) error {
+	var req reasonRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	return s.act(c, canAct, workflows.UpdateWithdraw, workflows.WithdrawInput{By: caller(c).person(), Reason: req.Reason})
+}
+
+type outcomeRequest struct {
+	Resolved *bool  `json:"resolved" binding:"required"`
+	Outcome  string `json:"outcome" binding:"required,notblank,max=10000"`
+	Learning string `json:"learning" binding:"max=10000"`
+}
+
+func (s *Server) recordOutcome(c *gin.Context) error {
+	var req outcomeRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	return s.act(c, partnershipOf, workflows.UpdateOutcome, workflows.OutcomeInput{
+		By: caller(c).person(), Resolved: *req.Resolved, Outcome: req.Outcome, Learning: req.Learning})
+}
+
+// workflowsSearch is the search attributes a case starts with; the workflow
+// keeps them current.
+func workflowsSearch(policy string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		workflows.SearchPolicy.ValueSet(policy),
+		workflows.SearchStatus.ValueSet(workflows.StatusOpen),
+		workflows.SearchStage.ValueSet(1),
+	)
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"escalate/store"
+)
+
+// config is everything read from the environment, with the contract's defaults.
+type config struct {
+	HTTPAddr          string
+	DatabaseURL       string
+	TemporalAddress   string // empty: dev starts its own server
+	TemporalNamespace string
+	PolicyDir         string
+	AdminToken        string
+	SMTPURL           string
+	SMTPFrom          string
+	PublicURL         string
+	TemporalUIPort    int
+	TemporalPort      int
+	TemporalCLI       string
+	DevDir            string
+	LogFormat         string
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func loadConfig() (config, error) {
+	c := config{
+		HTTPAddr:          env("HTTP_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:       env("DATABASE_URL", store.DefaultURL),
+		TemporalAddress:   env("TEMPORAL_ADDRESS", ""),
+		TemporalNamespace: env("TEMPORAL_NAMESPACE", "default"),
+		PolicyDir:         env("POLICY_DIR", ""),
+		AdminToken:        env("ESCALATE_ADMIN_TOKEN", ""),
+		SMTPURL:           env("SMTP_URL", ""),
+		SMTPFrom:          env("SMTP_FROM", "escalate@localhost"),
+		TemporalCLI:       env("TEMPORAL_CLI", "bin/temporal"),
+		DevDir:            env("DEV_DIR", ".dev"),
+		LogFormat:         env("LOG_FORMAT", "text"),
+	}
+	var err error
+	if c.TemporalUIPort, err = strconv.Atoi(env("TEMPORAL_UI_PORT", "8233")); err != nil {
+		return c, fmt.Errorf("TEMPORAL_UI_PORT: %w", err)
+	}
+	if c.TemporalPort, err = strconv.Atoi(env("TEMPORAL_PORT", "7233")); err != nil {
+		return c, fmt.Errorf("TEMPORAL_PORT: %w", err)
+	}
+	c.PublicURL = env("PUBLIC_URL", "http://"+c.HTTPAddr)
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, fmt.Errorf("LOG_FORMAT %q: use text or json", c.LogFormat)
+	}
+	return c, nil
+}
+
+func newLogger(c config) *slog.Logger {
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}

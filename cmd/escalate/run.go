@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"escalate/activities"
+	"escalate/api"
+	"escalate/policies"
+	"escalate/store"
+	"escalate/worker"
+)
+
+func runMigrate(ctx context.Context, cfg config, log *slog.Logger) error {
+	if err := store.Prepare(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	log.Info("database ready", "database", redact(cfg.DatabaseURL))
+	return nil
+}
+
+// runDev starts a Temporal dev server when TEMPORAL_ADDRESS is unset, then
+// everything else, and stops it all on Ctrl-C.
+func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
+	if cfg.TemporalAddress == "" {
+		srv, err := startTemporal(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer srv.stop(log)
+		cfg.TemporalAddress = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
+	}
+	if err := store.Prepare(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	log.Info("database ready", "database", redact(cfg.DatabaseURL))
+	return runServices(ctx, cfg, log, true, true)
+}
+
+// runServices runs the worker, the API or both until ctx ends.
+func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, runAPI bool) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	var w sdkworker.Worker
+	if runWorker {
+		if err := worker.EnsureSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+			return err
+		}
+		acts := &activities.Activities{Store: st, PublicURL: cfg.PublicURL, Log: log}
+		if cfg.SMTPURL != "" {
+			m, err := activities.NewSMTPMailer(cfg.SMTPURL, cfg.SMTPFrom)
+			if err != nil {
+				return err
+			}
+			acts.Mailer = m
+			log.Info("notifications are mailed", "smtp", redact(cfg.SMTPURL))
+		} else {
+			log.Info("SMTP_URL unset: notifications are logged and recorded, not mailed")
+		}
+		w = worker.New(tc, acts)
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		defer w.Stop()
+		log.Info("worker started", "task_queue", "escalate-cases")
+	}
+
+	if !runAPI {
+		<-ctx.Done()
+		log.Info("stopping")
+		return nil
+	}
+	pols, err := policies.Load(cfg.PolicyDir)
+	if err != nil {
+		return err
+	}
+	for _, p := range pols.All() {
+		log.Info("policy loaded", "id", p.ID, "stages", len(p.Stages), "drill", p.Drill)
+	}
+	if cfg.AdminToken == "" {
+		log.Warn("ESCALATE_ADMIN_TOKEN unset: no bootstrap admin, so no tokens can be created until it is set")
+	}
+	srv := &http.Server{
+		Addr: cfg.HTTPAddr,
+		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: cfg.TemporalNamespace,
+			AdminToken: cfg.AdminToken, Log: log}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("API listening", "url", "http://"+ln.Addr().String(), "openapi", "http://"+ln.Addr().String()+"/openapi.json")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("stopping: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("HTTP shutdown", "error", err)
+	}
+	return nil
+}
+
+func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Client, error) {
+	addr := cfg.TemporalAddress
+	if addr == "" {
+		addr = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := client.DialContext(ctx, client.Options{
+			HostPort:  addr,
+			Namespace: cfg.TemporalNamespace,
+			Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		})
+		if err == nil {
+			return c, nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return nil, fmt.Errorf("connect to Temporal at %s: %w", addr, err)
+		}
+		log.Info("waiting for Temporal", "address", addr)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+type temporalServer struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startTemporal runs the Temporal CLI's dev server with a file-backed SQLite
+// database under DEV_DIR, so cases survive a restart.
+func startTemporal(ctx context.Context, cfg config, log *slog.Logger) (*temporalServer, error) {
+	if _, err := os.Stat(cfg.TemporalCLI); err != nil {
+		return nil, fmt.Errorf("Temporal CLI not found at %s (run `make bin/temporal`, or set TEMPORAL_CLI or TEMPORAL_ADDRESS): %w", cfg.TemporalCLI, err)
+	}
+	if err := os.MkdirAll(cfg.DevDir, 0o755); err != nil {
+		return nil, err
+	}
+	if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort), time.Second); err == nil {
+		conn.Close()
+		return nil, fmt.Errorf("port %d is already in use: stop what runs there, or set TEMPORAL_ADDRESS=127.0.0.1:%d to use it", cfg.TemporalPort, cfg.TemporalPort)
+	}
+	logFile, err := os.OpenFile(filepath.Join(cfg.DevDir, "temporal.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(cfg.TemporalCLI, "server", "start-dev",
+		"--db-filename", filepath.Join(cfg.DevDir, "temporal.db"),
+		"--ip", "127.0.0.1",
+		"--port", strconv.Itoa(cfg.TemporalPort),
+		"--ui-port", strconv.Itoa(cfg.TemporalUIPort),
+		"--namespace", cfg.TemporalNamespace,
+		"--log-level", "warn",
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Its own process group: Ctrl-C reaches us, and we stop it last, after
+	// the worker and the API have finished.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start Temporal dev server: %w", err)
+	}
+	s := &temporalServer{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logFile.Close(); close(s.done) }()
+	log.Info("Temporal dev server starting", "address", fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort),
+		"web_ui", fmt.Sprintf("http://127.0.0.1:%d", cfg.TemporalUIPort), "log", logFile.Name())
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort), time.Second)
+		if err == nil {
+			conn.Close()
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("Temporal dev server exited; see %s", logFile.Name())
+		case <-ctx.Done():
+			s.stop(log)
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop(log)
+			return nil, errors.New("Temporal dev server did not start within 90s; see " + logFile.Name())
+		}
+	}
+}
+
+func (s *temporalServer) stop(log *slog.Logger) {
+	log.Info("stopping Temporal dev server")
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// redact hides a password in a URL for logs.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

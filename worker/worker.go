@@ -1,0 +1,72 @@
+// Package worker runs case workflows and their activities on the task queue.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/workflow"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"escalate/activities"
+	"escalate/workflows"
+)
+
+// New builds a worker for the case task queue with the workflow and the
+// activities registered under the names in workflows/names.go.
+func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
+	Register(w, acts)
+	return w
+}
+
+// Register adds the case workflow and activities to any registry (a worker,
+// a replayer or a test environment).
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
+	r.RegisterActivity(acts)
+}
+
+// EnsureSearchAttributes registers the custom search attributes operators
+// filter on in the Web UI, if the namespace does not have them yet.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	want := map[string]enumspb.IndexedValueType{}
+	for _, k := range workflows.SearchAttributeKeys() {
+		var t enumspb.IndexedValueType
+		switch k.GetValueType() {
+		case enumspb.INDEXED_VALUE_TYPE_KEYWORD:
+			t = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+		case enumspb.INDEXED_VALUE_TYPE_INT:
+			t = enumspb.INDEXED_VALUE_TYPE_INT
+		case enumspb.INDEXED_VALUE_TYPE_DATETIME:
+			t = enumspb.INDEXED_VALUE_TYPE_DATETIME
+		default:
+			return fmt.Errorf("search attribute %s: unsupported type %v", k.GetName(), k.GetValueType())
+		}
+		want[k.GetName()] = t
+	}
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, t := range want {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = t
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	if err != nil && !strings.Contains(strings.ToLower(err.Error()), "already") {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}
