@@ -1,0 +1,519 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"escalate/policies"
+	"escalate/workflows"
+)
+
+// fakeActivities stands in for the PostgreSQL activities: it keeps what the
+// workflow asked to record, in order, like the events table would.
+type fakeActivities struct {
+	mu        sync.Mutex
+	events    []workflows.Event
+	notices   map[int][]workflows.Recipient
+	snapshots []workflows.Case
+	delivered []int
+}
+
+func (f *fakeActivities) RecordEvents(_ context.Context, in workflows.RecordEventsInput) (workflows.RecordEventsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, in.Events...)
+	for _, n := range in.Notices {
+		f.notices[n.Seq] = n.Recipients
+	}
+	f.snapshots = append(f.snapshots, in.Case)
+	return workflows.RecordEventsResult{Inserted: len(in.Events)}, nil
+}
+
+func (f *fakeActivities) DeliverNotifications(_ context.Context, in workflows.DeliverNotificationsInput) (workflows.DeliverNotificationsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.delivered = append(f.delivered, in.Seqs...)
+	return workflows.DeliverNotificationsResult{Logged: len(in.Seqs)}, nil
+}
+
+func (f *fakeActivities) types() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, len(f.events))
+	for i, e := range f.events {
+		out[i] = e.Type
+	}
+	return out
+}
+
+var london = mustLocation("Europe/London")
+
+func mustLocation(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+func northamptonshire(t *testing.T) policies.Policy {
+	t.Helper()
+	r, err := policies.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := r.Get("northamptonshire")
+	if !ok {
+		t.Fatal("northamptonshire policy missing")
+	}
+	return p
+}
+
+var (
+	raiser     = workflows.Party{Name: "Hana Visitor", Email: "hana@nhft.example", Agency: "nhft"}
+	respondent = workflows.Party{Name: "Sam Social", Email: "Sam@NCT.example", Agency: "nct"}
+	asRaiser   = workflows.Person{Name: raiser.Name, Email: raiser.Email, Agency: raiser.Agency, Role: "practitioner"}
+	// Emails match case-insensitively.
+	asRespondent  = workflows.Person{Name: respondent.Name, Email: "sam@nct.example", Agency: respondent.Agency, Role: "practitioner"}
+	asManager     = workflows.Person{Name: "Mo Manager", Email: "mo@nct.example", Agency: "nct", Role: "manager"}
+	asPartnership = workflows.Person{Name: "Pat Lead", Email: "pat@nscp.example", Agency: "northamptonshire", Role: "partnership"}
+	asStranger    = workflows.Person{Name: "Stra Nger", Email: "x@elsewhere.example", Agency: "police", Role: "practitioner"}
+)
+
+// harness runs one case workflow in the time-skipping test environment.
+type harness struct {
+	t    *testing.T
+	env  *testsuite.TestWorkflowEnvironment
+	acts *fakeActivities
+	in   workflows.CaseInput
+}
+
+func newHarness(t *testing.T, start time.Time, mutate ...func(*workflows.CaseInput)) *harness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	acts := &fakeActivities{notices: map[int][]workflows.Recipient{}}
+	env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
+	env.RegisterActivity(acts)
+	in := workflows.CaseInput{
+		Ref: "NSCP-2026-00001", Policy: northamptonshire(t), ChildRef: "NCT/123",
+		Category: "threshold-csc-assessment", Summary: "Referral judged below threshold",
+		Raiser: raiser, Respondent: respondent,
+	}
+	for _, m := range mutate {
+		m(&in)
+	}
+	return &harness{t: t, env: env, acts: acts, in: in}
+}
+
+// result of one update sent during the run.
+type updateResult struct {
+	done     bool
+	rejected error
+	err      error
+	c        workflows.Case
+}
+
+// at sends an update after d of workflow time and keeps what came back.
+func (h *harness) at(d time.Duration, name string, arg any) *updateResult {
+	r := &updateResult{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { r.done, r.rejected = true, err },
+			OnComplete: func(v any, err error) {
+				r.done, r.err = true, err
+				if res, ok := v.(workflows.ActionResult); ok {
+					r.c = res.Case
+				}
+			},
+		}, arg)
+	}, d)
+	return r
+}
+
+// query reads the state after d of workflow time.
+func (h *harness) query(d time.Duration, into *workflows.Case) {
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryState)
+		if err != nil {
+			h.t.Errorf("query: %v", err)
+			return
+		}
+		if err := v.Get(into); err != nil {
+			h.t.Errorf("query decode: %v", err)
+		}
+	}, d)
+}
+
+func (h *harness) run() {
+	h.env.ExecuteWorkflow(workflows.CaseWorkflowName, h.in)
+}
+
+// finished asserts the workflow completed and returns its final case.
+func (h *harness) finished() workflows.Case {
+	h.t.Helper()
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("workflow error: %v", err)
+	}
+	var res workflows.CaseResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		h.t.Fatal(err)
+	}
+	return res.Case
+}
+
+func errType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	if err == nil {
+		return ""
+	}
+	return "untyped: " + err.Error()
+}
+
+func wantRejected(t *testing.T, what string, r *updateResult, typ string) {
+	t.Helper()
+	if !r.done {
+		t.Fatalf("%s: update never answered", what)
+	}
+	if r.rejected == nil {
+		t.Fatalf("%s: accepted, want rejected with %s", what, typ)
+	}
+	if got := errType(r.rejected); got != typ {
+		t.Fatalf("%s: rejected with %q (%v), want %q", what, got, r.rejected, typ)
+	}
+}
+
+func wantDone(t *testing.T, what string, r *updateResult) workflows.Case {
+	t.Helper()
+	if !r.done || r.rejected != nil || r.err != nil {
+		t.Fatalf("%s: done=%v rejected=%v err=%v", what, r.done, r.rejected, r.err)
+	}
+	return r.c
+}
+
+func local(y int, m time.Month, d, hh, mm int) time.Time {
+	return time.Date(y, m, d, hh, mm, 0, 0, london)
+}
+
+// With nobody acting, the case climbs every stage at its working-day
+// deadline, is referred for mediation from stage 4, and is marked overdue at
+// stage 5 without closing; the partnership then records the outcome.
+func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
+	start := local(2026, 12, 24, 14, 0) // Thursday before Christmas
+	h := newHarness(t, start)
+	// The expected deadlines, computed by hand from the 2026-27 England and
+	// Wales bank holidays (25 Dec, 28 Dec substitute Boxing Day, 1 Jan):
+	wantDue := []time.Time{
+		local(2026, 12, 30, 17, 0), // stage 1: 2 working days: 29, 30 Dec
+		local(2027, 1, 7, 17, 0),   // stage 2: 5 working days from 30 Dec: 31, 4, 5, 6, 7 Jan
+		local(2027, 1, 14, 17, 0),  // stage 3: 8, 11, 12, 13, 14 Jan
+		local(2027, 1, 18, 17, 0),  // stage 4: 2 working days: 15, 18 Jan
+		local(2027, 1, 25, 17, 0),  // stage 5: 19, 20, 21, 22, 25 Jan
+	}
+	var seen [5]workflows.Case
+	for i, due := range wantDue {
+		// Just before each deadline the case is at that stage.
+		h.query(due.Add(-time.Minute).Sub(start), &seen[i])
+	}
+	var overdue workflows.Case
+	h.query(wantDue[4].Add(time.Hour).Sub(start), &overdue)
+	outcome := h.at(wantDue[4].Add(48*time.Hour).Sub(start), workflows.UpdateOutcome,
+		workflows.OutcomeInput{By: asPartnership, Resolved: false, Outcome: "Mediation offered; no agreement", Learning: "Earlier manager contact"})
+	h.run()
+
+	for i, c := range seen {
+		if c.Stage.Number != i+1 {
+			t.Fatalf("before deadline %d: at stage %d", i+1, c.Stage.Number)
+		}
+		if !c.Stage.DueAt.Equal(wantDue[i]) {
+			t.Errorf("stage %d due %v, want %v", i+1, c.Stage.DueAt.In(london), wantDue[i])
+		}
+		if c.Status != workflows.StatusOpen || c.Stage.Overdue {
+			t.Errorf("stage %d: status %s overdue %v", i+1, c.Status, c.Stage.Overdue)
+		}
+	}
+	if !seen[1].Stage.StartedAt.Equal(wantDue[0]) {
+		t.Errorf("stage 2 started %v, want at stage 1's deadline %v", seen[1].Stage.StartedAt, wantDue[0])
+	}
+	if overdue.Stage.Number != 5 || !overdue.Stage.Overdue || overdue.Status != workflows.StatusOpen {
+		t.Errorf("after the last deadline: stage %d overdue %v status %s; want 5, true, open", overdue.Stage.Number, overdue.Stage.Overdue, overdue.Status)
+	}
+	final := h.finished()
+	wantDone(t, "outcome", outcome)
+	if final.Status != workflows.StatusUnresolved || final.ClosedAt == nil || final.Learning == "" {
+		t.Errorf("final: %s closed %v learning %q", final.Status, final.ClosedAt, final.Learning)
+	}
+	got := strings.Join(h.acts.types(), ",")
+	want := strings.Join([]string{
+		"case_opened", "stage_entered",
+		"deadline_passed", "escalated", "stage_entered",
+		"deadline_passed", "escalated", "stage_entered",
+		"deadline_passed", "escalated", "stage_entered",
+		"deadline_passed", "escalated", "stage_entered",
+		"deadline_passed", "outcome_recorded",
+	}, ",")
+	if got != want {
+		t.Errorf("recorded events:\n got %s\nwant %s", got, want)
+	}
+	// Stage 4 runs out into mediation, not a plain escalation.
+	for _, e := range h.acts.events {
+		if e.Type == workflows.EventEscalated && e.Stage == 4 && !strings.Contains(e.Text, "mediation") {
+			t.Errorf("stage 4 timeout text %q does not say mediation", e.Text)
+		}
+	}
+	// The business office is told when the case reaches the partnership
+	// stage and when it is overdue there; the parties are told of every event.
+	var reached, overdueSeq int
+	for _, e := range h.acts.events {
+		if e.Type == workflows.EventStageEntered && e.Stage == 5 {
+			reached = e.Seq
+		}
+		if e.Type == workflows.EventDeadlinePassed && e.Stage == 5 {
+			overdueSeq = e.Seq
+		}
+	}
+	for _, seq := range []int{reached, overdueSeq} {
+		if !hasRecipient(h.acts.notices[seq], "business.office@nscp.example.org") {
+			t.Errorf("event %d: business office not told: %+v", seq, h.acts.notices[seq])
+		}
+	}
+	if hasRecipient(h.acts.notices[1], "business.office@nscp.example.org") {
+		t.Error("business office told of a stage-1 opening")
+	}
+	for _, e := range h.acts.events {
+		rs := h.acts.notices[e.Seq]
+		if e.ByEmail == "" && (!hasRecipient(rs, raiser.Email) || !hasRecipient(rs, respondent.Email)) {
+			t.Errorf("event %d %s: parties not all told: %+v", e.Seq, e.Type, rs)
+		}
+	}
+	if len(h.acts.delivered) != len(h.acts.events) {
+		t.Errorf("delivered %d events' notifications, recorded %d", len(h.acts.delivered), len(h.acts.events))
+	}
+}
+
+func hasRecipient(rs []workflows.Recipient, email string) bool {
+	for _, r := range rs {
+		if strings.EqualFold(r.Email, email) {
+			return true
+		}
+	}
+	return false
+}
+
+// Agreement reached at stage 1: one side proposes, the same side cannot
+// confirm, the other side confirms, and the case closes resolved.
+func TestAgreementAtStageOne(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	h := newHarness(t, start)
+	note := h.at(time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Called Sam; discussed the referral"})
+	propose := h.at(2*time.Hour, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{
+		By: asRespondent, Outcome: "Assessment will proceed",
+		Actions: []workflows.Action{{What: "Start assessment", Who: "Sam Social", By: local(2026, 11, 27, 17, 0)}},
+	})
+	again := h.at(2*time.Hour+time.Minute, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{By: asRaiser, Outcome: "Other"})
+	sameSide := h.at(3*time.Hour, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: asRespondent})
+	stranger := h.at(3*time.Hour, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: asStranger})
+	confirm := h.at(4*time.Hour, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: asRaiser})
+	h.run()
+
+	if c := wantDone(t, "note", note); len(c.History) != 3 || c.History[2].Text != "Called Sam; discussed the referral" {
+		t.Errorf("note not in history: %+v", c.History)
+	}
+	if c := wantDone(t, "propose", propose); c.Status != workflows.StatusAgreementProposed || c.Agreement.ProposedBySide != workflows.SideRespondent {
+		t.Errorf("after propose: %s %+v", c.Status, c.Agreement)
+	}
+	wantRejected(t, "second proposal", again, workflows.ErrConflict)
+	wantRejected(t, "confirm by proposing side", sameSide, workflows.ErrConflict)
+	wantRejected(t, "confirm by a stranger", stranger, workflows.ErrConflict)
+	c := wantDone(t, "confirm", confirm)
+	if c.Status != workflows.StatusResolved || c.Agreement.ConfirmedBy != raiser.Name || c.Agreement.At == nil {
+		t.Errorf("after confirm: %s %+v", c.Status, c.Agreement)
+	}
+	final := h.finished()
+	if final.Stage.Number != 1 || final.Status != workflows.StatusResolved {
+		t.Errorf("final: stage %d %s", final.Stage.Number, final.Status)
+	}
+	want := "case_opened,stage_entered,note,agreement_proposed,agreement_confirmed"
+	if got := strings.Join(h.acts.types(), ","); got != want {
+		t.Errorf("events %s, want %s", got, want)
+	}
+}
+
+// A rejected proposal returns the case to open at the same stage, and a
+// later proposal can then be confirmed by a contact of the other side.
+func TestRejectThenAgreeThroughAContact(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	h := newHarness(t, start)
+	h.at(time.Hour, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{By: asRaiser, Outcome: "No further action"})
+	reject := h.at(2*time.Hour, workflows.UpdateRejectAgreement, workflows.RejectAgreementInput{By: asRespondent, Reason: "Risk not addressed"})
+	// Stage 1 (2 working days) ends at 17:00 Wed 25 Nov; escalate with
+	// evidence before then.
+	noEvidence := h.at(3*time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "No agreement"})
+	esc := h.at(4*time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "No agreement", Evidence: "Two calls on 23 Nov"})
+	contact := h.at(5*time.Hour, workflows.UpdateContact, workflows.ContactInput{By: asRespondent, Side: workflows.SideRespondent, Name: asManager.Name, Email: asManager.Email, Role: "Team manager"})
+	dup := h.at(5*time.Hour+time.Minute, workflows.UpdateContact, workflows.ContactInput{By: asRespondent, Side: workflows.SideRespondent, Name: asManager.Name, Email: asManager.Email, Role: "Team manager"})
+	crossSide := h.at(5*time.Hour+2*time.Minute, workflows.UpdateContact, workflows.ContactInput{By: asRaiser, Side: workflows.SideRaiser, Name: asManager.Name, Email: asManager.Email, Role: "Team manager"})
+	h.at(6*time.Hour, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{By: asRaiser, Outcome: "Strategy discussion today", Learning: "Talk sooner"})
+	confirm := h.at(7*time.Hour, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: asManager})
+	h.run()
+
+	if c := wantDone(t, "reject", reject); c.Status != workflows.StatusOpen || c.Agreement != nil || c.Stage.Number != 1 {
+		t.Errorf("after reject: %s %+v stage %d", c.Status, c.Agreement, c.Stage.Number)
+	}
+	wantRejected(t, "escalate to stage 2 without evidence", noEvidence, workflows.ErrRuleViolation)
+	c := wantDone(t, "escalate", esc)
+	if c.Stage.Number != 2 || !c.Stage.StartedAt.Equal(start.Add(4*time.Hour)) {
+		t.Errorf("after escalate: stage %d started %v", c.Stage.Number, c.Stage.StartedAt)
+	}
+	// 5 working days from Monday 23 Nov 13:00: Tue 24 .. Mon 30 Nov.
+	if want := local(2026, 11, 30, 17, 0); !c.Stage.DueAt.Equal(want) {
+		t.Errorf("stage 2 due %v, want %v", c.Stage.DueAt.In(london), want)
+	}
+	c = wantDone(t, "contact", contact)
+	if len(c.Contacts) != 1 || c.Contacts[0].Side != workflows.SideRespondent || c.Contacts[0].Stage != 2 || c.Contacts[0].Agency != "nct" {
+		t.Errorf("contacts: %+v", c.Contacts)
+	}
+	wantRejected(t, "same contact twice", dup, workflows.ErrConflict)
+	wantRejected(t, "contact on both sides", crossSide, workflows.ErrConflict)
+	c = wantDone(t, "confirm by respondent's contact", confirm)
+	if c.Status != workflows.StatusResolved || c.Learning != "Talk sooner" || c.Stage.Number != 2 {
+		t.Errorf("final: %s learning %q stage %d", c.Status, c.Learning, c.Stage.Number)
+	}
+	h.finished()
+}
+
+// Escalation rules: evidence where the next stage needs it, no skipping
+// unless urgent, nothing beyond the last stage.
+func TestEscalationRules(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	t.Run("non-urgent cannot skip", func(t *testing.T) {
+		h := newHarness(t, start)
+		skip := h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "r", Evidence: "e", ToStage: 4})
+		backwards := h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "r", Evidence: "e", ToStage: 1})
+		noReason := h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Evidence: "e"})
+		h.at(2*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "done"})
+		h.run()
+		wantRejected(t, "skip", skip, workflows.ErrRuleViolation)
+		wantRejected(t, "backwards", backwards, workflows.ErrRuleViolation)
+		wantRejected(t, "no reason", noReason, workflows.ErrRuleViolation)
+		h.finished()
+	})
+	t.Run("urgent may skip, then the last stage cannot climb", func(t *testing.T) {
+		h := newHarness(t, start, func(in *workflows.CaseInput) { in.Urgent = true })
+		skip := h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Child at risk tonight", Evidence: "Manager unavailable", ToStage: 5})
+		beyond := h.at(2*time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "r", Evidence: "e"})
+		notPartner := h.at(3*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Mediated"})
+		h.run()
+		c := wantDone(t, "skip to 5", skip)
+		if c.Stage.Number != 5 || !c.Urgent {
+			t.Fatalf("stage %d urgent %v", c.Stage.Number, c.Urgent)
+		}
+		wantRejected(t, "beyond last stage", beyond, workflows.ErrConflict)
+		if c := wantDone(t, "partnership outcome", notPartner); c.Status != workflows.StatusResolved {
+			t.Errorf("status %s", c.Status)
+		}
+		h.finished()
+	})
+}
+
+// Only the raiser's side withdraws; a withdrawn case takes no more actions.
+func TestWithdrawal(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	h := newHarness(t, start)
+	byRespondent := h.at(time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRespondent, Reason: "no"})
+	outcomeTooEarly := h.at(time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "x"})
+	ok := h.at(2*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "Resolved informally by phone"})
+	h.run()
+	wantRejected(t, "withdraw by respondent", byRespondent, workflows.ErrConflict)
+	wantRejected(t, "outcome at stage 1", outcomeTooEarly, workflows.ErrConflict)
+	c := wantDone(t, "withdraw", ok)
+	if c.Status != workflows.StatusWithdrawn || c.ClosedAt == nil || !c.ClosedAt.Equal(start.Add(2*time.Hour)) {
+		t.Errorf("after withdraw: %s %v", c.Status, c.ClosedAt)
+	}
+	final := h.finished()
+	if final.Status != workflows.StatusWithdrawn {
+		t.Errorf("final %s", final.Status)
+	}
+}
+
+// A shorter agreed deadline replaces the stage's timer; one later than the
+// policy's maximum or in the past is refused.
+func TestAgreedDeadlines(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	agreedAtStart := local(2026, 11, 24, 12, 0)
+	h := newHarness(t, start, func(in *workflows.CaseInput) { in.DueAt = &agreedAtStart })
+	var first workflows.Case
+	h.query(time.Minute, &first)
+	tooLate := h.at(time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRaiser, DueAt: local(2026, 11, 25, 17, 1), Reason: "r"})
+	past := h.at(time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRaiser, DueAt: start, Reason: "r"})
+	shorter := h.at(2*time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRespondent, DueAt: local(2026, 11, 23, 15, 0), Reason: "Child seen tomorrow"})
+	var after workflows.Case
+	h.query(6*time.Hour+time.Minute, &after) // 15:01
+	h.at(7*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end of test"})
+	h.run()
+
+	if !first.Stage.DueAt.Equal(agreedAtStart) || !first.Stage.Agreed {
+		t.Errorf("agreed at start: due %v agreed %v", first.Stage.DueAt, first.Stage.Agreed)
+	}
+	wantRejected(t, "later than the maximum", tooLate, workflows.ErrRuleViolation)
+	wantRejected(t, "in the past", past, workflows.ErrRuleViolation)
+	c := wantDone(t, "shorter", shorter)
+	if !c.Stage.DueAt.Equal(local(2026, 11, 23, 15, 0)) {
+		t.Errorf("agreed due %v", c.Stage.DueAt)
+	}
+	// The agreed deadline passed at 15:00 and the case escalated to stage 2.
+	if after.Stage.Number != 2 || !after.Stage.StartedAt.Equal(local(2026, 11, 23, 15, 0)) {
+		t.Errorf("after agreed deadline: stage %d started %v", after.Stage.Number, after.Stage.StartedAt.In(london))
+	}
+	h.finished()
+}
+
+// An agreed start deadline later than the policy's maximum is ignored in
+// favour of the maximum (the API refuses it; the workflow never trusts it).
+func TestStartDeadlineNeverBeyondMaximum(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	late := local(2026, 12, 25, 9, 0)
+	h := newHarness(t, start, func(in *workflows.CaseInput) { in.DueAt = &late })
+	var first workflows.Case
+	h.query(time.Minute, &first)
+	h.at(time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+	h.run()
+	if want := local(2026, 11, 25, 17, 0); !first.Stage.DueAt.Equal(want) || first.Stage.Agreed {
+		t.Errorf("due %v agreed %v, want %v", first.Stage.DueAt, first.Stage.Agreed, want)
+	}
+	h.finished()
+}
+
+// A closed case accepts nothing more.
+func TestClosedCaseRefusesActions(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	h := newHarness(t, start)
+	h.at(time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "x"})
+	note := h.at(time.Hour+time.Second, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "late"})
+	h.run()
+	if note.done && note.rejected == nil && note.err == nil {
+		t.Fatal("a note was accepted on a withdrawn case")
+	}
+	h.finished()
+	for _, ty := range h.acts.types() {
+		if ty == workflows.EventNote {
+			t.Fatal("note recorded after withdrawal")
+		}
+	}
+}
