@@ -1,0 +1,426 @@
+// Package integration drives the whole system through its HTTP API against a
+// real Temporal dev server and the real PostgreSQL.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"escalate/activities"
+	"escalate/api"
+	"escalate/policies"
+	"escalate/store"
+	"escalate/worker"
+	"escalate/workflows"
+)
+
+const adminToken = "integration-admin-token"
+
+// system is one running escalate: dev server, database, worker and API.
+type system struct {
+	t        *testing.T
+	url      string
+	temporal client.Client
+	store    *store.Store
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func startSystem(t *testing.T) *system {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	cli, err := filepath.Abs(env("TEMPORAL_CLI", "../bin/temporal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("the Temporal CLI is needed at %s (make test installs it): %v", cli, err)
+	}
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  cli,
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
+		LogLevel:      "error",
+		Stdout:        io.Discard,
+		Stderr:        io.Discard,
+	})
+	if err != nil {
+		t.Fatalf("start Temporal dev server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+
+	base := env("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	dsn := strings.Replace(base, "/postgres?", fmt.Sprintf("/escalate_it_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e6), 1)
+	if err := store.Prepare(ctx, dsn); err != nil {
+		t.Fatalf("prepare database: %v", err)
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		st.Close()
+		_ = store.DropDatabase(context.Background(), dsn)
+	})
+
+	tc := srv.Client()
+	if err := worker.EnsureSearchAttributes(ctx, tc, "default"); err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(tc, &activities.Activities{Store: st, PublicURL: "http://escalate.test", Log: quietSlog()})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	pols, err := policies.Load("testdata/policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpSrv := httptest.NewServer(api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: "default",
+		AdminToken: adminToken, Log: quietSlog()}).Handler())
+	t.Cleanup(httpSrv.Close)
+	return &system{t: t, url: httpSrv.URL, temporal: tc, store: st}
+}
+
+func quietSlog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func quietLogger() *slogAdapter { return &slogAdapter{} }
+
+// slogAdapter discards the SDK's client logs.
+type slogAdapter struct{}
+
+func (*slogAdapter) Debug(string, ...any) {}
+func (*slogAdapter) Info(string, ...any)  {}
+func (*slogAdapter) Warn(string, ...any)  {}
+func (*slogAdapter) Error(string, ...any) {}
+
+// call sends a request and decodes the JSON answer into out (if not nil).
+func (s *system) call(method, path, token string, body any, out any) int {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.url+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (s *system) token(name, email, agency, role string) string {
+	s.t.Helper()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if code := s.call("POST", "/v1/admin/tokens", adminToken, map[string]string{
+		"name": name, "email": email, "agency": agency, "role": role}, &out); code != http.StatusCreated {
+		s.t.Fatalf("create token: %d", code)
+	}
+	return out.Token
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields"`
+	} `json:"error"`
+}
+
+// A drill case climbs every stage by itself, seconds apart, as the API
+// shows; the two sides then record an agreement; every event is in
+// PostgreSQL, every party was notified, and the workflow has completed.
+func TestDrillCaseEndToEnd(t *testing.T) {
+	s := startSystem(t)
+	raiser := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	respondent := s.token("Sam Social", "sam@nct.example", "nct", "practitioner")
+	stranger := s.token("Pol Ice", "pol@police.example", "northants-police", "practitioner")
+
+	var pols []policies.Policy
+	if code := s.call("GET", "/v1/policies", raiser, nil, &pols); code != 200 || len(pols) < 2 {
+		t.Fatalf("policies: %d %d", code, len(pols))
+	}
+
+	var c workflows.Case
+	code := s.call("POST", "/v1/cases", raiser, map[string]any{
+		"policy": "northamptonshire-fastdrill", "child_ref": "NCT/2026/0042", "category": "threshold-csc-assessment",
+		"summary":    "Referral for a 4-year-old judged below threshold; health visitor disagrees.",
+		"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"},
+	}, &c)
+	if code != http.StatusCreated {
+		t.Fatalf("create case: %d %+v", code, c)
+	}
+	if !strings.HasPrefix(c.Ref, "FAST-") || c.Stage.Number != 1 || c.Raiser.Email != "hana@nhft.example" || c.SafetyNotice == "" {
+		t.Fatalf("created case: %+v", c)
+	}
+	if code := s.call("GET", "/v1/cases/"+c.Ref, stranger, nil, &errorBody{}); code != http.StatusNotFound {
+		t.Errorf("stranger read: %d, want 404", code)
+	}
+
+	// Watch it climb: each stage lasts 2 seconds, so polling every 100ms
+	// sees every stage in order.
+	var seen []int
+	starts := map[int]time.Time{}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var cur workflows.Case
+		if code := s.call("GET", "/v1/cases/"+c.Ref, respondent, nil, &cur); code != 200 {
+			t.Fatalf("poll: %d", code)
+		}
+		if len(seen) == 0 || seen[len(seen)-1] != cur.Stage.Number {
+			seen = append(seen, cur.Stage.Number)
+			starts[cur.Stage.Number] = cur.Stage.StartedAt
+			if want := cur.Stage.StartedAt.Add(2 * time.Second); !cur.Stage.DueAt.Equal(want) {
+				t.Errorf("stage %d due %v, want started+2s %v", cur.Stage.Number, cur.Stage.DueAt, want)
+			}
+		}
+		if cur.Stage.Number == 5 && cur.Stage.Overdue {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if fmt.Sprint(seen) != "[1 2 3 4 5]" {
+		t.Fatalf("stages seen %v, want [1 2 3 4 5]", seen)
+	}
+	for n := 2; n <= 5; n++ {
+		gap := starts[n].Sub(starts[n-1])
+		if gap < 2*time.Second || gap > 10*time.Second {
+			t.Errorf("stage %d started %v after stage %d; want its 2s deadline", n, gap, n-1)
+		}
+	}
+
+	// A proposal cannot be confirmed by its own side; the other side can.
+	var after workflows.Case
+	if code := s.call("POST", "/v1/cases/"+c.Ref+"/agreement", raiser, map[string]any{
+		"outcome": "Assessment to start; strategy discussion held",
+		"actions": []map[string]string{{"what": "Start assessment", "who": "Sam Social", "by": "2026-12-01T17:00:00Z"}},
+	}, &after); code != 200 || after.Status != workflows.StatusAgreementProposed {
+		t.Fatalf("propose: %d %s", code, after.Status)
+	}
+	var eb errorBody
+	if code := s.call("POST", "/v1/cases/"+c.Ref+"/agreement/confirm", raiser, map[string]any{}, &eb); code != http.StatusConflict || eb.Error.Code != "conflict" {
+		t.Fatalf("confirm by proposer: %d %+v", code, eb)
+	}
+	if code := s.call("POST", "/v1/cases/"+c.Ref+"/agreement/confirm", respondent, map[string]any{}, &after); code != 200 || after.Status != workflows.StatusResolved {
+		t.Fatalf("confirm: %d %s", code, after.Status)
+	}
+	if after.Agreement == nil || after.Agreement.ConfirmedBy != "Sam Social" || after.ClosedAt == nil {
+		t.Fatalf("agreement: %+v closed %v", after.Agreement, after.ClosedAt)
+	}
+	if code := s.call("POST", "/v1/cases/"+c.Ref+"/notes", raiser, map[string]string{"text": "late"}, &eb); code != http.StatusConflict {
+		t.Errorf("note on resolved case: %d, want 409", code)
+	}
+
+	ctx := context.Background()
+	// The workflow completes once its last notifications have gone.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var res workflows.CaseResult
+	if err := s.temporal.GetWorkflow(wctx, c.Ref, "").Get(wctx, &res); err != nil {
+		t.Fatalf("workflow result: %v", err)
+	}
+	if res.Case.Status != workflows.StatusResolved || res.Case.Version != 17 {
+		t.Errorf("workflow result: %s version %d, want resolved version 17", res.Case.Status, res.Case.Version)
+	}
+	wf, err := s.temporal.DescribeWorkflowExecution(ctx, c.Ref, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := wf.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Errorf("workflow status %v", st)
+	}
+
+	// Every event is in PostgreSQL, in order, once.
+	events, err := s.store.Events(ctx, c.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for i, e := range events {
+		if e.Seq != i+1 {
+			t.Fatalf("event %d has seq %d", i, e.Seq)
+		}
+		types = append(types, e.Type)
+	}
+	want := "case_opened stage_entered" + strings.Repeat(" deadline_passed escalated stage_entered", 4) +
+		" deadline_passed agreement_proposed agreement_confirmed"
+	if got := strings.Join(types, " "); got != want {
+		t.Fatalf("events in PostgreSQL:\n got %s\nwant %s", got, want)
+	}
+	// ... and every party was told of each event someone else caused.
+	notes, err := s.store.Notifications(ctx, c.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := map[string]int{}
+	for _, n := range notes {
+		if n.Status != "logged" {
+			t.Errorf("notification %d: status %s", n.ID, n.Status)
+		}
+		if strings.Contains(strings.ToLower(n.Body), "complaint") {
+			t.Errorf("notification %d calls it a complaint", n.ID)
+		}
+		if !strings.Contains(n.Body, "999") {
+			t.Errorf("notification %d lacks the safety notice", n.ID)
+		}
+		told[n.RecipientEmail]++
+	}
+	if told["sam@nct.example"] < len(events)-2 || told["hana@nhft.example"] < len(events)-2 {
+		t.Errorf("notifications per person: %v for %d events", told, len(events))
+	}
+	if told["business.office@fast.example"] < 2 {
+		t.Errorf("business office told %d times, want the stage-5 entry and its overdue", told["business.office@fast.example"])
+	}
+
+	recordHistory(t, s.temporal, c.Ref, "drill-auto-escalation-then-agreement")
+}
+
+// Actions through the API keep the procedure's rules, with the contract's
+// error bodies, and a closed case stays closed.
+func TestCaseActionsAndRules(t *testing.T) {
+	s := startSystem(t)
+	raiser := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	respondent := s.token("Sam Social", "sam@nct.example", "nct", "practitioner")
+	manager := s.token("Mo Manager", "mo@nct.example", "nct", "manager")
+	partnership := s.token("Pat Lead", "pat@nscp.example", "northamptonshire", "partnership")
+
+	var eb errorBody
+	if code := s.call("POST", "/v1/cases", raiser, map[string]any{"policy": "northamptonshire", "child_ref": "bad ref!",
+		"category": "communication", "summary": "x", "respondent": map[string]string{"name": "S", "email": "sam@nct.example", "agency": "nct"}}, &eb); code != 400 || eb.Error.Fields["child_ref"] == "" {
+		t.Fatalf("bad child_ref: %d %+v", code, eb)
+	}
+	if code := s.call("POST", "/v1/cases", raiser, map[string]any{"policy": "northamptonshire", "child_ref": "A1",
+		"category": "communication", "summary": "x", "respondent": map[string]string{"name": "S", "email": "sam@nct.example", "agency": "nct"},
+		"due_at": time.Now().AddDate(0, 1, 0).Format(time.RFC3339)}, &eb); code != 422 || eb.Error.Fields["due_at"] == "" {
+		t.Fatalf("due_at beyond the maximum: %d %+v", code, eb)
+	}
+
+	var c workflows.Case
+	if code := s.call("POST", "/v1/cases", raiser, map[string]any{"policy": "northamptonshire", "child_ref": "NCT/77",
+		"category": "communication", "summary": "Information not shared",
+		"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"}}, &c); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	path := "/v1/cases/" + c.Ref
+	if code := s.call("GET", path, manager, nil, &workflows.Case{}); code != 200 {
+		t.Errorf("manager of the respondent's agency reads: %d", code)
+	}
+	if code := s.call("POST", path+"/notes", manager, map[string]string{"text": "x"}, &eb); code != 403 {
+		t.Errorf("manager who is not a party acts: %d, want 403", code)
+	}
+	var after workflows.Case
+	if code := s.call("POST", path+"/notes", raiser, map[string]string{"text": "Phoned Sam at 10:00"}, &after); code != 200 || after.History[len(after.History)-1].Type != "note" {
+		t.Fatalf("note: %d", code)
+	}
+	if code := s.call("POST", path+"/escalations", raiser, map[string]string{"reason": "No agreement"}, &eb); code != 422 || eb.Error.Code != "rule_violation" {
+		t.Fatalf("escalate without evidence: %d %+v", code, eb)
+	}
+	if code := s.call("POST", path+"/escalations", raiser, map[string]any{"reason": "No agreement", "evidence": "Two calls", "to_stage": 4}, &eb); code != 422 {
+		t.Fatalf("non-urgent skip: %d %+v", code, eb)
+	}
+	if code := s.call("POST", path+"/escalations", raiser, map[string]any{"reason": "No agreement", "evidence": "Two calls"}, &after); code != 200 || after.Stage.Number != 2 {
+		t.Fatalf("escalate: %d stage %d", code, after.Stage.Number)
+	}
+	if code := s.call("POST", path+"/contacts", respondent, map[string]string{"side": "respondent", "name": "Mo Manager", "email": "MO@nct.example", "role": "Team manager"}, &after); code != 200 || len(after.Contacts) != 1 {
+		t.Fatalf("contact: %d", code)
+	}
+	// Now a party, the manager may act.
+	if code := s.call("POST", path+"/notes", manager, map[string]string{"text": "Reviewed"}, &after); code != 200 {
+		t.Errorf("manager as contact acts: %d", code)
+	}
+	if code := s.call("POST", path+"/outcome", partnership, map[string]any{"resolved": true, "outcome": "x"}, &eb); code != 409 {
+		t.Errorf("outcome before the partnership stage: %d, want 409", code)
+	}
+	if code := s.call("POST", path+"/withdrawal", manager, map[string]string{"reason": "x"}, &eb); code != 409 {
+		t.Errorf("withdrawal by the respondent's side: %d, want 409", code)
+	}
+	if code := s.call("POST", path+"/withdrawal", raiser, map[string]string{"reason": "Agreed on the phone"}, &after); code != 200 || after.Status != workflows.StatusWithdrawn {
+		t.Fatalf("withdraw: %d %s", code, after.Status)
+	}
+	var list struct {
+		Cases      []workflows.Case `json:"cases"`
+		NextCursor *string          `json:"next_cursor"`
+	}
+	if code := s.call("GET", "/v1/cases?status=withdrawn", manager, nil, &list); code != 200 || len(list.Cases) != 1 || list.Cases[0].Ref != c.Ref || len(list.Cases[0].History) != 0 {
+		t.Errorf("list: %d %+v", code, list)
+	}
+	recordHistory(t, s.temporal, c.Ref, "note-escalate-contact-withdraw")
+}
+
+// recordHistory saves a workflow's history for the replay tests when
+// ESCALATE_RECORD_HISTORY names a directory (make record-histories).
+func recordHistory(t *testing.T, c client.Client, id, name string) {
+	dir := os.Getenv("ESCALATE_RECORD_HISTORY")
+	if dir == "" {
+		return
+	}
+	iter := c.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var hist historyJSON
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := protojson.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, b)
+	}
+	b, err := json.MarshalIndent(hist, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type historyJSON struct {
+	Events []json.RawMessage `json:"events"`
+}
