@@ -1,0 +1,50 @@
+# escalate: `make dev` runs the whole system, `make test` runs every test.
+# Both install what they need (Go modules, the Temporal CLI, workflowcheck)
+# and start PostgreSQL if it is not running.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+TEMPORAL_CLI_VERSION := v1.5.1
+WORKFLOWCHECK_VERSION := v0.6.0
+export POLICY_DIR ?= policies/drill
+FUZZTIME ?= 10s
+
+.PHONY: dev test lint unit integration build postgres record-histories compose-config clean
+
+## dev: Temporal dev server + Web UI, PostgreSQL, worker and API in the foreground (Ctrl-C stops all)
+dev: $(BIN)/temporal postgres
+	$(GO) run ./cmd/escalate dev
+
+## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests
+test: $(BIN)/temporal $(BIN)/workflowcheck postgres lint
+	$(GO) test -count=1 -timeout 20m ./...
+
+lint: $(BIN)/workflowcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(BIN)/workflowcheck ./...
+
+build:
+	$(GO) build -o $(BIN)/escalate ./cmd/escalate
+
+postgres:
+	@scripts/ensure-postgres.sh
+
+$(BIN)/temporal:
+	@echo "installing the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (a few minutes the first time)"
+	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+$(BIN)/workflowcheck:
+	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+## record-histories: re-record the workflow histories the replay tests use
+record-histories: $(BIN)/temporal postgres
+	ESCALATE_RECORD_HISTORY=$(CURDIR)/workflows/testdata $(GO) test -count=1 ./integration/
+
+compose-config:
+	ESCALATE_ADMIN_TOKEN=$${ESCALATE_ADMIN_TOKEN:-check-only} docker-compose config -q
+
+clean:
+	rm -rf $(BIN) .dev
