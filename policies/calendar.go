@@ -34,14 +34,20 @@ var calendars = map[string][]*cal.Holiday{
 	CalendarEnglandAndWales: append(append([]*cal.Holiday{}, gb.Holidays...), stateFuneral2022),
 }
 
-// CalendarNames lists the calendars a policy may name, sorted.
-func CalendarNames() []string {
+// calendarNames is the sorted list of calendar names, built once so that
+// workflow code never iterates over the map.
+var calendarNames = func() []string {
 	names := make([]string, 0, len(calendars))
 	for n := range calendars {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
+}()
+
+// CalendarNames lists the calendars a policy may name, sorted.
+func CalendarNames() []string {
+	return append([]string(nil), calendarNames...)
 }
 
 // Clock is where a policy's working days live: its bank-holiday calendar,
