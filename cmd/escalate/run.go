@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,7 +52,33 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("database ready", "database", redact(cfg.DatabaseURL))
+	if cfg.AdminToken == "" {
+		tok, err := devAdminToken(cfg.DevDir)
+		if err != nil {
+			return err
+		}
+		cfg.AdminToken = tok
+		log.Info("ESCALATE_ADMIN_TOKEN unset: dev uses the admin token kept in "+filepath.Join(cfg.DevDir, "admin-token"), "token", tok)
+	}
 	return runServices(ctx, cfg, log, true, true)
+}
+
+// devAdminToken reads the dev admin token from dir, creating a random one on
+// first use, so a newcomer can create tokens without configuring anything.
+func devAdminToken(dir string) (string, error) {
+	path := filepath.Join(dir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	tok := "dev-admin-" + hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return tok, nil
 }
 
 // runServices runs the worker, the API or both until ctx ends.
