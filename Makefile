@@ -13,8 +13,8 @@ FUZZTIME ?= 10s
 .PHONY: dev test lint unit integration build postgres record-histories compose-config clean
 
 ## dev: Temporal dev server + Web UI, PostgreSQL, worker and API in the foreground (Ctrl-C stops all)
-dev: $(BIN)/temporal postgres
-	$(GO) run ./cmd/escalate dev
+dev: $(BIN)/temporal postgres build
+	$(BIN)/escalate dev
 
 ## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests
 test: $(BIN)/temporal $(BIN)/workflowcheck postgres lint

@@ -124,7 +124,7 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 			ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
 				Timeout: wait,
 				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("stage %d deadline %s",
-					s.c.Stage.Number, s.c.Stage.DueAt.In(s.clock.Location).Format("Mon 2 Jan 2006 15:04 MST"))},
+					s.c.Stage.Number, s.localTime(s.c.Stage.DueAt))},
 			}, changed)
 			if err != nil {
 				return CaseResult{}, err
@@ -361,8 +361,14 @@ func (s *caseState) categoryLabel() string {
 	return s.c.Category
 }
 
+// localTime renders a deadline in the policy's time zone; seconds only
+// when they matter (drill policies).
 func (s *caseState) localTime(t time.Time) string {
-	return t.In(s.clock.Location).Format("15:04 Mon 2 Jan 2006 MST")
+	t = t.In(s.clock.Location)
+	if t.Second() != 0 {
+		return t.Format("15:04:05 Mon 2 Jan 2006 MST")
+	}
+	return t.Format("15:04 Mon 2 Jan 2006 MST")
 }
 
 func conflict(format string, args ...any) error {
