@@ -23,7 +23,9 @@ func ew(t *testing.T) Clock {
 	return c
 }
 
-func lt(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, london) }
+func lt(y int, m time.Month, d, hh, mm int) time.Time {
+	return time.Date(y, m, d, hh, mm, 0, 0, london)
+}
 
 // Expected deadlines are worked out by hand from the gov.uk bank holiday
 // lists, never from the code under test.
