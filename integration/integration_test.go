@@ -24,6 +24,7 @@ import (
 
 	"escalate/activities"
 	"escalate/api"
+	"escalate/internal/smtptest"
 	"escalate/policies"
 	"escalate/store"
 	"escalate/worker"
@@ -38,6 +39,7 @@ type system struct {
 	url      string
 	temporal client.Client
 	store    *store.Store
+	mail     *smtptest.Sink
 }
 
 func env(key, def string) string {
@@ -89,7 +91,12 @@ func startSystem(t *testing.T) *system {
 	if err := worker.EnsureSearchAttributes(ctx, tc, "default"); err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(tc, &activities.Activities{Store: st, PublicURL: "http://escalate.test", Log: quietSlog()})
+	sink := smtptest.Start(t)
+	mailer, err := activities.NewSMTPMailer("smtp://"+sink.Addr(), "escalate@test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(tc, &activities.Activities{Store: st, Mailer: mailer, PublicURL: "http://escalate.test", Log: quietSlog()})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +109,7 @@ func startSystem(t *testing.T) *system {
 	httpSrv := httptest.NewServer(api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: "default",
 		AdminToken: adminToken, Log: quietSlog()}).Handler())
 	t.Cleanup(httpSrv.Close)
-	return &system{t: t, url: httpSrv.URL, temporal: tc, store: st}
+	return &system{t: t, url: httpSrv.URL, temporal: tc, store: st, mail: sink}
 }
 
 func quietSlog() *slog.Logger {
@@ -299,7 +306,7 @@ func TestDrillCaseEndToEnd(t *testing.T) {
 	}
 	told := map[string]int{}
 	for _, n := range notes {
-		if n.Status != "logged" {
+		if n.Status != "sent" {
 			t.Errorf("notification %d: status %s", n.ID, n.Status)
 		}
 		if strings.Contains(strings.ToLower(n.Body), "complaint") {
@@ -312,6 +319,25 @@ func TestDrillCaseEndToEnd(t *testing.T) {
 	}
 	if told["sam@nct.example"] < len(events)-2 || told["hana@nhft.example"] < len(events)-2 {
 		t.Errorf("notifications per person: %v for %d events", told, len(events))
+	}
+	// ... by mail: one message per notification, to its recipient.
+	mails := s.mail.Messages()
+	if len(mails) != len(notes) {
+		t.Errorf("%d mails received for %d notifications", len(mails), len(notes))
+	}
+	mailed := map[string]int{}
+	for _, m := range mails {
+		for _, to := range m.To {
+			mailed[to]++
+		}
+		if !strings.Contains(m.Data, "Subject: ["+c.Ref+"]") || !strings.Contains(m.Data, "Message-ID: <") {
+			t.Errorf("mail lacks the case reference or a Message-ID:\n%s", m.Data)
+		}
+	}
+	for who, n := range told {
+		if mailed[who] != n {
+			t.Errorf("%s: %d notifications recorded, %d mailed", who, n, mailed[who])
+		}
 	}
 	if told["business.office@fast.example"] < 2 {
 		t.Errorf("business office told %d times, want the stage-5 entry and its overdue", told["business.office@fast.example"])

@@ -1,0 +1,180 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"escalate/store"
+	"escalate/workflows"
+)
+
+// testStore prepares a fresh database on the real PostgreSQL and drops it
+// after the test.
+func testStore(t *testing.T) *store.Store {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	dsn := strings.Replace(base, "/postgres?", fmt.Sprintf("/escalate_store_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e9), 1)
+	ctx := context.Background()
+	if err := store.Prepare(ctx, dsn); err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	// Preparing twice is harmless (every start does it).
+	if err := store.Prepare(ctx, dsn); err != nil {
+		t.Fatalf("prepare again: %v", err)
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		st.Close()
+		_ = store.DropDatabase(context.Background(), dsn)
+	})
+	return st
+}
+
+func sampleInput(version int, status string, events ...workflows.Event) workflows.RecordEventsInput {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC) // its deadline has long passed
+	c := workflows.Case{
+		Ref: "NSCP-2026-00001", Policy: "northamptonshire", Status: status, ChildRef: "A1", Category: "communication",
+		CreatedAt: now, Stage: workflows.StageState{Number: 1, Name: "One", StartedAt: now, DueAt: now.Add(48 * time.Hour)},
+		Raiser: workflows.Party{Name: "Hana", Email: "Hana@nhft.example", Agency: "nhft"}, Respondent: workflows.Party{Name: "Sam", Email: "sam@nct.example", Agency: "nct"},
+		Contacts: []workflows.Contact{}, Version: version,
+	}
+	in := workflows.RecordEventsInput{Ref: c.Ref, RunID: "run-1", Case: c, Events: events, Timezone: "Europe/London"}
+	for _, e := range events {
+		in.Notices = append(in.Notices, workflows.Notice{Seq: e.Seq, Recipients: []workflows.Recipient{{Name: "Sam", Email: "Sam@NCT.example", Why: "respondent"}}})
+	}
+	return in
+}
+
+func render(ev workflows.Event, r workflows.Recipient) (string, string) {
+	return "subject " + ev.Type, "body for " + r.Name
+}
+
+// A retried activity writes nothing twice, and an older snapshot arriving
+// late never overwrites a newer one.
+func TestRecordEventsIsIdempotent(t *testing.T) {
+	st := testStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	first := sampleInput(2, workflows.StatusOpen,
+		workflows.Event{Seq: 1, At: at, Type: workflows.EventOpened, Stage: 1, By: "Hana", ByEmail: "hana@nhft.example", Text: "opened"},
+		workflows.Event{Seq: 2, At: at, Type: workflows.EventStageEntered, Stage: 1, By: "escalate", Text: "stage 1"})
+	n, err := st.RecordEvents(ctx, first, render)
+	if err != nil || n != 2 {
+		t.Fatalf("first write: %d %v", n, err)
+	}
+	n, err = st.RecordEvents(ctx, first, render)
+	if err != nil || n != 0 {
+		t.Fatalf("retry wrote %d events (%v), want 0", n, err)
+	}
+	later := sampleInput(3, workflows.StatusWithdrawn, workflows.Event{Seq: 3, At: at, Type: workflows.EventWithdrawn, Stage: 1, By: "Hana", Text: "w"})
+	if _, err := st.RecordEvents(ctx, later, render); err != nil {
+		t.Fatal(err)
+	}
+	// The first step is retried after the later one landed.
+	if _, err := st.RecordEvents(ctx, first, render); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.GetCase(ctx, "NSCP-2026-00001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != workflows.StatusWithdrawn || c.Version != 3 || len(c.History) != 3 {
+		t.Fatalf("case after late retry: %s v%d %d events", c.Status, c.Version, len(c.History))
+	}
+	notes, err := st.Notifications(ctx, "NSCP-2026-00001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 3 || notes[0].RecipientEmail != "sam@nct.example" || notes[0].Subject != "subject case_opened" || notes[0].Status != "pending" {
+		t.Fatalf("notifications: %+v", notes)
+	}
+	pending, err := st.PendingNotifications(ctx, "NSCP-2026-00001", []int{1, 2})
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("pending: %d %v", len(pending), err)
+	}
+	if err := st.MarkNotification(ctx, pending[0].ID, "sent", nil); err != nil {
+		t.Fatal(err)
+	}
+	pending, _ = st.PendingNotifications(ctx, "NSCP-2026-00001", []int{1, 2})
+	if len(pending) != 1 {
+		t.Fatalf("after one sent: %d pending", len(pending))
+	}
+}
+
+// The list honours the read rule: parties by email (any case), managers of
+// either agency, the policy's partnership, admins; nobody else.
+func TestListCasesReadRule(t *testing.T) {
+	st := testStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	if _, err := st.RecordEvents(ctx, sampleInput(1, workflows.StatusOpen,
+		workflows.Event{Seq: 1, At: at, Type: workflows.EventOpened, Stage: 1, By: "Hana", Text: "o"}), render); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		v    store.Viewer
+		want int
+	}{
+		{store.Viewer{Email: "hana@NHFT.example", Role: "practitioner", Agency: "nhft"}, 1},
+		{store.Viewer{Email: "x@nct.example", Role: "manager", Agency: "nct"}, 1},
+		{store.Viewer{Email: "x@nct.example", Role: "practitioner", Agency: "nct"}, 0},
+		{store.Viewer{Email: "p@nscp.example", Role: "partnership", Agency: "northamptonshire"}, 1},
+		{store.Viewer{Email: "p@devon.example", Role: "partnership", Agency: "devon"}, 0},
+		{store.Viewer{Email: "a@x.example", Role: "admin", Agency: "x"}, 1},
+		{store.Viewer{Email: "m@police.example", Role: "manager", Agency: "police"}, 0},
+	} {
+		got, _, err := st.ListCases(ctx, tc.v, store.ListFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != tc.want {
+			t.Errorf("%+v sees %d cases, want %d", tc.v, len(got), tc.want)
+		}
+	}
+	overdue := true
+	got, _, err := st.ListCases(ctx, store.Viewer{Role: "admin"}, store.ListFilter{Overdue: &overdue})
+	if err != nil || len(got) != 1 || !got[0].Stage.Overdue {
+		t.Fatalf("overdue filter (the January 2026 deadline has passed): %d %v", len(got), err)
+	}
+}
+
+// Concurrent claims of one idempotency key get one reference; another body
+// with the same key is refused.
+func TestClaimRef(t *testing.T) {
+	st := testStore(t)
+	ctx := context.Background()
+	refs := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		go func() {
+			r, _, err := st.ClaimRef(ctx, "hana@nhft.example", "key-1", []byte("h1"), "NSCP", 2026)
+			if err != nil {
+				r = "error: " + err.Error()
+			}
+			refs <- r
+		}()
+	}
+	seen := map[string]int{}
+	for i := 0; i < 20; i++ {
+		seen[<-refs]++
+	}
+	if len(seen) != 1 || seen["NSCP-2026-00001"] != 20 {
+		t.Fatalf("concurrent claims: %v", seen)
+	}
+	if _, _, err := st.ClaimRef(ctx, "hana@nhft.example", "key-1", []byte("other"), "NSCP", 2026); err != store.ErrIdempotencyMismatch {
+		t.Fatalf("other body: %v", err)
+	}
+	r, err := st.NextRef(ctx, "NSCP", 2026)
+	if err != nil || r != "NSCP-2026-00002" {
+		t.Fatalf("next ref %q %v: the claims must not have used up numbers", r, err)
+	}
+}
