@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -176,10 +177,13 @@ func describe(fe validator.FieldError) string {
 	case "required", "notblank":
 		return "required"
 	case "max":
-		if fe.Kind().String() == "slice" {
+		switch fe.Kind() {
+		case reflect.Slice:
 			return "at most " + fe.Param() + " items"
+		case reflect.String:
+			return "at most " + fe.Param() + " characters"
 		}
-		return "at most " + fe.Param() + " characters"
+		return "at most " + fe.Param()
 	case "min":
 		return "at least " + fe.Param()
 	case "email":

@@ -76,11 +76,12 @@ func init() {
 	binding.EnableDecoderDisallowUnknownFields = true
 	if v, ok := binding.Validator.Engine().(*validator.Validate); ok {
 		v.RegisterTagNameFunc(func(f reflect.StructField) string {
-			name := strings.SplitN(f.Tag.Get("json"), ",", 2)[0]
-			if name == "-" {
-				return ""
+			for _, tag := range []string{"json", "form"} {
+				if name := strings.SplitN(f.Tag.Get(tag), ",", 2)[0]; name != "" && name != "-" {
+					return name
+				}
 			}
-			return name
+			return f.Name
 		})
 		_ = v.RegisterValidation("notblank", func(fl validator.FieldLevel) bool {
 			return strings.TrimSpace(fl.Field().String()) != ""
