@@ -87,7 +87,7 @@ type Agreement struct {
 	Outcome        string     `json:"outcome"`
 	Actions        []Action   `json:"actions"`
 	Learning       string     `json:"learning,omitempty"`
-	ConfirmedBy    string     `json:"confirmed_by,omitempty"`
+	ConfirmedBy    string     `json:"confirmed_by"`
 	At             *time.Time `json:"at"`
 	ProposedAt     time.Time  `json:"proposed_at"`
 }
