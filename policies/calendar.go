@@ -13,6 +13,8 @@ import (
 // Calendar names accepted in a policy file.
 const (
 	CalendarEnglandAndWales = "england-and-wales"
+	CalendarScotland        = "scotland"
+	CalendarNorthernIreland = "northern-ireland"
 )
 
 // stateFuneral2022 is the one-off bank holiday for the state funeral of
@@ -27,11 +29,40 @@ var stateFuneral2022 = &cal.Holiday{
 	EndYear:   2022,
 }
 
+// Substitute rules: a holiday on a weekend moves to the next weekday; one
+// that follows another holiday (Boxing Day, 2 January) moves one further.
+var (
+	weekendToMonday = []cal.AltDay{{Day: time.Saturday, Offset: 2}, {Day: time.Sunday, Offset: 1}}
+	followsHoliday  = []cal.AltDay{{Day: time.Saturday, Offset: 2}, {Day: time.Sunday, Offset: 2}, {Day: time.Monday, Offset: 1}}
+)
+
+// Scotland's own bank holidays.
+var (
+	secondJanuary = &cal.Holiday{Name: "2nd January", Type: cal.ObservanceBank, Month: time.January, Day: 2,
+		Func: cal.CalcDayOfMonth, Observed: followsHoliday}
+	stAndrewsDay = &cal.Holiday{Name: "St Andrew's Day", Type: cal.ObservanceBank, Month: time.November, Day: 30,
+		Func: cal.CalcDayOfMonth, Observed: weekendToMonday}
+)
+
+// Northern Ireland's own bank holidays.
+var (
+	stPatricksDay = &cal.Holiday{Name: "St Patrick's Day", Type: cal.ObservanceBank, Month: time.March, Day: 17,
+		Func: cal.CalcDayOfMonth, Observed: weekendToMonday}
+	battleOfTheBoyne = &cal.Holiday{Name: "Battle of the Boyne (Orangemen's Day)", Type: cal.ObservanceBank, Month: time.July, Day: 12,
+		Func: cal.CalcDayOfMonth, Observed: weekendToMonday}
+)
+
 // calendars maps a calendar name to its bank holidays. The slices are never
 // modified after package initialisation, so reading them from many workflow
 // goroutines at once is safe.
 var calendars = map[string][]*cal.Holiday{
 	CalendarEnglandAndWales: append(append([]*cal.Holiday{}, gb.Holidays...), stateFuneral2022),
+	CalendarScotland: {
+		gb.NewYear, secondJanuary, gb.GoodFriday, gb.EarlyMay, gb.VEDay, gb.CoronationDay,
+		gb.SpringHoliday, gb.SpringHoliday2022, gb.PlatinumJubilee, gb.SummerHolidayScotland,
+		stateFuneral2022, stAndrewsDay, gb.ChristmasDay, gb.BoxingDay,
+	},
+	CalendarNorthernIreland: append(append([]*cal.Holiday{}, gb.Holidays...), stateFuneral2022, stPatricksDay, battleOfTheBoyne),
 }
 
 // calendarNames is the sorted list of calendar names, built once so that
