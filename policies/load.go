@@ -261,12 +261,40 @@ func (v *validator) check(p *Policy) {
 		}
 		ts, err := ParseTimescale(s.Within)
 		if err != nil {
-			v.fail(err.Error(), "see policies/README.md for the timescale wording", "stages", i, "within")
-		}
-		if ts.Unit == UnitAgreed {
-			v.fail("agreed-per-case timescales need a partnership default, which this version does not support yet", "give a number and a unit", "stages", i, "within")
+			v.fail(err.Error(), "see README.md (Policies) for the timescale wording", "stages", i, "within")
 		}
 		s.Timescale = ts
+		s.DefaultTimescale = v.optionalTimescale(s.Default, "stages", i, "default")
+		s.MaximumTimescale = v.optionalTimescale(s.Maximum, "stages", i, "maximum")
+		s.UrgentTimescale = v.optionalTimescale(s.UrgentWithin, "stages", i, "urgent_within")
+		if ts.Unit == UnitAgreed && s.DefaultTimescale == nil {
+			v.fail(`"agreed per case" needs the partnership's default for when none is agreed`, `add default: "5 working days" (or another timescale)`, "stages", i, "within")
+		}
+		if ts.Unit != UnitAgreed && (s.Default != "" || s.Maximum != "") {
+			v.fail("default and maximum apply only to an \"agreed per case\" stage", "remove them or make within \"agreed per case\"", "stages", i, "default")
+		}
+		for j := range s.Steps {
+			st := &s.Steps[j]
+			if strings.TrimSpace(st.Name) == "" || strings.TrimSpace(st.Who) == "" {
+				v.fail("a step needs a name and who", "name the step and who acts in it", "stages", i, "steps", j)
+			}
+			t, err := ParseTimescale(st.Within)
+			if err != nil || t.Unit == UnitAgreed {
+				v.fail(fmt.Sprintf("step timescale %q is not a fixed timescale", st.Within), `write e.g. "1 working day" or "24 hours"`, "stages", i, "steps", j, "within")
+			}
+			st.Timescale = t
+		}
+		if s.Repeat && len(s.Steps) > 0 {
+			v.fail("a stage cannot both repeat and have steps", "use one of repeat or steps", "stages", i, "repeat")
+		}
+		if s.Review && i == 0 {
+			v.fail("the first stage has no earlier stages to review", "put review: true on a later stage", "stages", i, "review")
+		}
+		for j, role := range s.NotifyRoles {
+			if !p.directoryHasRole(role) {
+				v.fail(fmt.Sprintf("role %q is not in the directory", role), "add directory entries with this role or remove it", "stages", i, "notify_roles", j)
+			}
+		}
 		last := i == len(p.Stages)-1
 		switch s.OnTimeout {
 		case OnTimeoutEscalate:
@@ -289,6 +317,7 @@ func (v *validator) check(p *Policy) {
 	if partnership > 1 {
 		v.fail("more than one partnership stage", "mark only the last stage partnership: true", "stages")
 	}
+	v.checkExtras(p)
 	for i, s := range p.Stages {
 		if s.OnTimeout == OnTimeoutMediation && (partnership == 0 || s.Partnership) {
 			v.fail(`"mediation" points nowhere: there is no partnership stage after this one`, "mark the last stage partnership: true or use escalate/notify", "stages", i, "on_timeout")
@@ -303,4 +332,65 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func (v *validator) optionalTimescale(text string, path ...any) *Timescale {
+	if text == "" {
+		return nil
+	}
+	t, err := ParseTimescale(text)
+	if err != nil || t.Unit == UnitAgreed {
+		v.fail(fmt.Sprintf("%q is not a fixed timescale", text), `write e.g. "5 working days" or "24 hours"`, path...)
+		return nil
+	}
+	return &t
+}
+
+func (p *Policy) directoryHasRole(role string) bool {
+	for _, d := range p.Directory {
+		if d.Role == role {
+			return true
+		}
+	}
+	return false
+}
+
+// checkExtras validates the optional rules a policy can use.
+func (v *validator) checkExtras(p *Policy) {
+	switch p.Reminder {
+	case "", "half-way", "three-quarters":
+	default:
+		v.fail(fmt.Sprintf("unknown reminder %q", p.Reminder), `use "half-way", "three-quarters" or leave it out`, "reminder")
+	}
+	switch p.OutcomeBy {
+	case "":
+		p.OutcomeBy = OutcomeByPartnership
+	case OutcomeByPartnership, OutcomeByParties:
+	default:
+		v.fail(fmt.Sprintf("unknown outcome_by %q", p.OutcomeBy), `use "partnership" or "parties"`, "outcome_by")
+	}
+	for i, o := range p.OutOfScope {
+		if !idPattern.MatchString(o.ID) || strings.TrimSpace(o.Label) == "" || strings.TrimSpace(o.Pointer) == "" {
+			v.fail("an out-of-scope entry needs an id, a label and a pointer to the right procedure", "fill in id, label and pointer", "out_of_scope", i)
+		}
+		if _, clash := p.Category(o.ID); clash {
+			v.fail(fmt.Sprintf("%q is both a category and out of scope", o.ID), "keep it in one list", "out_of_scope", i, "id")
+		}
+	}
+	for i, cp := range p.CategoryParties {
+		if _, ok := p.Category(cp.Category); !ok {
+			v.fail(fmt.Sprintf("unknown category %q", cp.Category), "use a category id of this policy", "category_parties", i, "category")
+		}
+		if cp.FromStage < 1 || cp.FromStage > len(p.Stages) {
+			v.fail(fmt.Sprintf("from_stage %d is not a stage", cp.FromStage), fmt.Sprintf("use 1 to %d", len(p.Stages)), "category_parties", i, "from_stage")
+		}
+		if cp.Name == "" || !strings.Contains(cp.Email, "@") {
+			v.fail("a category party needs a name and an email address", "fill in name and email", "category_parties", i)
+		}
+	}
+	for i, d := range p.Directory {
+		if d.Agency == "" || d.Role == "" || !strings.Contains(d.Email, "@") {
+			v.fail("a directory entry needs an agency, a role and an email address", "fill in agency, role and email", "directory", i)
+		}
+	}
 }

@@ -41,6 +41,40 @@ type Policy struct {
 	PartnershipSettings []string `yaml:"partnership_settings" json:"partnership_settings,omitempty"`
 	// Drill marks a policy whose stages last seconds, for rehearsals and tests.
 	Drill bool `yaml:"drill" json:"drill,omitempty"`
+
+	// Reminder is when the current stage's people are reminded before its
+	// deadline, as a fraction of the stage ("half-way") or empty for none.
+	Reminder string `yaml:"reminder" json:"reminder,omitempty"`
+	// OutOfScope categories are refused at start with a pointer elsewhere.
+	OutOfScope []OutOfScope `yaml:"out_of_scope" json:"out_of_scope,omitempty"`
+	// CategoryParties join cases of a category from a stage on.
+	CategoryParties []CategoryParty `yaml:"category_parties" json:"category_parties,omitempty"`
+	// Directory is the escalation-contacts table (agency, role, contact).
+	Directory []DirectoryEntry `yaml:"directory" json:"directory,omitempty"`
+	// OutcomeBy says whose decision the partnership stage's outcome records:
+	// "partnership" (default) or "parties" (the partnership never decides).
+	OutcomeBy string `yaml:"outcome_by" json:"outcome_by"`
+}
+
+// ReminderFraction is how far through a stage the reminder goes, or 0.
+func (p Policy) ReminderFraction() float64 {
+	switch p.Reminder {
+	case "half-way":
+		return 0.5
+	case "three-quarters":
+		return 0.75
+	}
+	return 0
+}
+
+// OutOfScopeCategory returns the out-of-scope entry with the given id.
+func (p Policy) OutOfScopeCategory(id string) (OutOfScope, bool) {
+	for _, o := range p.OutOfScope {
+		if o.ID == id {
+			return o, true
+		}
+	}
+	return OutOfScope{}, false
 }
 
 // Contact is a named mailbox.
@@ -74,7 +108,74 @@ type Stage struct {
 	EvidenceRequired bool      `yaml:"evidence_required" json:"evidence_required"`
 	Partnership      bool      `yaml:"partnership" json:"partnership"`
 	Timescale        Timescale `yaml:"-" json:"timescale"`
+
+	// Default is the partnership's timescale for an "agreed per case" stage
+	// when no deadline has been agreed; Maximum (optional) bounds agreed ones.
+	Default          string     `yaml:"default" json:"default,omitempty"`
+	DefaultTimescale *Timescale `yaml:"-" json:"default_timescale,omitempty"`
+	Maximum          string     `yaml:"maximum" json:"maximum,omitempty"`
+	MaximumTimescale *Timescale `yaml:"-" json:"maximum_timescale,omitempty"`
+	// UrgentWithin is the stage's timescale for urgent cases.
+	UrgentWithin    string     `yaml:"urgent_within" json:"urgent_within,omitempty"`
+	UrgentTimescale *Timescale `yaml:"-" json:"urgent_timescale,omitempty"`
+	// Steps split a stage into parts run in order, each with its own people
+	// and timescale; the stage's on_timeout acts after the last one.
+	Steps []Step `yaml:"steps" json:"steps,omitempty"`
+	// Repeat: the stage repeats level by level up the management structure,
+	// each level a fresh timescale (escalate with next_level).
+	Repeat bool `yaml:"repeat" json:"repeat,omitempty"`
+	// Meeting names the meeting this stage may hold (e.g. a resolution
+	// meeting), recorded with POST /v1/cases/{ref}/meetings.
+	Meeting string `yaml:"meeting" json:"meeting,omitempty"`
+	// Review: on entry the partnership checks the earlier stages were
+	// followed, and either confirms or sends the case back to one.
+	Review bool `yaml:"review" json:"review,omitempty"`
+	// NotifyRoles are the directory roles of both agencies told at this stage.
+	NotifyRoles []string `yaml:"notify_roles" json:"notify_roles,omitempty"`
+	// RecordCaseReview: the outcome here records whether a multi-agency case
+	// review was considered.
+	RecordCaseReview bool `yaml:"record_case_review" json:"record_case_review,omitempty"`
 }
+
+// Step is one part of a stage.
+type Step struct {
+	Name      string    `yaml:"name" json:"name"`
+	Who       string    `yaml:"who" json:"who"`
+	Within    string    `yaml:"within" json:"within"`
+	AsWritten string    `yaml:"as_written" json:"as_written,omitempty"`
+	Timescale Timescale `yaml:"-" json:"timescale"`
+}
+
+// OutOfScope is a kind of disagreement the procedure does not cover.
+type OutOfScope struct {
+	ID      string `yaml:"id" json:"id"`
+	Label   string `yaml:"label" json:"label"`
+	Pointer string `yaml:"pointer" json:"pointer"`
+}
+
+// CategoryParty joins a case of a category as a party from a stage on.
+type CategoryParty struct {
+	Category  string `yaml:"category" json:"category"`
+	FromStage int    `yaml:"from_stage" json:"from_stage"`
+	Name      string `yaml:"name" json:"name"`
+	Email     string `yaml:"email" json:"email"`
+	Role      string `yaml:"role" json:"role"`
+}
+
+// DirectoryEntry is one row of an escalation-contacts table: who holds a
+// role in an agency.
+type DirectoryEntry struct {
+	Agency string `yaml:"agency" json:"agency"`
+	Role   string `yaml:"role" json:"role"`
+	Name   string `yaml:"name" json:"name"`
+	Email  string `yaml:"email" json:"email"`
+}
+
+// Outcome deciders.
+const (
+	OutcomeByPartnership = "partnership"
+	OutcomeByParties     = "parties"
+)
 
 // Clock returns the policy's working-day clock. Policies are validated at
 // load, so an error here means a hand-built policy.
@@ -120,7 +221,47 @@ func (p Policy) Category(id string) (Category, bool) {
 	return Category{}, false
 }
 
-// StageDue is the maximum deadline of stage n started at start.
+// StepTimescale is the timescale that applies to step (1-based; 0 or a
+// stage without steps means the stage itself) of a case, urgent or not:
+// the urgent timescale if the case is urgent and the stage has one, else
+// the step's, else the stage's (for "agreed per case", the default).
+func (s Stage) StepTimescale(step int, urgent bool) Timescale {
+	if urgent && s.UrgentTimescale != nil {
+		return *s.UrgentTimescale
+	}
+	if step >= 1 && step <= len(s.Steps) {
+		return s.Steps[step-1].Timescale
+	}
+	if s.Timescale.Unit == UnitAgreed && s.DefaultTimescale != nil {
+		return *s.DefaultTimescale
+	}
+	return s.Timescale
+}
+
+// MaxDue is the latest deadline that may be agreed for a stage step that
+// started at start, or ok false when the policy sets no maximum.
+func (p Policy) MaxDue(n, step int, urgent bool, start time.Time) (due time.Time, ok bool, err error) {
+	s, found := p.Stage(n)
+	if !found {
+		return time.Time{}, false, fmt.Errorf("policy %s has no stage %d", p.ID, n)
+	}
+	c, err := p.Clock()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	ts := s.StepTimescale(step, urgent)
+	if s.Timescale.Unit == UnitAgreed {
+		if s.MaximumTimescale == nil {
+			return time.Time{}, false, nil
+		}
+		ts = *s.MaximumTimescale
+	}
+	due, err = ts.DueAt(start, c)
+	return due, err == nil, err
+}
+
+// StageDue is the maximum deadline of stage n (its first step) started at
+// start for a case that is not urgent.
 func (p Policy) StageDue(n int, start time.Time) (time.Time, error) {
 	s, ok := p.Stage(n)
 	if !ok {
@@ -130,5 +271,9 @@ func (p Policy) StageDue(n int, start time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return s.Timescale.DueAt(start, c)
+	step := 0
+	if len(s.Steps) > 0 {
+		step = 1
+	}
+	return s.StepTimescale(step, false).DueAt(start, c)
 }

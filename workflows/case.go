@@ -37,6 +37,8 @@ type caseState struct {
 	runID      string
 	// startDue is the stage-1 deadline agreed when the case was raised.
 	startDue *time.Time
+	// reminded is the epoch whose reminder has gone.
+	reminded int
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -51,6 +53,7 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		policy:   in.Policy,
 		clock:    clock,
 		startDue: in.DueAt,
+		reminded: -1,
 		runID:    workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		c: Case{
 			Ref:          in.Ref,
@@ -64,6 +67,8 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 			Raiser:       in.Raiser,
 			Respondent:   in.Respondent,
 			Contacts:     []Contact{},
+			Advisers:     []Adviser{},
+			Meetings:     []Meeting{},
 			SafetyNotice: in.Policy.SafetyNotice,
 		},
 	}
@@ -85,6 +90,8 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		{UpdateRejectAgreement, s.handleReject, s.validateReject},
 		{UpdateWithdraw, s.handleWithdraw, s.validateWithdraw},
 		{UpdateOutcome, s.handleOutcome, s.validateOutcome},
+		{UpdateReview, s.handleReview, s.validateReview},
+		{UpdateMeeting, s.handleMeeting, s.validateMeeting},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
@@ -103,7 +110,7 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 		fmt.Sprintf("Disagreement raised by %s (%s) with %s (%s). Category: %s.",
 			s.c.Raiser.Name, s.c.Raiser.Agency, s.c.Respondent.Name, s.c.Respondent.Agency, s.categoryLabel()))
 	entered := s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))
-	if err := s.commit(ctx, opened, entered); err != nil {
+	if err := s.commit(ctx, append([]Event{opened}, entered...)...); err != nil {
 		return CaseResult{}, err
 	}
 	s.opened = true
@@ -119,19 +126,28 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 			}
 			continue
 		}
-		wait := s.c.Stage.DueAt.Sub(workflow.Now(ctx))
-		if wait > 0 {
-			ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-				Timeout: wait,
-				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("stage %d deadline %s",
-					s.c.Stage.Number, s.localTime(s.c.Stage.DueAt))},
-			}, changed)
-			if err != nil {
-				return CaseResult{}, err
-			}
-			if ok {
+		if remindAt, ok := s.reminderDue(); ok {
+			// Wait for the reminder first; GetVersion marks the change for
+			// cases that started before reminders existed.
+			if workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
+				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), changed)
+				if err != nil {
+					return CaseResult{}, err
+				}
+				if fired {
+					if err := s.remind(ctx); err != nil {
+						return CaseResult{}, err
+					}
+				}
 				continue
 			}
+		}
+		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), changed)
+		if err != nil {
+			return CaseResult{}, err
+		}
+		if !fired {
+			continue
 		}
 		if err := s.deadlinePassed(ctx); err != nil {
 			return CaseResult{}, err
@@ -149,6 +165,42 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	return CaseResult{Case: s.c}, nil
 }
 
+// waitUntil waits for the instant or for changed, whichever comes first;
+// fired is true when the instant came.
+func (s *caseState) waitUntil(ctx workflow.Context, at time.Time, summary string, changed func() bool) (fired bool, err error) {
+	wait := at.Sub(workflow.Now(ctx))
+	if wait <= 0 {
+		return true, nil
+	}
+	ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+		Timeout:      wait,
+		TimerOptions: workflow.TimerOptions{Summary: summary},
+	}, changed)
+	return !ok && err == nil, err
+}
+
+// reminderDue is when the current stage's reminder goes, if the policy has
+// one and it has not gone yet for this stage and deadline.
+func (s *caseState) reminderDue() (time.Time, bool) {
+	f := s.policy.ReminderFraction()
+	if f == 0 || s.reminded == s.epoch {
+		return time.Time{}, false
+	}
+	span := s.c.Stage.DueAt.Sub(s.c.Stage.StartedAt)
+	if span <= 0 {
+		return time.Time{}, false
+	}
+	return s.c.Stage.StartedAt.Add(time.Duration(float64(span) * f)), true
+}
+
+// remind tells the current stage's people the deadline is coming.
+func (s *caseState) remind(ctx workflow.Context) error {
+	s.reminded = s.epoch
+	ev := s.event(ctx, EventReminder, s.c.Stage.Number, Person{Name: "escalate"},
+		fmt.Sprintf("Reminder: stage %d (%s) is due by %s.", s.c.Stage.Number, s.stageLabel(), s.localTime(s.c.Stage.DueAt)))
+	return s.commit(ctx, ev)
+}
+
 // agreedStartDeadline is the stage-1 deadline agreed at start, if it is valid
 // now: in the future and no later than the policy's maximum.
 func (s *caseState) agreedStartDeadline(ctx workflow.Context, start time.Time) *time.Time {
@@ -158,12 +210,18 @@ func (s *caseState) agreedStartDeadline(ctx workflow.Context, start time.Time) *
 	return s.startDue
 }
 
-// deadlinePassed applies the current stage's on_timeout.
+// deadlinePassed moves to the stage's next step if it has one left, else
+// applies the stage's on_timeout.
 func (s *caseState) deadlinePassed(ctx workflow.Context) error {
 	cur, _ := s.policy.Stage(s.c.Stage.Number)
 	now := workflow.Now(ctx)
-	system := Person{Name: "escalate", Email: ""}
+	system := Person{Name: "escalate"}
 	due := s.localTime(s.c.Stage.DueAt)
+	if s.c.Stage.Step >= 1 && s.c.Stage.Step < len(cur.Steps) {
+		passed := s.event(ctx, EventDeadlinePassed, cur.Number, system,
+			fmt.Sprintf("Stage %d, %s, passed its deadline of %s without a written outcome; it moves to the next step.", cur.Number, s.c.Stage.StepName, due))
+		return s.commit(ctx, passed, s.enterStep(ctx, s.c.Stage.Step+1, now))
+	}
 	action := cur.OnTimeout
 	target := 0
 	switch action {
@@ -191,31 +249,128 @@ func (s *caseState) deadlinePassed(ctx workflow.Context) error {
 		fmt.Sprintf("Stage %d (%s) passed its deadline of %s without a written outcome; the case is %s.", cur.Number, cur.Name, due, verb))
 	esc := s.event(ctx, EventEscalated, cur.Number, system,
 		fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s).", cur.Number, verb, next.Number, next.Name))
-	entered := s.enterStage(ctx, next.Number, now, nil)
-	return s.commit(ctx, passed, esc, entered)
+	return s.commit(ctx, append([]Event{passed, esc}, s.enterStage(ctx, next.Number, now, nil)...)...)
 }
 
-// enterStage moves the case to stage n, started at start, due at the
-// policy's maximum or the agreed deadline, and returns its event.
-func (s *caseState) enterStage(ctx workflow.Context, n int, start time.Time, agreed *time.Time) Event {
+// enterStage moves the case to stage n (its first step or level), started
+// at start, due at the policy's timescale or the agreed deadline if
+// earlier, and returns its events: the stage entered, and any parties who
+// join the case at this stage.
+func (s *caseState) enterStage(ctx workflow.Context, n int, start time.Time, agreed *time.Time) []Event {
 	st, _ := s.policy.Stage(n)
-	due, err := st.Timescale.DueAt(start, s.clock)
+	s.c.Stage = StageState{Number: n, Name: st.Name, Who: st.Who, Within: st.Within}
+	if len(st.Steps) > 0 {
+		s.c.Stage.Step = 1
+		s.c.Stage.StepName = st.Steps[0].Name
+		s.c.Stage.Who = st.Steps[0].Who
+	}
+	if st.Repeat {
+		s.c.Stage.Level = 1
+	}
+	if st.Review {
+		s.c.Stage.Phase = PhaseAwaitingReview
+	}
+	s.startClock(start, agreed)
+	text := fmt.Sprintf("Stage %d: %s. Who: %s. Due by %s (%s).", n, s.stageLabel(), s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)
+	if s.c.Stage.Agreed {
+		text = fmt.Sprintf("Stage %d: %s. Who: %s. Due by %s (agreed; the policy allows %s).", n, s.stageLabel(), s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)
+	}
+	if st.Review {
+		text += " The partnership checks that the earlier stages were followed."
+	}
+	events := []Event{s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, text)}
+	return append(events, s.joinParties(ctx, n)...)
+}
+
+// enterStep moves to step k of the current stage.
+func (s *caseState) enterStep(ctx workflow.Context, k int, start time.Time) Event {
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	s.c.Stage.Step = k
+	s.c.Stage.StepName = st.Steps[k-1].Name
+	s.c.Stage.Who = st.Steps[k-1].Who
+	s.startClock(start, nil)
+	return s.event(ctx, EventStepEntered, st.Number, Person{Name: "escalate"},
+		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within))
+}
+
+// startClock starts the current stage's (step's, level's) deadline.
+func (s *caseState) startClock(start time.Time, agreed *time.Time) {
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	ts := st.StepTimescale(s.c.Stage.Step, s.c.Urgent)
+	due, err := ts.DueAt(start, s.clock)
 	if err != nil {
 		// Policies are validated at load; a snapshot that cannot give a
-		// deadline would be a bug, so fail the task and let it be fixed.
-		panic(fmt.Sprintf("stage %d deadline: %v", n, err))
+		// deadline is a bug: fail the task so it can be fixed and retried.
+		panic(fmt.Sprintf("stage %d deadline: %v", st.Number, err))
 	}
-	s.c.Stage = StageState{Number: n, Name: st.Name, StartedAt: start, DueAt: due, Within: st.Within}
-	if agreed != nil && agreed.Before(due) {
-		s.c.Stage.DueAt = *agreed
-		s.c.Stage.Agreed = true
+	s.c.Stage.StartedAt = start
+	s.c.Stage.DueAt = due
+	s.c.Stage.Agreed = false
+	s.c.Stage.Overdue = false
+	s.c.Stage.Within = ts.String()
+	if st.Timescale.Unit == policies.UnitAgreed {
+		s.c.Stage.Within = "agreed per case (default " + ts.String() + ")"
+	}
+	if agreed != nil && (agreed.Before(due) || st.Timescale.Unit == policies.UnitAgreed) {
+		if max, ok, _ := s.policy.MaxDue(st.Number, s.c.Stage.Step, s.c.Urgent, start); !ok || !agreed.After(max) {
+			s.c.Stage.DueAt = *agreed
+			s.c.Stage.Agreed = true
+		}
 	}
 	s.epoch++
-	text := fmt.Sprintf("Stage %d: %s. Who: %s. Due by %s (%s).", n, st.Name, st.Who, s.localTime(s.c.Stage.DueAt), st.Within)
-	if s.c.Stage.Agreed {
-		text = fmt.Sprintf("Stage %d: %s. Who: %s. Due by %s (agreed; the maximum is %s).", n, st.Name, st.Who, s.localTime(s.c.Stage.DueAt), st.Within)
+}
+
+// joinParties adds the people who join at stage n: category parties (the
+// CAF/TAC officer in a threshold dispute) and the directory's contacts for
+// the stage's roles in both agencies.
+func (s *caseState) joinParties(ctx workflow.Context, n int) []Event {
+	var events []Event
+	system := Person{Name: "escalate"}
+	for _, cp := range s.policy.CategoryParties {
+		if cp.Category != s.c.Category || n < cp.FromStage || s.isAdviser(cp.Email) {
+			continue
+		}
+		s.c.Advisers = append(s.c.Advisers, Adviser{Party: Party{Name: cp.Name, Email: cp.Email, Role: cp.Role, Agency: s.policy.ID}, Stage: n, Why: cp.Role})
+		events = append(events, s.event(ctx, EventPartyJoined, n, system,
+			fmt.Sprintf("%s (%s) joins the case from stage %d, as the procedure asks for this kind of disagreement.", cp.Name, cp.Role, n)))
 	}
-	return s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, text)
+	st, _ := s.policy.Stage(n)
+	for _, role := range st.NotifyRoles {
+		for _, side := range []struct {
+			name   string
+			agency string
+		}{{SideRaiser, s.c.Raiser.Agency}, {SideRespondent, s.c.Respondent.Agency}} {
+			for _, d := range s.policy.Directory {
+				if d.Agency != side.agency || d.Role != role || s.sideOf(d.Email) != "" {
+					continue
+				}
+				s.c.Contacts = append(s.c.Contacts, Contact{Party: Party{Name: d.Name, Email: d.Email, Agency: d.Agency, Role: d.Role}, Side: side.name, Stage: n})
+				events = append(events, s.event(ctx, EventContact, n, system,
+					fmt.Sprintf("%s (%s, %s) acts for the %s's side from stage %d, from the escalation contacts table.", d.Name, d.Role, d.Agency, side.name, n)))
+			}
+		}
+	}
+	return events
+}
+
+func (s *caseState) isAdviser(email string) bool {
+	for _, a := range s.c.Advisers {
+		if strings.EqualFold(a.Email, email) {
+			return true
+		}
+	}
+	return false
+}
+
+// stageLabel names the stage, with its step or level.
+func (s *caseState) stageLabel() string {
+	switch {
+	case s.c.Stage.StepName != "":
+		return s.c.Stage.Name + ", " + s.c.Stage.StepName
+	case s.c.Stage.Level > 1:
+		return fmt.Sprintf("%s, level %d", s.c.Stage.Name, s.c.Stage.Level)
+	}
+	return s.c.Stage.Name
 }
 
 // event appends an event to the history and returns it.
@@ -317,18 +472,42 @@ func (s *caseState) recipients(ev Event) []Recipient {
 		seen[key] = true
 		out = append(out, Recipient{Name: name, Email: email, Why: why})
 	}
-	add(s.c.Raiser.Name, s.c.Raiser.Email, "raised the disagreement")
-	add(s.c.Respondent.Name, s.c.Respondent.Email, "respondent")
-	for _, c := range s.c.Contacts {
-		add(c.Name, c.Email, fmt.Sprintf("acts for the %s's side at stage %d", c.Side, c.Stage))
+	if ev.Type == EventReminder {
+		// A reminder goes to the current stage's people: the contacts of
+		// this stage, or the raiser and respondent for a side with none.
+		for _, side := range []struct {
+			name  string
+			party Party
+			why   string
+		}{{SideRaiser, s.c.Raiser, "raised the disagreement"}, {SideRespondent, s.c.Respondent, "are the respondent"}} {
+			found := false
+			for _, c := range s.c.Contacts {
+				if c.Side == side.name && c.Stage == s.c.Stage.Number {
+					add(c.Name, c.Email, fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage))
+					found = true
+				}
+			}
+			if !found {
+				add(side.party.Name, side.party.Email, side.why)
+			}
+		}
+	} else {
+		add(s.c.Raiser.Name, s.c.Raiser.Email, "raised the disagreement")
+		add(s.c.Respondent.Name, s.c.Respondent.Email, "are the respondent")
+		for _, c := range s.c.Contacts {
+			add(c.Name, c.Email, fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage))
+		}
+	}
+	for _, a := range s.c.Advisers {
+		add(a.Name, a.Email, "are the "+a.Why+" for this case")
 	}
 	partnership := s.policy.PartnershipStage()
 	if partnership != 0 && ev.Stage == partnership &&
-		(ev.Type == EventStageEntered || ev.Type == EventDeadlinePassed) {
-		add(s.policy.BusinessOffice.Name, s.policy.BusinessOffice.Email, "partnership business office")
+		(ev.Type == EventStageEntered || ev.Type == EventDeadlinePassed || ev.Type == EventReminder) {
+		add(s.policy.BusinessOffice.Name, s.policy.BusinessOffice.Email, "are the partnership business office")
 	}
 	if ev.Type == EventDeadlinePassed && s.c.Stage.Overdue {
-		add(s.policy.BusinessOffice.Name, s.policy.BusinessOffice.Email, "partnership business office")
+		add(s.policy.BusinessOffice.Name, s.policy.BusinessOffice.Email, "are the partnership business office")
 	}
 	return out
 }

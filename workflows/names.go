@@ -30,6 +30,8 @@ const (
 	UpdateRejectAgreement  = "agreement.reject"
 	UpdateWithdraw         = "withdraw"
 	UpdateOutcome          = "outcome"
+	UpdateReview           = "review"
+	UpdateMeeting          = "meeting"
 )
 
 // Error types carried by temporal.ApplicationError from update validators

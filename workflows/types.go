@@ -35,6 +35,18 @@ const (
 	EventAgreementRejected = "agreement_rejected"
 	EventWithdrawn         = "withdrawn"
 	EventOutcome           = "outcome_recorded"
+	EventReminder          = "reminder"
+	EventStepEntered       = "step_entered"
+	EventPartyJoined       = "party_joined"
+	EventSentBack          = "sent_back"
+	EventReviewConfirmed   = "review_confirmed"
+	EventMeeting           = "meeting_recorded"
+)
+
+// Phases of a review stage (Devon's Case Resolution Protocol).
+const (
+	PhaseAwaitingReview        = "awaiting_review"
+	PhaseAwaitingBusinessGroup = "awaiting_business_group"
 )
 
 // Person is who acts: the token's person as the API authenticated them.
@@ -71,6 +83,32 @@ type StageState struct {
 	// is a shorter, agreed one.
 	Within string `json:"within"`
 	Agreed bool   `json:"agreed"`
+	// Who acts now; Step and StepName for a stage split into steps; Level
+	// for a stage that repeats level by level.
+	Who      string `json:"who"`
+	Step     int    `json:"step,omitempty"`
+	StepName string `json:"step_name,omitempty"`
+	Level    int    `json:"level,omitempty"`
+	// Phase of a review stage: awaiting_review, awaiting_business_group.
+	Phase string `json:"phase,omitempty"`
+}
+
+// Adviser is a party who joins the case for the procedure rather than for
+// a side, e.g. the CAF/TAC Implementation Officer in a threshold dispute.
+type Adviser struct {
+	Party
+	Stage int    `json:"stage"`
+	Why   string `json:"why"`
+}
+
+// Meeting is a meeting a stage held (a resolution meeting, the Business
+// Group), with the restorative facilitator if one was offered.
+type Meeting struct {
+	At          time.Time `json:"at"`
+	Stage       int       `json:"stage"`
+	Purpose     string    `json:"purpose"`
+	Facilitator *Party    `json:"facilitator,omitempty"`
+	RecordedBy  string    `json:"recorded_by"`
 }
 
 // Action is one agreed action of an outcome.
@@ -107,24 +145,31 @@ type Event struct {
 // what the API serves. History is filled by the query and by the API from
 // the record; the stored snapshot leaves it empty.
 type Case struct {
-	Ref          string     `json:"ref"`
-	Policy       string     `json:"policy"`
-	Status       string     `json:"status"`
-	ChildRef     string     `json:"child_ref"`
-	Category     string     `json:"category"`
-	Summary      string     `json:"summary"`
-	Urgent       bool       `json:"urgent"`
-	CreatedAt    time.Time  `json:"created_at"`
-	ClosedAt     *time.Time `json:"closed_at"`
-	Stage        StageState `json:"stage"`
-	Raiser       Party      `json:"raiser"`
-	Respondent   Party      `json:"respondent"`
-	Contacts     []Contact  `json:"contacts"`
-	Agreement    *Agreement `json:"agreement"`
-	Outcome      string     `json:"outcome,omitempty"`
-	Learning     string     `json:"learning,omitempty"`
-	History      []Event    `json:"history,omitempty"`
-	SafetyNotice string     `json:"safety_notice"`
+	Ref        string     `json:"ref"`
+	Policy     string     `json:"policy"`
+	Status     string     `json:"status"`
+	ChildRef   string     `json:"child_ref"`
+	Category   string     `json:"category"`
+	Summary    string     `json:"summary"`
+	Urgent     bool       `json:"urgent"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ClosedAt   *time.Time `json:"closed_at"`
+	Stage      StageState `json:"stage"`
+	Raiser     Party      `json:"raiser"`
+	Respondent Party      `json:"respondent"`
+	Contacts   []Contact  `json:"contacts"`
+	Agreement  *Agreement `json:"agreement"`
+	Outcome    string     `json:"outcome,omitempty"`
+	Learning   string     `json:"learning,omitempty"`
+	Advisers   []Adviser  `json:"advisers"`
+	Meetings   []Meeting  `json:"meetings"`
+	// DecidedBy says whose decision the partnership-stage outcome records.
+	DecidedBy string `json:"decided_by,omitempty"`
+	// CaseReviewConsidered: whether a multi-agency case review was
+	// considered, where the stage records it.
+	CaseReviewConsidered *bool   `json:"case_review_considered,omitempty"`
+	History              []Event `json:"history,omitempty"`
+	SafetyNotice         string  `json:"safety_notice"`
 	// Version is the sequence number of the latest event applied.
 	Version int `json:"version"`
 }
@@ -185,6 +230,8 @@ type EscalateInput struct {
 	Reason   string `json:"reason"`
 	Evidence string `json:"evidence"`
 	ToStage  int    `json:"to_stage,omitempty"`
+	// NextLevel climbs to the next management level of a repeating stage.
+	NextLevel bool `json:"next_level,omitempty"`
 }
 
 // DeadlineInput agrees a shorter deadline for the current stage.
@@ -225,6 +272,25 @@ type OutcomeInput struct {
 	Resolved bool   `json:"resolved"`
 	Outcome  string `json:"outcome"`
 	Learning string `json:"learning,omitempty"`
+	// CaseReviewConsidered is required where the stage records it.
+	CaseReviewConsidered *bool `json:"case_review_considered,omitempty"`
+}
+
+// ReviewInput is the partnership's check of a review stage: were the earlier
+// stages followed? If not, the case goes back to SendBackTo with next steps.
+type ReviewInput struct {
+	By         Person `json:"by"`
+	Followed   bool   `json:"followed"`
+	SendBackTo int    `json:"send_back_to,omitempty"`
+	NextSteps  string `json:"next_steps"`
+}
+
+// MeetingInput records a meeting of the current stage.
+type MeetingInput struct {
+	By          Person    `json:"by"`
+	At          time.Time `json:"at"`
+	Purpose     string    `json:"purpose"`
+	Facilitator *Party    `json:"facilitator,omitempty"`
 }
 
 // Recipient is one person to tell of an event.

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
+
+	"escalate/policies"
 )
 
 // Validators only read state; they reject with conflict (409) when the
@@ -87,12 +89,22 @@ func (s *caseState) handleContact(ctx workflow.Context, in ContactInput) (Action
 	return s.answer()
 }
 
-// escalationTarget is the stage an escalation climbs to.
+// escalationTarget is the stage an escalation climbs to: to_stage, else
+// the next stage (a next step or level stays in the current stage).
 func (s *caseState) escalationTarget(in EscalateInput) int {
 	if in.ToStage != 0 {
 		return in.ToStage
 	}
+	if in.NextLevel || s.hasNextStep() {
+		return s.c.Stage.Number
+	}
 	return s.c.Stage.Number + 1
+}
+
+// hasNextStep: the current stage has steps left.
+func (s *caseState) hasNextStep() bool {
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	return s.c.Stage.Step >= 1 && s.c.Stage.Step < len(st.Steps)
 }
 
 func (s *caseState) validateEscalate(in EscalateInput) error {
@@ -100,11 +112,24 @@ func (s *caseState) validateEscalate(in EscalateInput) error {
 		return err
 	}
 	cur := s.c.Stage.Number
-	if cur >= s.policy.LastStage() {
-		return conflict("the case is at the last stage (%d); there is no stage to escalate to", cur)
-	}
+	st, _ := s.policy.Stage(cur)
 	if strings.TrimSpace(in.Reason) == "" {
 		return ruleViolation("an escalation needs a reason")
+	}
+	if in.NextLevel {
+		if !st.Repeat {
+			return conflict("stage %d (%s) does not repeat level by level; escalate to the next stage instead", cur, st.Name)
+		}
+		if in.ToStage != 0 {
+			return ruleViolation("give next_level or to_stage, not both")
+		}
+		return nil
+	}
+	if in.ToStage == 0 && s.hasNextStep() {
+		return nil
+	}
+	if cur >= s.policy.LastStage() {
+		return conflict("the case is at the last stage (%d); there is no stage to escalate to", cur)
 	}
 	target := s.escalationTarget(in)
 	if in.ToStage != 0 {
@@ -124,15 +149,33 @@ func (s *caseState) validateEscalate(in EscalateInput) error {
 
 func (s *caseState) handleEscalate(ctx workflow.Context, in EscalateInput) (ActionResult, error) {
 	cur := s.c.Stage.Number
-	target := s.escalationTarget(in)
-	next, _ := s.policy.Stage(target)
-	text := fmt.Sprintf("Escalated from stage %d to stage %d (%s). Reason: %s", cur, target, next.Name, in.Reason)
-	if strings.TrimSpace(in.Evidence) != "" {
-		text += " Evidence that the previous stage was exhausted: " + in.Evidence
+	now := workflow.Now(ctx)
+	withEvidence := func(text string) string {
+		if strings.TrimSpace(in.Evidence) != "" {
+			text += " Evidence that the previous stage was exhausted: " + in.Evidence
+		}
+		return text
 	}
-	esc := s.event(ctx, EventEscalated, cur, in.By, text)
-	entered := s.enterStage(ctx, target, workflow.Now(ctx), nil)
-	if err := s.commit(ctx, esc, entered); err != nil {
+	var events []Event
+	switch target := s.escalationTarget(in); {
+	case in.NextLevel:
+		s.c.Stage.Level++
+		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
+			"Escalated to the next management level: stage %d, level %d. Reason: %s", cur, s.c.Stage.Level, in.Reason))))
+		s.startClock(now, nil)
+		events = append(events, s.event(ctx, EventStageEntered, cur, Person{Name: "escalate"}, fmt.Sprintf(
+			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)))
+	case target == cur:
+		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
+			"Escalated to the next step of stage %d. Reason: %s", cur, in.Reason))))
+		events = append(events, s.enterStep(ctx, s.c.Stage.Step+1, now))
+	default:
+		next, _ := s.policy.Stage(target)
+		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
+			"Escalated from stage %d to stage %d (%s). Reason: %s", cur, target, next.Name, in.Reason))))
+		events = append(events, s.enterStage(ctx, target, now, nil)...)
+	}
+	if err := s.commit(ctx, events...); err != nil {
 		return ActionResult{}, err
 	}
 	return s.answer()
@@ -148,13 +191,12 @@ func (s *caseState) validateDeadline(ctx workflow.Context, in DeadlineInput) err
 	if strings.TrimSpace(in.Reason) == "" {
 		return ruleViolation("an agreed deadline needs a reason")
 	}
-	st, _ := s.policy.Stage(s.c.Stage.Number)
-	max, err := st.Timescale.DueAt(s.c.Stage.StartedAt, s.clock)
+	max, bounded, err := s.policy.MaxDue(s.c.Stage.Number, s.c.Stage.Step, s.c.Urgent, s.c.Stage.StartedAt)
 	if err != nil {
-		return ruleViolation("stage %d has no maximum deadline", st.Number)
+		return ruleViolation("stage %d has no maximum deadline", s.c.Stage.Number)
 	}
-	if in.DueAt.After(max) {
-		return ruleViolation("due_at is later than the policy's maximum for stage %d (%s, %s)", st.Number, s.localTime(max), st.Within)
+	if bounded && in.DueAt.After(max) {
+		return ruleViolation("due_at is later than the policy's maximum for stage %d (%s)", s.c.Stage.Number, s.localTime(max))
 	}
 	return nil
 }
@@ -304,6 +346,12 @@ func (s *caseState) validateOutcome(in OutcomeInput) error {
 	if strings.TrimSpace(in.Outcome) == "" {
 		return ruleViolation("the outcome needs text")
 	}
+	if s.c.Stage.Phase == PhaseAwaitingReview {
+		return conflict("the partnership first checks that the earlier stages were followed (review)")
+	}
+	if st, _ := s.policy.Stage(s.c.Stage.Number); st.RecordCaseReview && in.CaseReviewConsidered == nil {
+		return ruleViolation("say whether a multi-agency case review was considered (case_review_considered)")
+	}
 	return nil
 }
 
@@ -315,10 +363,22 @@ func (s *caseState) handleOutcome(ctx workflow.Context, in OutcomeInput) (Action
 	}
 	s.c.Outcome = in.Outcome
 	s.c.Learning = in.Learning
+	s.c.DecidedBy = s.policy.OutcomeBy
+	s.c.CaseReviewConsidered = in.CaseReviewConsidered
 	s.close(ctx, status)
 	text := fmt.Sprintf("Partnership outcome recorded by %s; the case is closed %s. Outcome: %s", in.By.Name, verb, in.Outcome)
+	if s.policy.OutcomeBy == policies.OutcomeByParties {
+		text = fmt.Sprintf("Outcome recorded by %s as the parties' decision (the partnership does not decide cases); the case is closed %s. Outcome: %s", in.By.Name, verb, in.Outcome)
+	}
+	if in.CaseReviewConsidered != nil {
+		if *in.CaseReviewConsidered {
+			text += " A multi-agency case review was considered."
+		} else {
+			text += " A multi-agency case review was not considered."
+		}
+	}
 	if in.Learning != "" {
-		text += " Learning: " + in.Learning
+		text += " Learning (for the partnership's learning group): " + in.Learning
 	}
 	ev := s.event(ctx, EventOutcome, s.c.Stage.Number, in.By, text)
 	if err := s.commit(ctx, ev); err != nil {
@@ -332,4 +392,71 @@ func (s *caseState) close(ctx workflow.Context, status string) {
 	s.c.Status = status
 	s.c.ClosedAt = &now
 	s.epoch++
+}
+
+func (s *caseState) validateReview(in ReviewInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	if s.c.Stage.Phase != PhaseAwaitingReview {
+		return conflict("stage %d is not awaiting a review", s.c.Stage.Number)
+	}
+	if strings.TrimSpace(in.NextSteps) == "" {
+		return ruleViolation("say what happens next (next_steps)")
+	}
+	if !in.Followed && (in.SendBackTo < 1 || in.SendBackTo >= s.c.Stage.Number) {
+		return ruleViolation("send_back_to must be the earlier stage that was not followed (1 to %d)", s.c.Stage.Number-1)
+	}
+	return nil
+}
+
+func (s *caseState) handleReview(ctx workflow.Context, in ReviewInput) (ActionResult, error) {
+	cur := s.c.Stage.Number
+	var events []Event
+	if in.Followed {
+		s.c.Stage.Phase = PhaseAwaitingBusinessGroup
+		events = append(events, s.event(ctx, EventReviewConfirmed, cur, in.By,
+			"The partnership confirmed the earlier stages were followed; the case awaits the Business Group. Next steps: "+in.NextSteps))
+	} else {
+		back, _ := s.policy.Stage(in.SendBackTo)
+		events = append(events, s.event(ctx, EventSentBack, cur, in.By, fmt.Sprintf(
+			"Sent back to stage %d (%s): the earlier stages were not all followed. Next steps: %s", back.Number, back.Name, in.NextSteps)))
+		events = append(events, s.enterStage(ctx, back.Number, workflow.Now(ctx), nil)...)
+	}
+	if err := s.commit(ctx, events...); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateMeeting(in MeetingInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	if st.Meeting == "" {
+		return conflict("stage %d (%s) holds no meeting in this procedure", st.Number, st.Name)
+	}
+	if in.At.IsZero() {
+		return ruleViolation("give the meeting's date and time (at)")
+	}
+	return nil
+}
+
+func (s *caseState) handleMeeting(ctx workflow.Context, in MeetingInput) (ActionResult, error) {
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	purpose := in.Purpose
+	if strings.TrimSpace(purpose) == "" {
+		purpose = st.Meeting
+	}
+	s.c.Meetings = append(s.c.Meetings, Meeting{At: in.At, Stage: st.Number, Purpose: purpose, Facilitator: in.Facilitator, RecordedBy: in.By.Name})
+	text := fmt.Sprintf("%s recorded for %s: %s.", st.Meeting, s.localTime(in.At), purpose)
+	if in.Facilitator != nil {
+		text += fmt.Sprintf(" Restorative facilitator: %s.", in.Facilitator.Name)
+	}
+	ev := s.event(ctx, EventMeeting, st.Number, in.By, text)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
 }
