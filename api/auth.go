@@ -95,6 +95,11 @@ func isParty(p principal, c workflows.Case) bool {
 			return true
 		}
 	}
+	for _, a := range c.Advisers {
+		if strings.ToLower(a.Email) == e {
+			return true
+		}
+	}
 	return false
 }
 

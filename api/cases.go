@@ -50,6 +50,9 @@ func (s *Server) createCase(c *gin.Context) error {
 	if !ok {
 		return invalidField("policy", "unknown policy; GET /v1/policies lists them")
 	}
+	if o, out := pol.OutOfScopeCategory(req.Category); out {
+		return ruleViolation(o.Label+" is outside this procedure: "+o.Pointer, map[string]string{"category": "out of scope of this procedure"})
+	}
 	if _, ok := pol.Category(req.Category); !ok {
 		return invalidField("category", "not a category of policy "+pol.ID)
 	}
@@ -66,11 +69,15 @@ func (s *Server) createCase(c *gin.Context) error {
 		if !t.After(now) {
 			return invalidField("due_at", "must be in the future")
 		}
-		max, err := pol.StageDue(1, now)
+		step := 0
+		if first, _ := pol.Stage(1); len(first.Steps) > 0 {
+			step = 1
+		}
+		max, bounded, err := pol.MaxDue(1, step, req.Urgent, now)
 		if err != nil {
 			return err
 		}
-		if t.After(max) {
+		if bounded && t.After(max) {
 			return ruleViolation("due_at is later than the policy's maximum for stage 1",
 				map[string]string{"due_at": "must be no later than " + max.Format(time.RFC3339)})
 		}
@@ -328,9 +335,10 @@ func (s *Server) addContact(c *gin.Context) error {
 }
 
 type escalationRequest struct {
-	Reason   string `json:"reason" binding:"required,notblank,max=10000"`
-	Evidence string `json:"evidence" binding:"max=10000"`
-	ToStage  int    `json:"to_stage" binding:"min=0,max=99"`
+	Reason    string `json:"reason" binding:"required,notblank,max=10000"`
+	Evidence  string `json:"evidence" binding:"max=10000"`
+	ToStage   int    `json:"to_stage" binding:"min=0,max=99"`
+	NextLevel bool   `json:"next_level"`
 }
 
 func (s *Server) escalate(c *gin.Context) error {
@@ -339,7 +347,7 @@ func (s *Server) escalate(c *gin.Context) error {
 		return err
 	}
 	return s.act(c, canAct, workflows.UpdateEscalate, workflows.EscalateInput{
-		By: caller(c).person(), Reason: req.Reason, Evidence: req.Evidence, ToStage: req.ToStage})
+		By: caller(c).person(), Reason: req.Reason, Evidence: req.Evidence, ToStage: req.ToStage, NextLevel: req.NextLevel})
 }
 
 type deadlineRequest struct {
@@ -424,9 +432,10 @@ func (s *Server) withdraw(c *gin.Context) error {
 }
 
 type outcomeRequest struct {
-	Resolved *bool  `json:"resolved" binding:"required"`
-	Outcome  string `json:"outcome" binding:"required,notblank,max=10000"`
-	Learning string `json:"learning" binding:"max=10000"`
+	Resolved             *bool  `json:"resolved" binding:"required"`
+	Outcome              string `json:"outcome" binding:"required,notblank,max=10000"`
+	Learning             string `json:"learning" binding:"max=10000"`
+	CaseReviewConsidered *bool  `json:"case_review_considered"`
 }
 
 func (s *Server) recordOutcome(c *gin.Context) error {
@@ -435,7 +444,52 @@ func (s *Server) recordOutcome(c *gin.Context) error {
 		return err
 	}
 	return s.act(c, partnershipOf, workflows.UpdateOutcome, workflows.OutcomeInput{
-		By: caller(c).person(), Resolved: *req.Resolved, Outcome: req.Outcome, Learning: req.Learning})
+		By: caller(c).person(), Resolved: *req.Resolved, Outcome: req.Outcome, Learning: req.Learning,
+		CaseReviewConsidered: req.CaseReviewConsidered})
+}
+
+type reviewRequest struct {
+	Followed   *bool  `json:"followed" binding:"required"`
+	SendBackTo int    `json:"send_back_to" binding:"min=0,max=99"`
+	NextSteps  string `json:"next_steps" binding:"required,notblank,max=10000"`
+}
+
+// review is the partnership's check, on entry to a review stage, that the
+// earlier stages were followed.
+func (s *Server) review(c *gin.Context) error {
+	var req reviewRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	return s.act(c, partnershipOf, workflows.UpdateReview, workflows.ReviewInput{
+		By: caller(c).person(), Followed: *req.Followed, SendBackTo: req.SendBackTo, NextSteps: req.NextSteps})
+}
+
+type facilitatorRequest struct {
+	Name  string `json:"name" binding:"required,notblank,max=200"`
+	Email string `json:"email" binding:"required,email,max=254"`
+}
+
+type meetingRequest struct {
+	At          string              `json:"at" binding:"required"`
+	Purpose     string              `json:"purpose" binding:"max=2000"`
+	Facilitator *facilitatorRequest `json:"facilitator"`
+}
+
+func (s *Server) recordMeeting(c *gin.Context) error {
+	var req meetingRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	at, err := parseTime("at", req.At)
+	if err != nil {
+		return err
+	}
+	in := workflows.MeetingInput{By: caller(c).person(), At: at, Purpose: req.Purpose}
+	if req.Facilitator != nil {
+		in.Facilitator = &workflows.Party{Name: strings.TrimSpace(req.Facilitator.Name), Email: strings.TrimSpace(req.Facilitator.Email)}
+	}
+	return s.act(c, canAct, workflows.UpdateMeeting, in)
 }
 
 // workflowsSearch is the search attributes a case starts with; the workflow

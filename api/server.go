@@ -119,6 +119,8 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/cases/:ref/agreement/reject", s.wrap(s.rejectAgreement))
 	v1.POST("/cases/:ref/withdrawal", s.wrap(s.withdraw))
 	v1.POST("/cases/:ref/outcome", s.wrap(s.recordOutcome))
+	v1.POST("/cases/:ref/review", s.wrap(s.review))
+	v1.POST("/cases/:ref/meetings", s.wrap(s.recordMeeting))
 	return r
 }
 

@@ -282,6 +282,9 @@ func partyEmails(c workflows.Case) []string {
 	for _, ct := range c.Contacts {
 		out = append(out, strings.ToLower(ct.Email))
 	}
+	for _, a := range c.Advisers {
+		out = append(out, strings.ToLower(a.Email))
+	}
 	return out
 }
 
