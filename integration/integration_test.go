@@ -271,8 +271,8 @@ func TestDrillCaseEndToEnd(t *testing.T) {
 	if err := s.temporal.GetWorkflow(wctx, c.Ref, "").Get(wctx, &res); err != nil {
 		t.Fatalf("workflow result: %v", err)
 	}
-	if res.Case.Status != workflows.StatusResolved || res.Case.Version != 17 {
-		t.Errorf("workflow result: %s version %d, want resolved version 17", res.Case.Status, res.Case.Version)
+	if res.Case.Status != workflows.StatusResolved || res.Case.Version != 22 {
+		t.Errorf("workflow result: %s version %d, want resolved version 22", res.Case.Status, res.Case.Version)
 	}
 	wf, err := s.temporal.DescribeWorkflowExecution(ctx, c.Ref, "")
 	if err != nil {
@@ -294,7 +294,7 @@ func TestDrillCaseEndToEnd(t *testing.T) {
 		}
 		types = append(types, e.Type)
 	}
-	want := "case_opened stage_entered" + strings.Repeat(" deadline_passed escalated stage_entered", 4) +
+	want := "case_opened stage_entered reminder" + strings.Repeat(" deadline_passed escalated stage_entered reminder", 4) +
 		" deadline_passed agreement_proposed agreement_confirmed"
 	if got := strings.Join(types, " "); got != want {
 		t.Fatalf("events in PostgreSQL:\n got %s\nwant %s", got, want)
@@ -339,8 +339,8 @@ func TestDrillCaseEndToEnd(t *testing.T) {
 			t.Errorf("%s: %d notifications recorded, %d mailed", who, n, mailed[who])
 		}
 	}
-	if told["business.office@fast.example"] < 2 {
-		t.Errorf("business office told %d times, want the stage-5 entry and its overdue", told["business.office@fast.example"])
+	if told["business.office@nscp.example.org"] < 2 {
+		t.Errorf("business office told %d times, want the stage-5 entry and its overdue", told["business.office@nscp.example.org"])
 	}
 
 	recordHistory(t, s.temporal, c.Ref, "drill-auto-escalation-then-agreement")

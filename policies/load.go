@@ -75,6 +75,9 @@ func Load(dir string) (*Registry, error) {
 			}
 		}
 	}
+	if err := r.resolveDrills(from); err != nil {
+		return nil, err
+	}
 	for id := range r.byID {
 		r.ids = append(r.ids, id)
 	}
@@ -122,7 +125,11 @@ func Parse(name string, data []byte) (Policy, error) {
 		return Policy{}, fmt.Errorf("%s: %v; use only the fields documented in policies/README.md", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	v := validator{name: name, root: root.Content[0]}
-	v.check(&p)
+	if p.DrillOf != "" {
+		v.checkDrill(&p)
+	} else {
+		v.check(&p)
+	}
 	if len(v.errs) > 0 {
 		return Policy{}, errors.New(strings.Join(v.errs, "\n"))
 	}
@@ -393,4 +400,70 @@ func (v *validator) checkExtras(p *Policy) {
 			v.fail("a directory entry needs an agency, a role and an email address", "fill in agency, role and email", "directory", i)
 		}
 	}
+}
+
+// checkDrill validates a drill file: an id, a reference prefix, the policy
+// it drills and one timescale for every stage.
+func (v *validator) checkDrill(p *Policy) {
+	if !idPattern.MatchString(p.ID) {
+		v.fail(fmt.Sprintf("%q is not a policy id", p.ID), "use lower-case letters, digits and hyphens", "id")
+	}
+	if !prefixPattern.MatchString(p.RefPrefix) {
+		v.fail(fmt.Sprintf("%q is not a reference prefix", p.RefPrefix), "use 2 to 10 capital letters or digits, e.g. DRILL", "ref_prefix")
+	}
+	t, err := ParseTimescale(p.DrillWithin)
+	if err != nil || t.Unit == UnitAgreed || t.Unit == UnitWorkingDays {
+		v.fail(fmt.Sprintf("drill_within %q is not a clock timescale", p.DrillWithin), `write e.g. "30 seconds"`, "drill_within")
+	}
+	if len(p.Stages) > 0 || len(p.Categories) > 0 {
+		v.fail("a drill takes its stages and categories from drill_of", "remove them from the drill file", "drill_of")
+	}
+}
+
+// resolveDrills turns each drill file into a copy of the policy it drills
+// with every timescale replaced.
+func (r *Registry) resolveDrills(from map[string]string) error {
+	for id, d := range r.byID {
+		if d.DrillOf == "" {
+			continue
+		}
+		base, ok := r.byID[d.DrillOf]
+		if !ok || base.DrillOf != "" {
+			return fmt.Errorf("%s: drill_of: %q is not a loaded policy; name an embedded policy or one in POLICY_DIR", from[id], d.DrillOf)
+		}
+		r.byID[id] = Drill(base, d.ID, d.RefPrefix, d.DrillWithin)
+	}
+	return nil
+}
+
+// Drill copies a policy with every timescale set to within (a clock
+// duration such as "30 seconds"), for rehearsals and tests.
+func Drill(base Policy, id, prefix, within string) Policy {
+	t, _ := ParseTimescale(within)
+	p := base
+	p.ID, p.RefPrefix, p.Drill, p.DrillOf = id, prefix, true, base.ID
+	p.Name = fmt.Sprintf("%s: drill, every stage lasts %s (rehearsals only, not the procedure)", base.Name, within)
+	p.Stages = make([]Stage, len(base.Stages))
+	for i, s := range base.Stages {
+		if s.Timescale.Unit != UnitAgreed {
+			s.Within, s.Timescale = within, t
+		}
+		if s.Default != "" {
+			s.Default, s.DefaultTimescale = within, &t
+		}
+		if s.Maximum != "" {
+			s.Maximum, s.MaximumTimescale = within, &t
+		}
+		if s.UrgentWithin != "" {
+			s.UrgentWithin, s.UrgentTimescale = within, &t
+		}
+		steps := make([]Step, len(s.Steps))
+		for j, st := range s.Steps {
+			st.Within, st.Timescale = within, t
+			steps[j] = st
+		}
+		s.Steps = steps
+		p.Stages[i] = s
+	}
+	return p
 }

@@ -41,6 +41,10 @@ type Policy struct {
 	PartnershipSettings []string `yaml:"partnership_settings" json:"partnership_settings,omitempty"`
 	// Drill marks a policy whose stages last seconds, for rehearsals and tests.
 	Drill bool `yaml:"drill" json:"drill,omitempty"`
+	// DrillOf makes this file a drill of another policy: a copy of it with
+	// every timescale replaced by DrillWithin.
+	DrillOf     string `yaml:"drill_of" json:"drill_of,omitempty"`
+	DrillWithin string `yaml:"drill_within" json:"-"`
 
 	// Reminder is when the current stage's people are reminded before its
 	// deadline, as a fraction of the stage ("half-way") or empty for none.

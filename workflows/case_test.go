@@ -260,16 +260,29 @@ func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
 		t.Errorf("final: %s closed %v learning %q", final.Status, final.ClosedAt, final.Learning)
 	}
 	got := strings.Join(h.acts.types(), ",")
+	// Each stage reminds its people half-way, then times out.
 	want := strings.Join([]string{
-		"case_opened", "stage_entered",
-		"deadline_passed", "escalated", "stage_entered",
-		"deadline_passed", "escalated", "stage_entered",
-		"deadline_passed", "escalated", "stage_entered",
-		"deadline_passed", "escalated", "stage_entered",
+		"case_opened", "stage_entered", "reminder",
+		"deadline_passed", "escalated", "stage_entered", "reminder",
+		"deadline_passed", "escalated", "stage_entered", "reminder",
+		"deadline_passed", "escalated", "stage_entered", "reminder",
+		"deadline_passed", "escalated", "stage_entered", "reminder",
 		"deadline_passed", "outcome_recorded",
 	}, ",")
 	if got != want {
 		t.Errorf("recorded events:\n got %s\nwant %s", got, want)
+	}
+	// Stage 1 runs from 14:00 Thu 24 Dec to 17:00 Wed 30 Dec 2026 (147
+	// hours): its reminder is half-way, at 15:30 on Sunday 27 December.
+	for _, e := range h.acts.events {
+		if e.Type == workflows.EventReminder && e.Stage == 1 {
+			if want := local(2026, 12, 27, 15, 30); !e.At.Equal(want) {
+				t.Errorf("stage 1 reminder at %v, want %v", e.At.In(london), want)
+			}
+			if !hasRecipient(h.acts.notices[e.Seq], raiser.Email) || !hasRecipient(h.acts.notices[e.Seq], respondent.Email) {
+				t.Errorf("stage 1 reminder recipients %+v", h.acts.notices[e.Seq])
+			}
+		}
 	}
 	// Stage 4 runs out into mediation, not a plain escalation.
 	for _, e := range h.acts.events {
