@@ -127,19 +127,23 @@ func (*slogAdapter) Warn(string, ...any)  {}
 func (*slogAdapter) Error(string, ...any) {}
 
 // call sends a request and decodes the JSON answer into out (if not nil).
+// It reports failures with Errorf and returns -1, so parallel subtests may
+// use it (only a test's own goroutine may call Fatal).
 func (s *system) call(method, path, token string, body any, out any) int {
 	s.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			s.t.Fatal(err)
+			s.t.Errorf("encode: %v", err)
+			return -1
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, s.url+path, rd)
 	if err != nil {
-		s.t.Fatal(err)
+		s.t.Errorf("%s %s: %v", method, path, err)
+		return -1
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -147,13 +151,15 @@ func (s *system) call(method, path, token string, body any, out any) int {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		s.t.Errorf("%s %s: %v", method, path, err)
+		return -1
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			s.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+			s.t.Errorf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+			return -1
 		}
 	}
 	return resp.StatusCode
@@ -166,7 +172,7 @@ func (s *system) token(name, email, agency, role string) string {
 	}
 	if code := s.call("POST", "/v1/admin/tokens", adminToken, map[string]string{
 		"name": name, "email": email, "agency": agency, "role": role}, &out); code != http.StatusCreated {
-		s.t.Fatalf("create token: %d", code)
+		s.t.Errorf("create token: %d", code)
 	}
 	return out.Token
 }
