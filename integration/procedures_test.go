@@ -155,7 +155,9 @@ func TestUrgentSkipSendBackDeadlineAgreement(t *testing.T) {
 		check      func(workflows.Case) bool
 	}{
 		{raiser, "/escalations", map[string]any{"reason": "Child at risk this week", "evidence": "Manager on leave", "to_stage": 5},
-			func(c workflows.Case) bool { return c.Stage.Number == 5 && c.Stage.Phase == workflows.PhaseAwaitingReview }},
+			func(c workflows.Case) bool {
+				return c.Stage.Number == 5 && c.Stage.Phase == workflows.PhaseAwaitingReview
+			}},
 		{partnership, "/review", map[string]any{"followed": false, "send_back_to": 2, "next_steps": "Managers to discuss first"},
 			func(c workflows.Case) bool { return c.Stage.Number == 2 && c.Stage.Phase == "" }},
 		{respondent, "/deadline", map[string]any{"due_at": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339), "reason": "Review meeting on Thursday"},
