@@ -60,7 +60,7 @@ func TestRenderKeepsTypedTextOffMail(t *testing.T) {
 	if strings.Contains(body, "Jane Doe") {
 		t.Fatal("a typed note reached the mail")
 	}
-	for _, want := range []string{"NSCP-2026-00001", "NCT/1", "Manager to manager", "17:00 Mon 30 Nov 2026 GMT", "999",
+	for _, want := range []string{"NSCP-2026-00001", "NCT/1", "URGENT", "Manager to manager", "17:00 Mon 30 Nov 2026 GMT", "999",
 		"https://escalate.example/v1/cases/NSCP-2026-00001", "respondent"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("body lacks %q:\n%s", want, body)

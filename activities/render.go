@@ -55,6 +55,9 @@ func Render(ev workflows.Event, r workflows.Recipient, c workflows.Case, loc *ti
 	var b strings.Builder
 	fmt.Fprintf(&b, "Dear %s,\n\n", r.Name)
 	fmt.Fprintf(&b, "%s on case %s (child reference %s).\n\n", title, c.Ref, c.ChildRef)
+	if c.Urgent {
+		fmt.Fprintf(&b, "This disagreement is marked URGENT: please act today.\n\n")
+	}
 	if ev.ByEmail == "" {
 		// Written by escalate itself: no personal detail beyond the parties.
 		fmt.Fprintf(&b, "%s\n\n", ev.Text)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 
+	"escalate/policies"
 	"escalate/store"
 )
 
@@ -25,6 +26,8 @@ type config struct {
 	TemporalCLI       string
 	DevDir            string
 	LogFormat         string
+
+	policies *policies.Registry // loaded at start by dev and api
 }
 
 func env(key, def string) string {

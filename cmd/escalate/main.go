@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"escalate/policies"
 )
 
 const usage = `usage: escalate <command>
@@ -40,6 +42,14 @@ func main() {
 	}
 	log := newLogger(cfg)
 	slog.SetDefault(log)
+	if cmd := os.Args[1]; cmd == "dev" || cmd == "api" {
+		// Refuse bad policy files before starting anything, each mistake
+		// on its own line with file, line, field and fix.
+		if cfg.policies, err = policies.Load(cfg.PolicyDir); err != nil {
+			fmt.Fprintf(os.Stderr, "escalate: the policy files were refused:\n%v\n", err)
+			os.Exit(2)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -24,7 +24,6 @@ import (
 
 	"escalate/activities"
 	"escalate/api"
-	"escalate/policies"
 	"escalate/store"
 	"escalate/worker"
 )
@@ -123,10 +122,7 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 		log.Info("stopping")
 		return nil
 	}
-	pols, err := policies.Load(cfg.PolicyDir)
-	if err != nil {
-		return err
-	}
+	pols := cfg.policies
 	for _, p := range pols.All() {
 		log.Info("policy loaded", "id", p.ID, "stages", len(p.Stages), "drill", p.Drill)
 	}
