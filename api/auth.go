@@ -205,3 +205,21 @@ func parseTime(field, v string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// revokeToken revokes a token at once: its next request is a 401.
+func (s *Server) revokeToken(c *gin.Context) error {
+	me := caller(c)
+	if me.Role != RoleAdmin {
+		return errForbidden
+	}
+	id := c.Param("id")
+	if len(id) > 64 {
+		return errNotFound
+	}
+	if err := s.store.RevokeToken(c.Request.Context(), id); err != nil {
+		return err
+	}
+	s.log.Info("token revoked", "request_id", requestID(c), "token_id", id, "by", me.TokenID)
+	c.Status(http.StatusNoContent)
+	return nil
+}

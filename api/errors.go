@@ -70,7 +70,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	if len(e.Fields) > 0 {
 		body["fields"] = e.Fields
 	}
-	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
+	if e.Status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "5")
 	}
 	c.AbortWithStatusJSON(e.Status, gin.H{"error": body})

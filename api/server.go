@@ -41,6 +41,7 @@ type Server struct {
 	adminHash []byte
 	log       *slog.Logger
 	now       func() time.Time
+	limits    *limiter
 }
 
 // Config is what New needs.
@@ -51,6 +52,10 @@ type Config struct {
 	Namespace  string
 	AdminToken string // ESCALATE_ADMIN_TOKEN; empty means no bootstrap admin
 	Log        *slog.Logger
+	// WritesPerMinute per token on write routes (burst WriteBurst); 0 means
+	// no limit.
+	WritesPerMinute int
+	WriteBurst      int
 }
 
 // New builds the server.
@@ -61,6 +66,13 @@ func New(cfg Config) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if cfg.WritesPerMinute > 0 {
+		burst := cfg.WriteBurst
+		if burst <= 0 {
+			burst = cfg.WritesPerMinute
+		}
+		s.limits = newLimiter(cfg.WritesPerMinute, burst)
 	}
 	if cfg.AdminToken != "" {
 		h := sha256.Sum256([]byte(cfg.AdminToken))
@@ -103,10 +115,11 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.readyz)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openapiJSON) })
 
-	v1 := r.Group("/v1", s.authenticate)
+	v1 := r.Group("/v1", s.authenticate, s.rateLimit)
 	v1.GET("/policies", s.wrap(s.listPolicies))
 	v1.GET("/policies/:id", s.wrap(s.getPolicy))
 	v1.POST("/admin/tokens", s.wrap(s.createToken))
+	v1.DELETE("/admin/tokens/:id", s.wrap(s.revokeToken))
 	v1.POST("/cases", s.wrap(s.createCase))
 	v1.GET("/cases", s.wrap(s.listCases))
 	v1.GET("/cases/:ref", s.wrap(s.getCase))

@@ -123,3 +123,39 @@ func TestPoliciesAndDocsServed(t *testing.T) {
 		t.Fatalf("policy %+v", p)
 	}
 }
+
+// Writes beyond a token's rate get 429 with Retry-After; reads do not count.
+func TestRateLimitOnWrites(t *testing.T) {
+	pols, err := policies.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Policies: pols, AdminToken: "test-admin", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WritesPerMinute: 60, WriteBurst: 3}).Handler()
+	send := func(method, path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer test-admin")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for i := 0; i < 5; i++ {
+		if rec := send("GET", "/v1/policies", ""); rec.Code != 200 {
+			t.Fatalf("read %d: %d", i, rec.Code)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		// Invalid bodies still count: the limit guards the route, not the outcome.
+		if rec := send("POST", "/v1/cases", "{}"); rec.Code != 400 {
+			t.Fatalf("write %d: %d", i, rec.Code)
+		}
+	}
+	rec := send("POST", "/v1/cases", "{}")
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("fourth write: %d Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	var e errorResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code != "rate_limited" {
+		t.Fatalf("body %s", rec.Body.String())
+	}
+}

@@ -494,3 +494,16 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (Token, error) {
 	}
 	return t, err
 }
+
+// RevokeToken marks a token revoked; revoking twice is harmless. It returns
+// ErrNotFound for an unknown id.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -21,6 +21,8 @@ type config struct {
 	SMTPURL           string
 	SMTPFrom          string
 	PublicURL         string
+	WritesPerMinute   int
+	WriteBurst        int
 	TemporalUIPort    int
 	TemporalPort      int
 	TemporalCLI       string
@@ -54,6 +56,12 @@ func loadConfig() (config, error) {
 	var err error
 	if c.TemporalUIPort, err = strconv.Atoi(env("TEMPORAL_UI_PORT", "8233")); err != nil {
 		return c, fmt.Errorf("TEMPORAL_UI_PORT: %w", err)
+	}
+	if c.WritesPerMinute, err = strconv.Atoi(env("RATE_LIMIT_PER_MINUTE", "300")); err != nil || c.WritesPerMinute < 0 {
+		return c, fmt.Errorf("RATE_LIMIT_PER_MINUTE: want a whole number of writes per minute per token (0: no limit)")
+	}
+	if c.WriteBurst, err = strconv.Atoi(env("RATE_LIMIT_BURST", "100")); err != nil || c.WriteBurst < 0 {
+		return c, fmt.Errorf("RATE_LIMIT_BURST: want a whole number")
 	}
 	if c.TemporalPort, err = strconv.Atoi(env("TEMPORAL_PORT", "7233")); err != nil {
 		return c, fmt.Errorf("TEMPORAL_PORT: %w", err)
