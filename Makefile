@@ -10,15 +10,22 @@ WORKFLOWCHECK_VERSION := v0.6.0
 export POLICY_DIR ?= policies/drill
 FUZZTIME ?= 10s
 
-.PHONY: dev test lint unit integration build postgres record-histories compose-config clean
+.PHONY: dev test fuzz lint unit integration build postgres record-histories compose-config clean
 
 ## dev: Temporal dev server + Web UI, PostgreSQL, worker and API in the foreground (Ctrl-C stops all)
 dev: $(BIN)/temporal postgres build
 	$(BIN)/escalate dev
 
-## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests
+## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests, short fuzzing
 test: $(BIN)/temporal $(BIN)/workflowcheck postgres lint
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+## fuzz: run each fuzz target for FUZZTIME (seed corpora in */testdata/fuzz run in every go test)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policies
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTimescale$$' -fuzztime $(FUZZTIME) ./policies
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCreateCase$$' -fuzztime $(FUZZTIME) ./api
 
 lint: $(BIN)/workflowcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
