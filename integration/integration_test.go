@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,8 +39,12 @@ type system struct {
 	t        *testing.T
 	url      string
 	temporal client.Client
-	store    *store.Store
-	mail     *smtptest.Sink
+	// store talks to PostgreSQL directly, for the test's own checks; the
+	// API and worker go through pg, which the test can take down.
+	store *store.Store
+	pg    *tcpProxy
+	dev   *testsuite.DevServer
+	mail  *smtptest.Sink
 }
 
 func env(key, def string) string {
@@ -86,6 +91,17 @@ func startSystem(t *testing.T) *system {
 		st.Close()
 		_ = store.DropDatabase(context.Background(), dsn)
 	})
+	pgURL, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := startProxy(t, pgURL.Host)
+	pgURL.Host = pg.Addr()
+	appStore, err := store.Open(ctx, pgURL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(appStore.Close)
 
 	tc := srv.Client()
 	if err := worker.EnsureSearchAttributes(ctx, tc, "default"); err != nil {
@@ -96,7 +112,7 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(tc, &activities.Activities{Store: st, Mailer: mailer, PublicURL: "http://escalate.test", Log: quietSlog()})
+	w := worker.New(tc, &activities.Activities{Store: appStore, Mailer: mailer, PublicURL: "http://escalate.test", Log: quietSlog()})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -106,10 +122,10 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpSrv := httptest.NewServer(api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: "default",
+	httpSrv := httptest.NewServer(api.New(api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
 		AdminToken: adminToken, Log: quietSlog()}).Handler())
 	t.Cleanup(httpSrv.Close)
-	return &system{t: t, url: httpSrv.URL, temporal: tc, store: st, mail: sink}
+	return &system{t: t, url: httpSrv.URL, temporal: tc, store: st, pg: pg, dev: srv, mail: sink}
 }
 
 func quietSlog() *slog.Logger {
@@ -131,6 +147,12 @@ func (*slogAdapter) Error(string, ...any) {}
 // use it (only a test's own goroutine may call Fatal).
 func (s *system) call(method, path, token string, body any, out any) int {
 	s.t.Helper()
+	return s.callWithHeader(method, path, token, "", "", body, out)
+}
+
+// callWithHeader is call with one extra request header (if name is set).
+func (s *system) callWithHeader(method, path, token, name, value string, body any, out any) int {
+	s.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -149,6 +171,9 @@ func (s *system) call(method, path, token string, body any, out any) int {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if name != "" {
+		req.Header.Set(name, value)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Errorf("%s %s: %v", method, path, err)
