@@ -123,6 +123,8 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/cases", s.wrap(s.createCase))
 	v1.GET("/cases", s.wrap(s.listCases))
 	v1.GET("/cases/:ref", s.wrap(s.getCase))
+	v1.GET("/cases/:ref/record", s.wrap(s.getRecord))
+	v1.GET("/cases/:ref/record.html", s.wrap(s.getRecordHTML))
 	v1.POST("/cases/:ref/notes", s.wrap(s.addNote))
 	v1.POST("/cases/:ref/contacts", s.wrap(s.addContact))
 	v1.POST("/cases/:ref/escalations", s.wrap(s.escalate))

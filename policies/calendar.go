@@ -36,6 +36,34 @@ var (
 	followsHoliday  = []cal.AltDay{{Day: time.Saturday, Offset: 2}, {Day: time.Sunday, Offset: 2}, {Day: time.Monday, Offset: 1}}
 )
 
+// Christmas Day and Boxing Day with the gov.uk substitutes. rickar/cal/v2/gb
+// gets the dates right but, when Christmas Day is a Sunday (2022, 2033),
+// names Monday 26 "Christmas Day" and Tuesday 27 "Boxing Day"; gov.uk has
+// Boxing Day on Monday 26 and the Christmas Day substitute on Tuesday 27.
+// So Christmas on a Sunday moves two days, and Boxing Day on a Monday stays.
+var (
+	christmasDay = gb.ChristmasDay.Clone(&cal.Holiday{Observed: []cal.AltDay{
+		{Day: time.Saturday, Offset: 2}, {Day: time.Sunday, Offset: 2}}})
+	boxingDay = gb.BoxingDay.Clone(&cal.Holiday{Observed: []cal.AltDay{
+		{Day: time.Saturday, Offset: 2}, {Day: time.Sunday, Offset: 2}}})
+)
+
+// withGovUKChristmas is hs with gb's Christmas Day and Boxing Day replaced by
+// christmasDay and boxingDay (same dates, gov.uk's names).
+func withGovUKChristmas(hs ...*cal.Holiday) []*cal.Holiday {
+	out := make([]*cal.Holiday, 0, len(hs))
+	for _, h := range hs {
+		switch h {
+		case gb.ChristmasDay:
+			h = christmasDay
+		case gb.BoxingDay:
+			h = boxingDay
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
 // Scotland's own bank holidays.
 var (
 	secondJanuary = &cal.Holiday{Name: "2nd January", Type: cal.ObservanceBank, Month: time.January, Day: 2,
@@ -56,13 +84,13 @@ var (
 // modified after package initialisation, so reading them from many workflow
 // goroutines at once is safe.
 var calendars = map[string][]*cal.Holiday{
-	CalendarEnglandAndWales: append(append([]*cal.Holiday{}, gb.Holidays...), stateFuneral2022),
-	CalendarScotland: {
+	CalendarEnglandAndWales: append(withGovUKChristmas(gb.Holidays...), stateFuneral2022),
+	CalendarScotland: withGovUKChristmas(
 		gb.NewYear, secondJanuary, gb.GoodFriday, gb.EarlyMay, gb.VEDay, gb.CoronationDay,
 		gb.SpringHoliday, gb.SpringHoliday2022, gb.PlatinumJubilee, gb.SummerHolidayScotland,
 		stateFuneral2022, stAndrewsDay, gb.ChristmasDay, gb.BoxingDay,
-	},
-	CalendarNorthernIreland: append(append([]*cal.Holiday{}, gb.Holidays...), stateFuneral2022, stPatricksDay, battleOfTheBoyne),
+	),
+	CalendarNorthernIreland: append(withGovUKChristmas(gb.Holidays...), stateFuneral2022, stPatricksDay, battleOfTheBoyne),
 }
 
 // calendarNames is the sorted list of calendar names, built once so that
@@ -98,36 +126,57 @@ func NewClock(calendar, tz, endOfDay string) (Clock, error) {
 	if _, ok := calendars[calendar]; !ok {
 		return Clock{}, fmt.Errorf("unknown calendar %q (known: %v)", calendar, CalendarNames())
 	}
+	loc, err := loadZone(tz)
+	if err != nil {
+		return Clock{}, err
+	}
+	eod, err := parseEndOfDay(endOfDay)
+	if err != nil {
+		return Clock{}, err
+	}
+	return Clock{Calendar: calendar, Location: loc, EndOfDay: eod}, nil
+}
+
+// loadZone loads an IANA time zone; "" means Europe/London. "Local" is
+// refused: a deadline must not depend on the host's time zone.
+func loadZone(tz string) (*time.Location, error) {
 	if tz == "" {
 		tz = "Europe/London"
 	}
 	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return Clock{}, fmt.Errorf("unknown time zone %q", tz)
+	if err != nil || tz == "Local" {
+		return nil, fmt.Errorf("unknown time zone %q", tz)
 	}
+	return loc, nil
+}
+
+// parseEndOfDay reads a local time like 17:00 as an offset from midnight;
+// "" means 17:00.
+func parseEndOfDay(endOfDay string) (time.Duration, error) {
 	if endOfDay == "" {
 		endOfDay = "17:00"
 	}
 	t, err := time.Parse("15:04", endOfDay)
 	if err != nil {
-		return Clock{}, fmt.Errorf("end of day %q is not a time like 17:00", endOfDay)
+		return 0, fmt.Errorf("end of day %q is not a time like 17:00", endOfDay)
 	}
-	return Clock{
-		Calendar: calendar,
-		Location: loc,
-		EndOfDay: time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute,
-	}, nil
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
 // BankHoliday reports whether the local date of day (year, month, day only)
-// is a bank holiday, substitute days included, and its name.
+// is a bank holiday, substitute days included, and its name. Out-of-range
+// dates are normalised as by time.Date (32 December is 1 January).
 func (c Clock) BankHoliday(year int, month time.Month, day int) (string, bool) {
+	year, month, day = time.Date(year, month, day, 12, 0, 0, 0, time.UTC).Date()
 	for _, h := range calendars[c.Calendar] {
-		_, observed := h.Calc(year)
+		actual, observed := h.Calc(year)
 		if observed.IsZero() {
 			continue
 		}
 		if observed.Year() == year && observed.Month() == month && observed.Day() == day {
+			if !observed.Equal(actual) {
+				return h.Name + " (substitute day)", true
+			}
 			return h.Name, true
 		}
 	}
@@ -137,7 +186,7 @@ func (c Clock) BankHoliday(year int, month time.Month, day int) (string, bool) {
 	for _, h := range calendars[c.Calendar] {
 		_, observed := h.Calc(year - 1)
 		if !observed.IsZero() && observed.Year() == year && observed.Month() == month && observed.Day() == day {
-			return h.Name, true
+			return h.Name + " (substitute day)", true
 		}
 	}
 	want := fmt.Sprintf("%04d-%02d-%02d", year, int(month), day)

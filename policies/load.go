@@ -5,12 +5,15 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -29,16 +32,21 @@ type Registry struct {
 // replaces it. Any mistake refuses the whole set, naming file, line and fix.
 func Load(dir string) (*Registry, error) {
 	r := &Registry{byID: map[string]Policy{}}
-	from := map[string]string{}
+	from := map[string]string{}   // id -> file it came from
+	drillLine := map[string]int{} // id -> line of drill_of in that file
 	add := func(name string, data []byte) error {
 		p, err := Parse(name, data)
 		if err != nil {
 			return err
 		}
 		if prev, ok := from[p.ID]; ok && !strings.HasPrefix(prev, "embedded:") {
-			return fmt.Errorf("%s: policy id %q is also defined in %s; give each policy its own id", name, p.ID, prev)
+			return fmt.Errorf("%s line %d: id: policy id %q is also defined in %s; give each policy its own id", name, keyLine(data, "id"), p.ID, prev)
 		}
 		from[p.ID] = name
+		delete(drillLine, p.ID)
+		if p.DrillOf != "" {
+			drillLine[p.ID] = keyLine(data, "drill_of")
+		}
 		r.byID[p.ID] = p
 		return nil
 	}
@@ -75,7 +83,7 @@ func Load(dir string) (*Registry, error) {
 			}
 		}
 	}
-	if err := r.resolveDrills(from); err != nil {
+	if err := r.resolveDrills(from, drillLine); err != nil {
 		return nil, err
 	}
 	for id := range r.byID {
@@ -109,22 +117,35 @@ var (
 	datePattern   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 )
 
-// Parse reads and validates one policy file. name is used in messages.
+// Parse reads and validates one policy file. name is used in messages,
+// which are one line per mistake: "<name> line N: <field>: <problem>; <fix>".
 func Parse(name string, data []byte) (Policy, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Policy{}, fmt.Errorf("%s: %v; fix the YAML syntax", name, err)
+		return Policy{}, errors.New(syntaxError(name, data, err))
 	}
 	if len(root.Content) == 0 {
-		return Policy{}, fmt.Errorf("%s line 1: the file is empty; write a policy (see policies/northamptonshire.yaml)", name)
+		return Policy{}, fmt.Errorf("%s line 1: (document): the file is empty; write a policy, starting from a copy of policies/northamptonshire.yaml", name)
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return Policy{}, fmt.Errorf("%s line %d: (document): a policy is a mapping of fields (id: ..., stages: ...), not a %s; start from a copy of policies/northamptonshire.yaml", name, doc.Line, kindName(doc))
 	}
 	var p Policy
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
-		return Policy{}, fmt.Errorf("%s: %v; use only the fields documented in policies/README.md", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return Policy{}, errors.New(decodeErrors(name, data, doc, err))
 	}
-	v := validator{name: name, root: root.Content[0]}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return Policy{}, errors.New(syntaxError(name, data, err))
+	case len(next.Content) > 0 && !(next.Content[0].Kind == yaml.ScalarNode && next.Content[0].Tag == "!!null"):
+		return Policy{}, fmt.Errorf("%s line %d: (document): a second YAML document after ---; put each policy in its own file", name, next.Content[0].Line)
+	}
+	v := validator{name: name, root: doc}
 	if p.DrillOf != "" {
 		v.checkDrill(&p)
 	} else {
@@ -214,16 +235,17 @@ func (v *validator) check(p *Policy) {
 	if p.EndOfDay == "" {
 		p.EndOfDay = "17:00"
 	}
-	if _, err := NewClock(p.Calendar, p.Timezone, p.EndOfDay); err != nil {
-		switch {
-		case !contains(CalendarNames(), p.Calendar):
-			v.fail(fmt.Sprintf("unknown calendar %q", p.Calendar), "use one of "+strings.Join(CalendarNames(), ", "), "calendar")
-		default:
-			v.fail(err.Error(), "use an IANA time zone such as Europe/London and a time like 17:00", "timezone")
-		}
+	if !contains(CalendarNames(), p.Calendar) {
+		v.fail(fmt.Sprintf("unknown calendar %q", p.Calendar), "use one of "+strings.Join(CalendarNames(), ", "), "calendar")
+	}
+	if _, err := loadZone(p.Timezone); err != nil {
+		v.fail(err.Error(), "use an IANA time zone such as Europe/London", "timezone")
+	}
+	if _, err := parseEndOfDay(p.EndOfDay); err != nil {
+		v.fail(err.Error(), `write the local time a working day ends, 24-hour, e.g. "17:00"`, "end_of_day")
 	}
 	for i, d := range p.Closures {
-		if !datePattern.MatchString(d) {
+		if _, err := time.Parse("2006-01-02", d); err != nil || !datePattern.MatchString(d) {
 			v.fail(fmt.Sprintf("%q is not a date", d), "write closure dates as yyyy-mm-dd", "closures", i)
 		}
 	}
@@ -421,19 +443,223 @@ func (v *validator) checkDrill(p *Policy) {
 }
 
 // resolveDrills turns each drill file into a copy of the policy it drills
-// with every timescale replaced.
-func (r *Registry) resolveDrills(from map[string]string) error {
-	for id, d := range r.byID {
-		if d.DrillOf == "" {
-			continue
-		}
+// with every timescale replaced. Drills are resolved in id order, so the
+// mistake reported is always the same one.
+func (r *Registry) resolveDrills(from map[string]string, drillLine map[string]int) error {
+	drills := make([]string, 0, len(drillLine))
+	for id := range drillLine {
+		drills = append(drills, id)
+	}
+	sort.Strings(drills)
+	var errs []string
+	for _, id := range drills {
+		d := r.byID[id]
 		base, ok := r.byID[d.DrillOf]
 		if !ok || base.DrillOf != "" {
-			return fmt.Errorf("%s: drill_of: %q is not a loaded policy; name an embedded policy or one in POLICY_DIR", from[id], d.DrillOf)
+			errs = append(errs, fmt.Sprintf("%s line %d: drill_of: %q is not a loaded policy; name an embedded policy or one in POLICY_DIR (not another drill)", from[id], drillLine[id], d.DrillOf))
 		}
-		r.byID[id] = Drill(base, d.ID, d.RefPrefix, d.DrillWithin)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	for _, id := range drills {
+		d := r.byID[id]
+		r.byID[id] = Drill(r.byID[d.DrillOf], d.ID, d.RefPrefix, d.DrillWithin)
 	}
 	return nil
+}
+
+// keyLine is the line of a top-level key of a YAML mapping, or 1.
+func keyLine(data []byte, key string) int {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return 1
+	}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i].Line
+		}
+	}
+	return m.Line
+}
+
+// kindName names a YAML node's kind for messages.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "single value"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "mapping"
+}
+
+var (
+	yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+	// keyOnLine finds "key:" (after any "- ") at the start of a line.
+	keyOnLine     = regexp.MustCompile(`^\s*(?:-\s+)*([A-Za-z_][A-Za-z0-9_-]*)\s*:`)
+	unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+	unknownField  = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+	duplicateKey  = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
+	cannotDecode  = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `.*`)? into (\\S+)$")
+)
+
+// parserProblems are the yaml.v3 parser (not scanner) errors, whose
+// reported line is 0-based: it is one less than the line a person counts.
+var parserProblems = []string{
+	"did not find expected <stream-start>",
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found duplicate %TAG directive",
+	"found undefined tag handle",
+}
+
+// syntaxError turns a YAML syntax error into "<name> line N: <key>: ...".
+func syntaxError(name string, data []byte, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		if contains(parserProblems, msg) {
+			line++
+		}
+	}
+	lines := strings.Split(string(data), "\n")
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		for i, l := range lines {
+			if strings.Contains(l, "*"+m[1]) {
+				line = i + 1
+				break
+			}
+		}
+	}
+	if last := len(strings.Split(strings.TrimRight(string(data), "\n"), "\n")); line > last {
+		line = last // the end of a file without a final newline
+	}
+	if line < 1 {
+		line = 1 // yaml.v3 leaves out the line when it is the first
+	}
+	field := "(syntax)"
+	if line <= len(lines) {
+		if m := keyOnLine.FindStringSubmatch(lines[line-1]); m != nil {
+			field = m[1]
+		}
+	}
+	return fmt.Sprintf("%s line %d: %s: %s; fix the YAML on or just before this line (indentation with spaces, matching quotes and brackets)", name, line, field, msg)
+}
+
+// structName names the part of a policy a Go type is, for messages.
+var structName = map[string]string{
+	"policies.Policy": "a policy", "policies.Stage": "a stage", "policies.Step": "a step",
+	"policies.Category": "a category", "policies.Agency": "an agency", "policies.Contact": "a contact",
+	"policies.OutOfScope": "an out_of_scope entry", "policies.CategoryParty": "a category party",
+	"policies.DirectoryEntry": "a directory entry",
+}
+
+// decodeErrors turns the decoder's errors (unknown fields, wrong kinds of
+// value, keys given twice) into one "<name> line N: <field>: ..." line each.
+func decodeErrors(name string, data []byte, doc *yaml.Node, err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return syntaxError(name, data, err)
+	}
+	out := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		line, msg := 1, e
+		if m := yamlLine.FindStringSubmatch(e); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		var field, problem, fix string
+		switch {
+		case unknownField.MatchString(msg):
+			m := unknownField.FindStringSubmatch(msg)
+			what := structName[m[2]]
+			if what == "" {
+				what = m[2]
+			}
+			field = fieldAt(doc, line, func(k, _ *yaml.Node) bool { return k.Line == line && k.Value == m[1] })
+			problem = fmt.Sprintf("%q is not a field of %s", m[1], what)
+			fix = `remove it or correct its spelling (the fields are in README.md, "Policies")`
+		case duplicateKey.MatchString(msg):
+			m := duplicateKey.FindStringSubmatch(msg)
+			field = fieldAt(doc, line, func(k, _ *yaml.Node) bool { return k.Line == line && k.Value == m[1] })
+			problem = fmt.Sprintf("given twice (first at line %s)", m[2])
+			fix = "keep only one"
+		case cannotDecode.MatchString(msg):
+			m := cannotDecode.FindStringSubmatch(msg)
+			field = fieldAt(doc, line, func(_, v *yaml.Node) bool { return v.Line == line && v.ShortTag() == m[1] })
+			problem = msg
+			fix = "write " + kindWanted(m[2]) + " here, as in policies/northamptonshire.yaml"
+		default:
+			problem = msg
+			fix = `see README.md, "Policies"`
+		}
+		if field == "" {
+			field = "(document)"
+		}
+		out = append(out, fmt.Sprintf("%s line %d: %s: %s; %s", name, line, field, problem, fix))
+	}
+	return strings.Join(out, "\n")
+}
+
+// kindWanted says in words what a Go type expects in YAML.
+func kindWanted(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "text"
+	}
+	return "a mapping of fields"
+}
+
+// fieldAt is the path (e.g. stages[1].within) of the deepest mapping entry
+// or list item of doc for which match(key, value) holds; a list item is
+// matched with a key node of line -1, which no line matches.
+func fieldAt(doc *yaml.Node, line int, match func(key, value *yaml.Node) bool) string {
+	best, bestDepth := "", -1
+	var walk func(n *yaml.Node, path string, depth int)
+	walk = func(n *yaml.Node, path string, depth int) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if match(k, v) && depth > bestDepth {
+					best, bestDepth = p, depth
+				}
+				walk(v, p, depth+1)
+			}
+		case yaml.SequenceNode:
+			for i, v := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if match(&yaml.Node{Line: -1}, v) && depth > bestDepth {
+					best, bestDepth = p, depth
+				}
+				walk(v, p, depth+1)
+			}
+		}
+	}
+	walk(doc, "", 0)
+	return best
 }
 
 // Drill copies a policy with every timescale set to within (a clock

@@ -42,17 +42,33 @@ func ParseTimescale(s string) (Timescale, error) {
 		return Timescale{}, fmt.Errorf("timescale %q: %q is not a whole number of at least 1; %s", s, words[0], hint)
 	}
 	unit := strings.Join(words[1:], " ")
+	var t Timescale
 	switch unit {
 	case "working day", "working days":
-		return Timescale{Amount: n, Unit: UnitWorkingDays}, nil
+		t = Timescale{Amount: n, Unit: UnitWorkingDays}
 	case "hour", "hours":
-		return Timescale{Amount: n, Unit: UnitHours}, nil
+		t = Timescale{Amount: n, Unit: UnitHours}
 	case "minute", "minutes":
-		return Timescale{Amount: n, Unit: UnitMinutes}, nil
+		t = Timescale{Amount: n, Unit: UnitMinutes}
 	case "second", "seconds":
-		return Timescale{Amount: n, Unit: UnitSeconds}, nil
+		t = Timescale{Amount: n, Unit: UnitSeconds}
+	default:
+		return Timescale{}, fmt.Errorf("timescale %q: unknown unit %q; %s", s, unit, hint)
 	}
-	return Timescale{}, fmt.Errorf("timescale %q: unknown unit %q; %s", s, unit, hint)
+	if max := maxAmount[t.Unit]; n > max {
+		return Timescale{}, fmt.Errorf("timescale %q: more than ten years; write at most %d %s", s, max, unit)
+	}
+	return t, nil
+}
+
+// maxAmount bounds each unit at about ten years. A larger amount is a
+// mistake, and without a bound the clock units overflow time.Duration
+// (giving a deadline in the past) and working days take ages to count.
+var maxAmount = map[Unit]int{
+	UnitWorkingDays: 2610, // 10 years of 261 weekdays
+	UnitHours:       87600,
+	UnitMinutes:     87600 * 60,
+	UnitSeconds:     87600 * 60 * 60,
 }
 
 // DueAt is the deadline of a stage that started at start. An agreed

@@ -47,6 +47,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	cfg.MaxConns = 10
+	// Act as the application role whatever the login role is: it may read
+	// and add to the record, never change or remove it.
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SET ROLE escalate_app")
+		return err
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -236,16 +242,31 @@ WHERE cases.version < EXCLUDED.version`,
 		if err != nil {
 			return err
 		}
+		// Writers of one case take turns, so each event chains to the one
+		// written before it.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE ref = $1 FOR UPDATE`, in.Ref); err != nil {
+			return err
+		}
+		var prev []byte
+		err = tx.QueryRow(ctx, `SELECT hash FROM events WHERE ref = $1 ORDER BY id DESC LIMIT 1`, in.Ref).Scan(&prev)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
 		for _, ev := range in.Events {
+			ev.At = ev.At.Truncate(time.Microsecond) // what PostgreSQL keeps
+			h := EventHash(prev, in.Ref, ev)
 			tag, err := tx.Exec(ctx, `
-INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, prev_hash, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (ref, seq) DO NOTHING`,
-				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text)
+				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, prev, h)
 			if err != nil {
 				return err
 			}
-			inserted += int(tag.RowsAffected())
+			if tag.RowsAffected() == 1 {
+				inserted++
+				prev = h
+			}
 		}
 		for _, n := range in.Notices {
 			ev, ok := eventBySeq(in.Events, n.Seq)

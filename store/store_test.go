@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"escalate/store"
 	"escalate/workflows"
 )
@@ -15,6 +17,12 @@ import (
 // testStore prepares a fresh database on the real PostgreSQL and drops it
 // after the test.
 func testStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, _ := testStoreDSN(t)
+	return st
+}
+
+func testStoreDSN(t *testing.T) (*store.Store, string) {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
@@ -37,7 +45,7 @@ func testStore(t *testing.T) *store.Store {
 		st.Close()
 		_ = store.DropDatabase(context.Background(), dsn)
 	})
-	return st
+	return st, dsn
 }
 
 func sampleInput(version int, status string, events ...workflows.Event) workflows.RecordEventsInput {
@@ -176,5 +184,73 @@ func TestClaimRef(t *testing.T) {
 	r, err := st.NextRef(ctx, "NSCP", 2026)
 	if err != nil || r != "NSCP-2026-00002" {
 		t.Fatalf("next ref %q %v: the claims must not have used up numbers", r, err)
+	}
+}
+
+// The record refuses change, even from the database's superuser unless
+// triggers are switched off; then verification finds the altered event.
+func TestRecordIsAppendOnlyAndVerified(t *testing.T) {
+	st, dsn := testStoreDSN(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 23, 9, 0, 0, 123456789, time.UTC)
+	for i, step := range []workflows.RecordEventsInput{
+		sampleInput(2, workflows.StatusOpen,
+			workflows.Event{Seq: 1, At: at, Type: workflows.EventOpened, Stage: 1, By: "Hana", Text: "opened"},
+			workflows.Event{Seq: 2, At: at, Type: workflows.EventStageEntered, Stage: 1, By: "escalate", Text: "stage 1"}),
+		sampleInput(3, workflows.StatusOpen, workflows.Event{Seq: 3, At: at.Add(time.Hour), Type: workflows.EventNote, Stage: 1, By: "Sam", Text: "Called Hana"}),
+	} {
+		if _, err := st.RecordEvents(ctx, step, render); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	entries, v, err := st.Record(ctx, "NSCP-2026-00001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Intact || v.Events != 3 || entries[1].PrevHash != entries[0].Hash || entries[0].PrevHash != "" {
+		t.Fatalf("fresh record: %+v %+v", v, entries)
+	}
+
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, sql := range []string{
+		"UPDATE events SET text = 'changed' WHERE seq = 3",
+		"DELETE FROM events WHERE seq = 3",
+		"TRUNCATE events CASCADE",
+	} {
+		if _, err := conn.Exec(ctx, sql); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("superuser %q: %v, want the trigger to refuse", sql, err)
+		}
+	}
+	// The application's role has no privilege to change it at all.
+	if _, err := conn.Exec(ctx, "SET ROLE escalate_app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "ALTER TABLE events DISABLE TRIGGER USER"); err == nil {
+		t.Error("the application role could disable the record's triggers")
+	}
+	if _, err := conn.Exec(ctx, "UPDATE events SET text = 'changed' WHERE seq = 3"); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("application role UPDATE: %v, want permission denied", err)
+	}
+	if _, err := conn.Exec(ctx, "RESET ROLE"); err != nil {
+		t.Fatal(err)
+	}
+	// A superuser who switches triggers off can alter a row: verification
+	// then names the first broken event.
+	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE events SET text = 'Did not call' WHERE ref = 'NSCP-2026-00001' AND seq = 2"); err != nil {
+		t.Fatal(err)
+	}
+	_, v, err = st.Record(ctx, "NSCP-2026-00001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Intact || v.FirstBroken != 2 || !strings.Contains(v.Reason, "content") {
+		t.Fatalf("after tampering: %+v", v)
 	}
 }

@@ -152,6 +152,9 @@ func (s *caseState) handleEscalate(ctx workflow.Context, in EscalateInput) (Acti
 	now := workflow.Now(ctx)
 	withEvidence := func(text string) string {
 		if strings.TrimSpace(in.Evidence) != "" {
+			if !strings.HasSuffix(strings.TrimSpace(text), ".") {
+				text += "."
+			}
 			text += " Evidence that the previous stage was exhausted: " + in.Evidence
 		}
 		return text
