@@ -116,9 +116,9 @@ func TestPolicyMistakesAreExplained(t *testing.T) {
 
 func TestPolicyFileRefusals(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
-		{"empty", "", "line 1: the file is empty"},
-		{"invalid YAML", "id: [unclosed", "fix the YAML syntax"},
-		{"unknown field", strings.Replace(validPolicy(), "calendar:", "colour: blue\ncalendar:", 1), "field colour not found"},
+		{"empty", "", "line 1: (document): the file is empty"},
+		{"invalid YAML", "id: [unclosed", "line 1: id: did not find expected"},
+		{"unknown field", strings.Replace(validPolicy(), "calendar:", "colour: blue\ncalendar:", 1), `colour: "colour" is not a field of a policy`},
 		{"missing safety notice", withoutSafetyNotice(), "safety_notice: missing; give the immediate-risk notice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
