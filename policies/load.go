@@ -526,6 +526,9 @@ var parserProblems = []string{
 // syntaxError turns a YAML syntax error into "<name> line N: <key>: ...".
 func syntaxError(name string, data []byte, err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if plain := plainMistake(name, data); plain != "" {
+		return plain
+	}
 	line := 0
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
@@ -692,4 +695,78 @@ func Drill(base Policy, id, prefix, within string) Policy {
 		p.Stages[i] = s
 	}
 	return p
+}
+
+// plainMistake looks for the common hand-editing mistakes whose yaml.v3
+// message is misleading or points at the wrong line: a tab used for
+// indentation, a quoted value never closed, and a list item left where a
+// key belongs. It is only consulted once the YAML has failed to parse.
+func plainMistake(name string, data []byte) string {
+	lines := strings.Split(string(data), "\n")
+	field := func(l string) string {
+		if m := keyOnLine.FindStringSubmatch(l); m != nil {
+			return m[1]
+		}
+		return "(syntax)"
+	}
+	for i, l := range lines {
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if strings.Contains(indent, "\t") && strings.TrimSpace(l) != "" {
+			return fmt.Sprintf("%s line %d: %s: a tab character is used for indentation; use indentation with spaces only (two per level, as in the other lines)", name, i+1, field(l))
+		}
+	}
+	for i, l := range lines {
+		if unclosedQuote(l) {
+			return fmt.Sprintf("%s line %d: %s: the quoted value is never closed, so YAML reads to the unexpected end of stream; add the closing quote (use matching quotes, \" with \" or ' with ')", name, i+1, field(l))
+		}
+	}
+	prev := ""
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		if strings.HasPrefix(t, "- ") || t == "-" {
+			pi := len(prev) - len(strings.TrimLeft(prev, " "))
+			li := len(l) - len(strings.TrimLeft(l, " "))
+			pv := strings.TrimSpace(prev)
+			if li == pi && !strings.HasPrefix(pv, "-") && keyOnLine.MatchString(prev) && !strings.HasSuffix(stripComment(pv), ":") {
+				return fmt.Sprintf("%s line %d: (syntax): a list item where a key was expected (did not find expected key); fix the YAML: indent the item under the key it belongs to, or remove it", name, i+1)
+			}
+		}
+		prev = l
+	}
+	return ""
+}
+
+// unclosedQuote reports whether a "key: value" line opens a double- or
+// single-quoted value that does not close on the same line.
+func unclosedQuote(l string) bool {
+	_, v, ok := strings.Cut(l, ": ")
+	if !ok {
+		return false
+	}
+	v = strings.TrimSpace(v)
+	if v == "" || (v[0] != '"' && v[0] != '\'') {
+		return false
+	}
+	q := v[0]
+	for i := 1; i < len(v); i++ {
+		switch {
+		case q == '"' && v[i] == '\\':
+			i++
+		case v[i] == q && q == '\'' && i+1 < len(v) && v[i+1] == '\'':
+			i++
+		case v[i] == q:
+			return false
+		}
+	}
+	return true
+}
+
+func stripComment(s string) string {
+	if i := strings.Index(s, " #"); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
 }
