@@ -10,14 +10,26 @@ WORKFLOWCHECK_VERSION := v0.6.0
 export POLICY_DIR ?= policies/drill
 FUZZTIME ?= 10s
 
-.PHONY: dev test fuzz lint unit integration build postgres record-histories compose-config clean
+.PHONY: dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean
 
-## dev: Temporal dev server + Web UI, PostgreSQL, worker and API in the foreground (Ctrl-C stops all)
-dev: $(BIN)/temporal postgres build
+MAILDEV := $(CURDIR)/.dev/maildev/node_modules/.bin/maildev
+export MAILDEV
+
+## dev: Temporal dev server + Web UI, MailDev, PostgreSQL, worker and API in the foreground (Ctrl-C stops all)
+dev: $(BIN)/temporal postgres build maildev
 	$(BIN)/escalate dev
 
+## maildev: the MailDev 2 mail catcher under .dev/ (npm); dev runs without it if npm cannot install it
+maildev:
+	@$(MAKE) --no-print-directory $(MAILDEV) \
+	  || echo "warning: MailDev could not be installed; notifications will be logged, not mailed"
+
+# The tests need MailDev: their target fails if it cannot be installed.
+$(MAILDEV):
+	npm install --no-audit --no-fund --prefix .dev/maildev maildev@2
+
 ## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests, short fuzzing
-test: $(BIN)/temporal $(BIN)/workflowcheck postgres lint
+test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) postgres lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 

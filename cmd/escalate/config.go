@@ -27,6 +27,9 @@ type config struct {
 	TemporalPort      int
 	TemporalCLI       string
 	DevDir            string
+	MailDev           string // MailDev's executable, for dev
+	MailDevSMTPPort   int
+	MailDevWebPort    int
 	LogFormat         string
 
 	policies *policies.Registry // loaded at start by dev and api
@@ -51,6 +54,7 @@ func loadConfig() (config, error) {
 		SMTPFrom:          env("SMTP_FROM", "escalate@localhost"),
 		TemporalCLI:       env("TEMPORAL_CLI", "bin/temporal"),
 		DevDir:            env("DEV_DIR", ".dev"),
+		MailDev:           env("MAILDEV", ".dev/maildev/node_modules/.bin/maildev"),
 		LogFormat:         env("LOG_FORMAT", "text"),
 	}
 	var err error
@@ -62,6 +66,12 @@ func loadConfig() (config, error) {
 	}
 	if c.WriteBurst, err = strconv.Atoi(env("RATE_LIMIT_BURST", "100")); err != nil || c.WriteBurst < 0 {
 		return c, fmt.Errorf("RATE_LIMIT_BURST: want a whole number")
+	}
+	if c.MailDevSMTPPort, err = strconv.Atoi(env("MAILDEV_SMTP_PORT", "1025")); err != nil {
+		return c, fmt.Errorf("MAILDEV_SMTP_PORT: %w", err)
+	}
+	if c.MailDevWebPort, err = strconv.Atoi(env("MAILDEV_WEB_PORT", "1080")); err != nil {
+		return c, fmt.Errorf("MAILDEV_WEB_PORT: %w", err)
 	}
 	if c.TemporalPort, err = strconv.Atoi(env("TEMPORAL_PORT", "7233")); err != nil {
 		return c, fmt.Errorf("TEMPORAL_PORT: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -39,6 +38,9 @@ func runMigrate(ctx context.Context, cfg config, log *slog.Logger) error {
 // runDev starts a Temporal dev server when TEMPORAL_ADDRESS is unset, then
 // everything else, and stops it all on Ctrl-C.
 func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DevDir, 0o755); err != nil {
+		return err
+	}
 	if cfg.TemporalAddress == "" {
 		srv, err := startTemporal(ctx, cfg, log)
 		if err != nil {
@@ -46,6 +48,18 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 		defer srv.stop(log)
 		cfg.TemporalAddress = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
+	}
+	if cfg.SMTPURL == "" {
+		if _, err := os.Stat(cfg.MailDev); err == nil {
+			md, err := startMailDev(ctx, cfg, log)
+			if err != nil {
+				return err
+			}
+			defer md.stop(log)
+			cfg.SMTPURL = fmt.Sprintf("smtp://127.0.0.1:%d", cfg.MailDevSMTPPort)
+		} else {
+			log.Warn("MailDev is not installed (make dev installs it with npm): notifications are logged, not mailed", "looked_for", cfg.MailDev)
+		}
 	}
 	if err := store.Prepare(ctx, cfg.DatabaseURL); err != nil {
 		return err
@@ -186,78 +200,102 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 	}
 }
 
-type temporalServer struct {
+// child is a process dev supervises (the Temporal dev server, MailDev).
+type child struct {
+	name string
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// startTemporal runs the Temporal CLI's dev server with a file-backed SQLite
-// database under DEV_DIR, so cases survive a restart.
-func startTemporal(ctx context.Context, cfg config, log *slog.Logger) (*temporalServer, error) {
-	if _, err := os.Stat(cfg.TemporalCLI); err != nil {
-		return nil, fmt.Errorf("Temporal CLI not found at %s (run `make bin/temporal`, or set TEMPORAL_CLI or TEMPORAL_ADDRESS): %w", cfg.TemporalCLI, err)
-	}
-	if err := os.MkdirAll(cfg.DevDir, 0o755); err != nil {
-		return nil, err
-	}
-	if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort), time.Second); err == nil {
+// startChild runs argv in its own process group with output to logPath,
+// and waits until readyAddr accepts connections. Ctrl-C reaches dev, which
+// stops its children last, after the worker and the API have finished.
+func startChild(ctx context.Context, log *slog.Logger, name, logPath, readyAddr string, argv ...string) (*child, error) {
+	if conn, err := net.DialTimeout("tcp", readyAddr, time.Second); err == nil {
 		conn.Close()
-		return nil, fmt.Errorf("port %d is already in use: stop what runs there, or set TEMPORAL_ADDRESS=127.0.0.1:%d to use it", cfg.TemporalPort, cfg.TemporalPort)
+		return nil, fmt.Errorf("%s: %s is already in use; stop what runs there (or see README.md, Configuration)", name, readyAddr)
 	}
-	logFile, err := os.OpenFile(filepath.Join(cfg.DevDir, "temporal.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(cfg.TemporalCLI, "server", "start-dev",
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logFile.Close(); close(c.done) }()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", readyAddr, time.Second)
+		if err == nil {
+			conn.Close()
+			return c, nil
+		}
+		select {
+		case <-c.done:
+			return nil, fmt.Errorf("%s exited; see %s", name, logPath)
+		case <-ctx.Done():
+			c.stop(log)
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			c.stop(log)
+			return nil, fmt.Errorf("%s did not start within 90s; see %s", name, logPath)
+		}
+	}
+}
+
+func (c *child) stop(log *slog.Logger) {
+	log.Info("stopping " + c.name)
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		<-c.done
+	}
+}
+
+// startTemporal runs the Temporal CLI's dev server with a file-backed SQLite
+// database under DEV_DIR, so cases survive a restart.
+func startTemporal(ctx context.Context, cfg config, log *slog.Logger) (*child, error) {
+	if _, err := os.Stat(cfg.TemporalCLI); err != nil {
+		return nil, fmt.Errorf("Temporal CLI not found at %s (run `make bin/temporal`, or set TEMPORAL_CLI or TEMPORAL_ADDRESS): %w", cfg.TemporalCLI, err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
+	c, err := startChild(ctx, log, "Temporal dev server", filepath.Join(cfg.DevDir, "temporal.log"), addr,
+		cfg.TemporalCLI, "server", "start-dev",
 		"--db-filename", filepath.Join(cfg.DevDir, "temporal.db"),
 		"--ip", "127.0.0.1",
 		"--port", strconv.Itoa(cfg.TemporalPort),
 		"--ui-port", strconv.Itoa(cfg.TemporalUIPort),
 		"--namespace", cfg.TemporalNamespace,
-		"--log-level", "warn",
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Its own process group: Ctrl-C reaches us, and we stop it last, after
-	// the worker and the API have finished.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start Temporal dev server: %w", err)
+		"--log-level", "warn")
+	if err != nil {
+		return nil, err
 	}
-	s := &temporalServer{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logFile.Close(); close(s.done) }()
-	log.Info("Temporal dev server starting", "address", fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort),
-		"web_ui", fmt.Sprintf("http://127.0.0.1:%d", cfg.TemporalUIPort), "log", logFile.Name())
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort), time.Second)
-		if err == nil {
-			conn.Close()
-			return s, nil
-		}
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("Temporal dev server exited; see %s", logFile.Name())
-		case <-ctx.Done():
-			s.stop(log)
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop(log)
-			return nil, errors.New("Temporal dev server did not start within 90s; see " + logFile.Name())
-		}
-	}
+	log.Info("Temporal dev server running", "address", addr, "web_ui", fmt.Sprintf("http://127.0.0.1:%d", cfg.TemporalUIPort),
+		"log", filepath.Join(cfg.DevDir, "temporal.log"))
+	return c, nil
 }
 
-func (s *temporalServer) stop(log *slog.Logger) {
-	log.Info("stopping Temporal dev server")
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
+// startMailDev runs the MailDev mail catcher (installed by make dev) so that
+// every notification can be read in its web page.
+func startMailDev(ctx context.Context, cfg config, log *slog.Logger) (*child, error) {
+	smtpAddr := fmt.Sprintf("127.0.0.1:%d", cfg.MailDevSMTPPort)
+	c, err := startChild(ctx, log, "MailDev", filepath.Join(cfg.DevDir, "maildev.log"), smtpAddr,
+		cfg.MailDev, "--ip", "127.0.0.1", "--mail-directory", filepath.Join(cfg.DevDir, "mail"), "--smtp", strconv.Itoa(cfg.MailDevSMTPPort), "--web", strconv.Itoa(cfg.MailDevWebPort))
+	if err != nil {
+		return nil, err
 	}
+	log.Info("MailDev running: every notification is mailed there", "smtp", smtpAddr,
+		"web", fmt.Sprintf("http://127.0.0.1:%d", cfg.MailDevWebPort))
+	return c, nil
 }
 
 // redact hides a password in a URL for logs.
