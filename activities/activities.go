@@ -21,7 +21,8 @@ import (
 // name; the names are the workflows.Activity* constants.
 type Activities struct {
 	Store     *store.Store
-	Mailer    Mailer
+	Mailer    Mailer // nil: mail is logged, not sent
+	Webhooks  *WebhookPoster
 	PublicURL string
 	Log       *slog.Logger
 }
@@ -36,10 +37,7 @@ func (a *Activities) RecordEvents(ctx context.Context, in workflows.RecordEvents
 	if err != nil {
 		loc = time.UTC
 	}
-	render := func(ev workflows.Event, r workflows.Recipient) (string, string) {
-		return Render(ev, r, in.Case, loc, a.PublicURL)
-	}
-	n, err := a.Store.RecordEvents(ctx, in, render)
+	n, err := a.Store.RecordEvents(ctx, in, renderer{c: in.Case, loc: loc, publicURL: a.PublicURL})
 	if err != nil {
 		return workflows.RecordEventsResult{}, fmt.Errorf("record %s events %d..%d: %w", in.Ref, in.Events[0].Seq, in.Events[len(in.Events)-1].Seq, err)
 	}
@@ -50,45 +48,93 @@ func (a *Activities) RecordEvents(ctx context.Context, in workflows.RecordEvents
 }
 
 // DeliverNotifications sends the recorded notifications of the given events
-// that have not gone yet. Without a mailer they are logged and marked so.
+// that have not gone yet, each once: one that went is never sent again,
+// however often this is retried. A failed send is marked retrying and the
+// activity fails so Temporal retries it with backoff; at the last attempt
+// (workflows.DeliverMaxAttempts) it is marked failed for good, visible on
+// the case and in /metrics, and the case goes on regardless.
 func (a *Activities) DeliverNotifications(ctx context.Context, in workflows.DeliverNotificationsInput) (workflows.DeliverNotificationsResult, error) {
 	pending, err := a.Store.PendingNotifications(ctx, in.Ref, in.Seqs)
 	if err != nil {
 		return workflows.DeliverNotificationsResult{}, err
 	}
+	attempt := activity.GetInfo(ctx).Attempt
+	failStatus := statusAfterFailure(attempt)
 	var res workflows.DeliverNotificationsResult
 	var failed []error
 	for _, n := range pending {
-		if a.Mailer == nil {
-			a.logger().Info("notification (not mailed: SMTP_URL unset)", "ref", n.Ref, "seq", n.Seq,
-				"to", n.RecipientEmail, "subject", n.Subject)
-			if err := a.Store.MarkNotification(ctx, n.ID, "logged", nil); err != nil {
-				return res, err
-			}
-			res.Logged++
-			continue
-		}
-		msgID := fmt.Sprintf("%s.%d.%d@escalate", strings.ToLower(n.Ref), n.Seq, n.ID)
-		sendErr := a.Mailer.Send(ctx, Mail{To: n.RecipientEmail, ToName: n.RecipientName, Subject: n.Subject, Body: n.Body, MessageID: msgID})
+		status, sendErr := a.deliver(ctx, n)
 		if sendErr != nil {
-			a.logger().Warn("notification not sent", "ref", n.Ref, "seq", n.Seq, "to", n.RecipientEmail, "error", sendErr,
-				"attempt", activity.GetInfo(ctx).Attempt)
-			if err := a.Store.MarkNotification(ctx, n.ID, "failed", sendErr); err != nil {
+			a.logger().Warn("notification not delivered", "ref", n.Ref, "seq", n.Seq, "channel", n.Channel, "to", n.Target,
+				"attempt", attempt, "of", workflows.DeliverMaxAttempts, "now", failStatus, "error", sendErr)
+			if err := a.Store.MarkNotification(ctx, n.ID, failStatus, sendErr); err != nil {
 				return res, err
 			}
 			failed = append(failed, sendErr)
 			continue
 		}
-		if err := a.Store.MarkNotification(ctx, n.ID, "sent", nil); err != nil {
+		if err := a.Store.MarkNotification(ctx, n.ID, status, nil); err != nil {
 			return res, err
 		}
-		a.logger().Info("notification sent", "ref", n.Ref, "seq", n.Seq, "to", n.RecipientEmail)
-		res.Sent++
+		switch status {
+		case store.NoteLogged:
+			res.Logged++
+		default:
+			res.Sent++
+		}
 	}
 	if len(failed) > 0 {
-		return res, fmt.Errorf("%d notification(s) not sent: %w", len(failed), errors.Join(failed...))
+		return res, fmt.Errorf("%d notification(s) of %s not delivered: %w", len(failed), in.Ref, errors.Join(failed...))
 	}
 	return res, nil
+}
+
+// statusAfterFailure is what a failed attempt leaves: retrying while
+// Temporal will try again, failed at the last attempt.
+func statusAfterFailure(attempt int32) string {
+	if attempt >= workflows.DeliverMaxAttempts {
+		return store.NoteFailed
+	}
+	return store.NoteRetrying
+}
+
+// deliver sends one notification by its channel and says how it went.
+func (a *Activities) deliver(ctx context.Context, n store.Notification) (string, error) {
+	switch n.Channel {
+	case store.ChannelWebhook:
+		if a.Webhooks == nil {
+			return "", errors.New("webhooks are not configured in this worker")
+		}
+		hook, err := a.Store.GetWebhook(ctx, n.Target)
+		if err != nil {
+			return "", fmt.Errorf("webhook of %s: %w", n.Target, err)
+		}
+		id := fmt.Sprintf("%s.%d.%s", n.Ref, n.Seq, n.Target)
+		if err := a.Webhooks.Post(ctx, hook.URL, hook.Secret, id, n.Subject, []byte(n.Body)); err != nil {
+			return "", err
+		}
+		a.logger().Info("webhook delivered", "ref", n.Ref, "seq", n.Seq, "agency", n.Target)
+		return store.NoteSent, nil
+	default:
+		if a.Mailer == nil {
+			a.logger().Info("notification (not mailed: SMTP_URL unset)", "ref", n.Ref, "seq", n.Seq,
+				"to", n.RecipientEmail, "subject", n.Subject)
+			return store.NoteLogged, nil
+		}
+		err := a.Mailer.Send(ctx, Mail{To: n.RecipientEmail, ToName: n.RecipientName, Subject: n.Subject,
+			Body: n.Body, HTML: n.HTML, MessageID: MessageID(n)})
+		if err != nil {
+			return "", err
+		}
+		a.logger().Info("notification mailed", "ref", n.Ref, "seq", n.Seq, "to", n.RecipientEmail)
+		return store.NoteSent, nil
+	}
+}
+
+// MessageID is a notification's stable Message-ID: the same on every
+// attempt, so a mail system that got it twice can tell.
+func MessageID(n store.Notification) string {
+	return fmt.Sprintf("%s.%d.%d@escalate", strings.ToLower(n.Ref), n.Seq, n.ID)
 }
 
 func (a *Activities) logger() *slog.Logger {

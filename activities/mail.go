@@ -14,7 +14,8 @@ type Mail struct {
 	To        string
 	ToName    string
 	Subject   string
-	Body      string
+	Body      string // plain text
+	HTML      string // the HTML alternative, if any
 	MessageID string
 }
 
@@ -64,6 +65,9 @@ func (s *SMTPMailer) Send(ctx context.Context, m Mail) error {
 	msg.Subject(m.Subject)
 	msg.SetMessageIDWithValue(m.MessageID)
 	msg.SetBodyString(mail.TypeTextPlain, m.Body)
+	if m.HTML != "" {
+		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	}
 	opts := []mail.Option{mail.WithPort(s.Port), mail.WithTLSPolicy(mail.TLSOpportunistic)}
 	if s.Username != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.Username), mail.WithPassword(s.Password))

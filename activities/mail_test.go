@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func TestSMTPMailerSends(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = m.Send(ctx, Mail{To: "sam@nct.example", ToName: "Sam Social", Subject: "[NSCP-2026-00001] Stage started: stage 2",
-		Body: "Dear Sam,\nbody", MessageID: "nscp-2026-00001.5.9@escalate"})
+		Body: "Dear Sam,\nbody", HTML: "<p>Dear Sam,</p>", MessageID: "nscp-2026-00001.5.9@escalate"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +30,8 @@ func TestSMTPMailerSends(t *testing.T) {
 		t.Fatalf("sink got %+v", msgs)
 	}
 	msg := msgs[0].Data
-	for _, want := range []string{"Subject: [NSCP-2026-00001] Stage started: stage 2", "Message-ID: <nscp-2026-00001.5.9@escalate>", "Dear Sam,"} {
+	for _, want := range []string{"Subject: [NSCP-2026-00001] Stage started: stage 2", "Message-ID: <nscp-2026-00001.5.9@escalate>", "Dear Sam,",
+		"multipart/alternative", "Content-Type: text/plain", "Content-Type: text/html", "<p>Dear Sam,</p>"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
@@ -56,24 +58,75 @@ func TestRenderKeepsTypedTextOffMail(t *testing.T) {
 		Stage:        workflows.StageState{Number: 2, Name: "Manager to manager", DueAt: time.Date(2026, 11, 30, 17, 0, 0, 0, time.UTC)},
 		SafetyNotice: "call the police on 999"}
 	note := workflows.Event{Seq: 5, Type: workflows.EventNote, By: "Hana", ByEmail: "hana@x", Text: "Mother's name is Jane Doe", At: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-	subject, body := Render(note, workflows.Recipient{Name: "Sam", Email: "sam@x", Why: "respondent"}, c, loc, "https://escalate.example")
-	if strings.Contains(body, "Jane Doe") {
+	r := renderer{c: c, loc: loc, publicURL: "https://escalate.example"}
+	m := r.Mail(note, workflows.Recipient{Name: "Sam <Social>", Email: "sam@x", Why: "are the respondent"})
+	if strings.Contains(m.Text+m.HTML, "Jane Doe") {
 		t.Fatal("a typed note reached the mail")
 	}
 	for _, want := range []string{"NSCP-2026-00001", "NCT/1", "URGENT", "Manager to manager", "17:00 Mon 30 Nov 2026 GMT", "999",
-		"https://escalate.example/v1/cases/NSCP-2026-00001", "respondent"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("body lacks %q:\n%s", want, body)
+		"https://escalate.example/v1/cases/NSCP-2026-00001/record.html", "are the respondent", "What is asked of you"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, m.Text)
+		}
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, m.HTML)
 		}
 	}
-	if !strings.HasPrefix(subject, "URGENT [NSCP-2026-00001]") {
-		t.Errorf("subject %q", subject)
+	if !strings.Contains(m.HTML, "Sam &lt;Social&gt;") || strings.Contains(m.HTML, "Sam <Social>") {
+		t.Errorf("HTML does not escape the name:\n%s", m.HTML)
 	}
-	for typ := range titles {
-		_, b := Render(workflows.Event{Type: typ}, workflows.Recipient{}, c, loc, "")
-		if strings.Contains(strings.ToLower(b), "complaint") || asks[typ] == "" {
-			t.Errorf("%s: wording", typ)
+	if !strings.HasPrefix(m.Subject, "URGENT [NSCP-2026-00001] Note recorded: stage 2") {
+		t.Errorf("subject %q", m.Subject)
+	}
+	// A closed case has no deadline to show.
+	c.Status, c.Urgent = workflows.StatusResolved, false
+	m = renderer{c: c, loc: loc}.Mail(workflows.Event{Type: workflows.EventAgreementConfirm}, workflows.Recipient{Name: "Sam"})
+	if strings.Contains(m.Text, "Stage deadline") || strings.Contains(m.Text, "URGENT") || strings.Contains(m.Text, "Case record:") {
+		t.Errorf("closed case mail:\n%s", m.Text)
+	}
+}
+
+// Every event type has its own title and ask, in the procedures' words.
+func TestEveryEventHasANotice(t *testing.T) {
+	loc, _ := time.LoadLocation("Europe/London")
+	c := workflows.Case{Ref: "X-2026-00001", Status: workflows.StatusOpen}
+	for _, typ := range workflows.EventTypes {
+		n, ok := notices[typ]
+		if !ok || n.title == "" || n.ask == "" {
+			t.Errorf("%s: no notice", typ)
+			continue
 		}
+		m := renderer{c: c, loc: loc}.Mail(workflows.Event{Type: typ}, workflows.Recipient{})
+		if strings.Contains(strings.ToLower(m.Subject+m.Text+m.HTML), "complaint") {
+			t.Errorf("%s: calls escalation a complaint", typ)
+		}
+	}
+	if len(notices) != len(workflows.EventTypes) {
+		t.Errorf("%d notices for %d event types", len(notices), len(workflows.EventTypes))
+	}
+}
+
+// The webhook payload identifies the case and event and carries nothing
+// people typed.
+func TestWebhookPayload(t *testing.T) {
+	c := workflows.Case{Ref: "NSCP-2026-00007", Policy: "northamptonshire", ChildRef: "NCT/7", Category: "communication",
+		Status: workflows.StatusOpen, Summary: "Jane Doe, born 1 May", Stage: workflows.StageState{Number: 2, Name: "Managers",
+			DueAt: time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC)}}
+	ev := workflows.Event{Seq: 9, Type: workflows.EventNote, Stage: 2, Text: "about Jane Doe", At: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	raw, err := renderer{c: c, loc: time.UTC, publicURL: "https://e.example/"}.Webhook(ev, "nct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "Jane") {
+		t.Fatalf("typed text in webhook: %s", raw)
+	}
+	var got WebhookEvent
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "NSCP-2026-00007.9.nct" || got.Type != "note" || got.Stage.Number != 2 || got.Stage.DueAt == nil ||
+		!got.Stage.DueAt.Equal(c.Stage.DueAt) || got.URL != "https://e.example/v1/cases/NSCP-2026-00007" || got.ChildRef != "NCT/7" {
+		t.Fatalf("payload %+v", got)
 	}
 }
 

@@ -172,8 +172,19 @@ func (s *Server) getCase(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, cs)
+	d, err := s.store.Deliveries(c.Request.Context(), cs.Ref)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, caseResponse{Case: cs, Notifications: &d})
 	return nil
+}
+
+// caseResponse is a Case with how its notifications went: counts by status
+// and the ones that failed for good, so a party can see who was not told.
+type caseResponse struct {
+	workflows.Case
+	Notifications *store.DeliverySummary `json:"notifications,omitempty"`
 }
 
 // loadCase reads the case and applies the access rule. A case the caller may

@@ -219,7 +219,7 @@ var errKeyRace = errors.New("idempotency key claimed concurrently")
 // RecordEvents writes events, the snapshot and the notifications of one
 // workflow step in one transaction. Replaying the same input changes
 // nothing; an older snapshot never overwrites a newer one.
-func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput, render func(workflows.Event, workflows.Recipient) (subject, body string)) (int, error) {
+func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput, render Renderer) (int, error) {
 	snap, err := json.Marshal(in.Case)
 	if err != nil {
 		return 0, err
@@ -268,23 +268,7 @@ ON CONFLICT (ref, seq) DO NOTHING`,
 				prev = h
 			}
 		}
-		for _, n := range in.Notices {
-			ev, ok := eventBySeq(in.Events, n.Seq)
-			if !ok {
-				continue
-			}
-			for _, r := range n.Recipients {
-				subject, body := render(ev, r)
-				if _, err := tx.Exec(ctx, `
-INSERT INTO notifications (ref, seq, recipient_name, recipient_email, why, channel, subject, body)
-VALUES ($1, $2, $3, $4, $5, 'email', $6, $7)
-ON CONFLICT (ref, seq, recipient_email, channel) DO NOTHING`,
-					in.Ref, n.Seq, r.Name, strings.ToLower(r.Email), r.Why, subject, body); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return insertNotifications(ctx, tx, in, render)
 	})
 	return inserted, err
 }
@@ -425,60 +409,6 @@ LIMIT $11`,
 		cases = cases[:limit]
 	}
 	return cases, more, nil
-}
-
-// ---- notifications ----
-
-// Notification is one recorded message to one person.
-type Notification struct {
-	ID             int64
-	Ref            string
-	Seq            int
-	RecipientName  string
-	RecipientEmail string
-	Why            string
-	Channel        string
-	Subject        string
-	Body           string
-	Status         string
-	Attempts       int
-	LastError      string
-}
-
-// PendingNotifications returns the unsent notifications of the given events.
-func (s *Store) PendingNotifications(ctx context.Context, ref string, seqs []int) ([]Notification, error) {
-	return s.notifications(ctx, `WHERE ref = $1 AND seq = ANY($2) AND status IN ('pending', 'failed') ORDER BY seq, id`, ref, seqs)
-}
-
-// Notifications returns every notification of a case.
-func (s *Store) Notifications(ctx context.Context, ref string) ([]Notification, error) {
-	return s.notifications(ctx, `WHERE ref = $1 ORDER BY seq, id`, ref)
-}
-
-func (s *Store) notifications(ctx context.Context, where string, args ...any) ([]Notification, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, ref, seq, recipient_name, recipient_email, why, channel, subject, body,
-		status, attempts, coalesce(last_error, '') FROM notifications `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notification, error) {
-		var n Notification
-		err := r.Scan(&n.ID, &n.Ref, &n.Seq, &n.RecipientName, &n.RecipientEmail, &n.Why, &n.Channel, &n.Subject,
-			&n.Body, &n.Status, &n.Attempts, &n.LastError)
-		return n, err
-	})
-}
-
-// MarkNotification records a delivery attempt: status sent, logged or failed.
-func (s *Store) MarkNotification(ctx context.Context, id int64, status string, sendErr error) error {
-	var msg any
-	if sendErr != nil {
-		msg = sendErr.Error()
-	}
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3,
-		sent_at = CASE WHEN $2 IN ('sent', 'logged') THEN now() ELSE sent_at END
-		WHERE id = $1 AND status IN ('pending', 'failed')`, id, status, msg)
-	return err
 }
 
 // ---- tokens ----

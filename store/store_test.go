@@ -63,9 +63,18 @@ func sampleInput(version int, status string, events ...workflows.Event) workflow
 	return in
 }
 
-func render(ev workflows.Event, r workflows.Recipient) (string, string) {
-	return "subject " + ev.Type, "body for " + r.Name
+// testRenderer renders notifications plainly, so tests can see which went.
+type testRenderer struct{}
+
+func (testRenderer) Mail(ev workflows.Event, r workflows.Recipient) store.Mail {
+	return store.Mail{Subject: "subject " + ev.Type, Text: "body for " + r.Name, HTML: "<p>body for " + r.Name + "</p>"}
 }
+
+func (testRenderer) Webhook(ev workflows.Event, agency string) ([]byte, error) {
+	return []byte(fmt.Sprintf(`{"type":%q,"agency":%q}`, ev.Type, agency)), nil
+}
+
+var render testRenderer
 
 // A retried activity writes nothing twice, and an older snapshot arriving
 // late never overwrites a newer one.

@@ -439,7 +439,7 @@ var (
 			InitialInterval:    5 * time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    5 * time.Minute,
-			MaximumAttempts:    6,
+			MaximumAttempts:    DeliverMaxAttempts,
 		},
 		Summary: "notify the parties",
 	}
@@ -456,60 +456,6 @@ func (s *caseState) publish(ctx workflow.Context) {
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
 	}
-}
-
-// recipients are the people told of an event: every party except the one
-// who acted, and the partnership's business office when the case reaches
-// the partnership stage or passes a deadline there.
-func (s *caseState) recipients(ev Event) []Recipient {
-	var out []Recipient
-	seen := map[string]bool{strings.ToLower(ev.ByEmail): true}
-	add := func(name, email, why string) {
-		key := strings.ToLower(email)
-		if email == "" || seen[key] {
-			return
-		}
-		seen[key] = true
-		out = append(out, Recipient{Name: name, Email: email, Why: why})
-	}
-	if ev.Type == EventReminder {
-		// A reminder goes to the current stage's people: the contacts of
-		// this stage, or the raiser and respondent for a side with none.
-		for _, side := range []struct {
-			name  string
-			party Party
-			why   string
-		}{{SideRaiser, s.c.Raiser, "raised the disagreement"}, {SideRespondent, s.c.Respondent, "are the respondent"}} {
-			found := false
-			for _, c := range s.c.Contacts {
-				if c.Side == side.name && c.Stage == s.c.Stage.Number {
-					add(c.Name, c.Email, fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage))
-					found = true
-				}
-			}
-			if !found {
-				add(side.party.Name, side.party.Email, side.why)
-			}
-		}
-	} else {
-		add(s.c.Raiser.Name, s.c.Raiser.Email, "raised the disagreement")
-		add(s.c.Respondent.Name, s.c.Respondent.Email, "are the respondent")
-		for _, c := range s.c.Contacts {
-			add(c.Name, c.Email, fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage))
-		}
-	}
-	for _, a := range s.c.Advisers {
-		add(a.Name, a.Email, "are the "+a.Why+" for this case")
-	}
-	partnership := s.policy.PartnershipStage()
-	if partnership != 0 && ev.Stage == partnership &&
-		(ev.Type == EventStageEntered || ev.Type == EventDeadlinePassed || ev.Type == EventReminder) {
-		add(s.policy.BusinessOffice.Name, s.policy.BusinessOffice.Email, "are the partnership business office")
-	}
-	if ev.Type == EventDeadlinePassed && s.c.Stage.Overdue {
-		add(s.policy.BusinessOffice.Name, s.policy.BusinessOffice.Email, "are the partnership business office")
-	}
-	return out
 }
 
 // sideOf is the side a person acts for, matched by email case-insensitively,

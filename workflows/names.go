@@ -68,3 +68,7 @@ const (
 	ActivityRecordEvents         = "RecordEvents"
 	ActivityDeliverNotifications = "DeliverNotifications"
 )
+
+// DeliverMaxAttempts bounds the attempts to deliver a notification; the
+// activity marks what still fails at the last one as failed for good.
+const DeliverMaxAttempts = 6

@@ -299,6 +299,9 @@ type Recipient struct {
 	Email string `json:"email"`
 	// Why says in what capacity they are told, e.g. "raiser".
 	Why string `json:"why"`
+	// Agency is the recipient's agency (the policy's id for the business
+	// office): its webhook, if it has one, is told too.
+	Agency string `json:"agency,omitempty"`
 }
 
 // Notice is the notification of one event to its recipients.

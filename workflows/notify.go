@@ -1,0 +1,160 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Audience is a group of people told of an event.
+type Audience uint16
+
+const (
+	// ToRaiser is the practitioner who raised the disagreement.
+	ToRaiser Audience = 1 << iota
+	// ToRespondent is the practitioner the disagreement is with.
+	ToRespondent
+	// ToStagePeople are the current stage's people on both sides: the
+	// contacts recorded for this stage, or the raiser / respondent for a
+	// side that has none.
+	ToStagePeople
+	// ToContacts are all contacts recorded on either side, at any stage.
+	ToContacts
+	// ToAdvisers are the parties who joined for the procedure, e.g. the
+	// CAF/TAC Implementation Officer in a threshold dispute.
+	ToAdvisers
+	// ToOfficeAtPartnership is the policy's business office, when the
+	// event happens at the partnership stage.
+	ToOfficeAtPartnership
+	// ToOfficeIfOverdue is the business office, when the event leaves the
+	// stage overdue (on_timeout notify).
+	ToOfficeIfOverdue
+)
+
+// ToEveryone is everyone involved in the case: the record is shared with
+// them all, the raiser included.
+const ToEveryone = ToRaiser | ToRespondent | ToStagePeople | ToContacts | ToAdvisers
+
+// Told is who is told of each event type: the one table of the notification
+// rules (README.md, "Notifications", documents it; a test checks they agree).
+// The person who acted is never told of their own action. An event type
+// missing here is told to everyone involved.
+var Told = map[string]Audience{
+	EventOpened:            ToEveryone,
+	EventStageEntered:      ToEveryone | ToOfficeAtPartnership,
+	EventStepEntered:       ToEveryone | ToOfficeAtPartnership,
+	EventEscalated:         ToEveryone | ToOfficeAtPartnership,
+	EventReminder:          ToStagePeople | ToOfficeAtPartnership,
+	EventDeadlinePassed:    ToEveryone | ToOfficeAtPartnership | ToOfficeIfOverdue,
+	EventDeadlineChanged:   ToEveryone,
+	EventNote:              ToEveryone,
+	EventContact:           ToEveryone,
+	EventPartyJoined:       ToEveryone,
+	EventMeeting:           ToEveryone | ToOfficeAtPartnership,
+	EventSentBack:          ToEveryone,
+	EventReviewConfirmed:   ToEveryone,
+	EventAgreementProposed: ToEveryone,
+	EventAgreementConfirm:  ToEveryone | ToOfficeAtPartnership,
+	EventAgreementRejected: ToEveryone,
+	EventWithdrawn:         ToEveryone | ToOfficeAtPartnership,
+	EventOutcome:           ToEveryone | ToOfficeAtPartnership,
+}
+
+// EventTypes lists every event type, in the order the README's table
+// shows them.
+var EventTypes = []string{
+	EventOpened, EventStageEntered, EventStepEntered, EventEscalated, EventReminder,
+	EventDeadlinePassed, EventDeadlineChanged, EventNote, EventContact, EventPartyJoined,
+	EventMeeting, EventSentBack, EventReviewConfirmed, EventAgreementProposed,
+	EventAgreementConfirm, EventAgreementRejected, EventWithdrawn, EventOutcome,
+}
+
+// AudienceNames are the words the README uses for each audience, in order.
+var AudienceNames = []struct {
+	Audience Audience
+	Name     string
+}{
+	{ToRaiser, "raiser"},
+	{ToRespondent, "respondent"},
+	{ToStagePeople, "stage's people"},
+	{ToContacts, "all contacts"},
+	{ToAdvisers, "advisers"},
+	{ToOfficeAtPartnership, "business office at the partnership stage"},
+	{ToOfficeIfOverdue, "business office when overdue"},
+}
+
+// Describe names an audience in the README's words.
+func (a Audience) Describe() string {
+	var parts []string
+	for _, n := range AudienceNames {
+		if a&n.Audience != 0 {
+			parts = append(parts, n.Name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// recipients are the people told of ev, by the Told table, except the
+// person who acted.
+func (s *caseState) recipients(ev Event) []Recipient {
+	aud, ok := Told[ev.Type]
+	if !ok {
+		aud = ToEveryone
+	}
+	var out []Recipient
+	seen := map[string]bool{strings.ToLower(strings.TrimSpace(ev.ByEmail)): true}
+	add := func(p Party, why string) {
+		key := strings.ToLower(strings.TrimSpace(p.Email))
+		if key == "" || seen[key] {
+			return
+		}
+		seen[key] = true
+		out = append(out, Recipient{Name: p.Name, Email: p.Email, Why: why, Agency: p.Agency})
+	}
+	sides := []struct {
+		name  string
+		party Party
+		why   string
+		aud   Audience
+	}{
+		{SideRaiser, s.c.Raiser, "raised the disagreement", ToRaiser},
+		{SideRespondent, s.c.Respondent, "are the respondent", ToRespondent},
+	}
+	if aud&ToStagePeople != 0 {
+		for _, side := range sides {
+			found := false
+			for _, c := range s.c.Contacts {
+				if c.Side == side.name && c.Stage == s.c.Stage.Number {
+					add(c.Party, fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage))
+					found = true
+				}
+			}
+			if !found {
+				add(side.party, side.why)
+			}
+		}
+	}
+	for _, side := range sides {
+		if aud&side.aud != 0 {
+			add(side.party, side.why)
+		}
+	}
+	if aud&ToContacts != 0 {
+		for _, c := range s.c.Contacts {
+			add(c.Party, fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage))
+		}
+	}
+	if aud&ToAdvisers != 0 {
+		for _, a := range s.c.Advisers {
+			add(a.Party, "are the "+a.Why+" for this case")
+		}
+	}
+	office := Party{Name: s.policy.BusinessOffice.Name, Email: s.policy.BusinessOffice.Email, Agency: s.policy.ID}
+	partnership := s.policy.PartnershipStage()
+	if aud&ToOfficeAtPartnership != 0 && partnership != 0 && ev.Stage == partnership {
+		add(office, "are the partnership business office")
+	}
+	if aud&ToOfficeIfOverdue != 0 && s.c.Stage.Overdue {
+		add(office, "are the partnership business office, and the stage is overdue")
+	}
+	return out
+}
