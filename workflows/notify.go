@@ -85,6 +85,10 @@ var AudienceNames = []struct {
 // Describe names an audience in the README's words.
 func (a Audience) Describe() string {
 	var parts []string
+	if a&ToEveryone == ToEveryone {
+		parts = append(parts, "everyone involved")
+		a &^= ToEveryone
+	}
 	for _, n := range AudienceNames {
 		if a&n.Audience != 0 {
 			parts = append(parts, n.Name)
