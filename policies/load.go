@@ -316,6 +316,13 @@ func (v *validator) check(p *Policy) {
 		if s.Repeat && len(s.Steps) > 0 {
 			v.fail("a stage cannot both repeat and have steps", "use one of repeat or steps", "stages", i, "repeat")
 		}
+		if s.Meeting == "" && (s.FacilitatorRole != "" || s.FacilitatorIndependent) {
+			field := "facilitator_role"
+			if s.FacilitatorIndependent {
+				field = "facilitator_independent"
+			}
+			v.fail("a facilitator applies only to a stage that holds a meeting", "add meeting: <the meeting's name> or remove it", "stages", i, field)
+		}
 		if s.Review && i == 0 {
 			v.fail("the first stage has no earlier stages to review", "put review: true on a later stage", "stages", i, "review")
 		}

@@ -676,3 +676,95 @@ func TestPolicyDirMissing(t *testing.T) {
 		t.Fatalf("missing dir: %v", err)
 	}
 }
+
+// A facilitator's role or independence belongs to a stage that holds a
+// meeting; Northamptonshire's stage 5 is such a stage (mediation by a
+// Strategic Lead not involved in the case).
+func TestFacilitatorRulesNeedAMeeting(t *testing.T) {
+	const file = "policies/x.yaml"
+	for _, tc := range []struct {
+		name, old, new, at, field string
+	}{
+		{"independent facilitator without a meeting",
+			"    meeting: Mediation meeting\n", "    # no meeting\n", "facilitator_independent: true", "stages[4].facilitator_independent"},
+		{"facilitator role without a meeting",
+			"    meeting: Mediation meeting\n    facilitator_role: Mediator\n    facilitator_independent: true\n",
+			"    facilitator_role: Mediator\n", "facilitator_role: Mediator", "stages[4].facilitator_role"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := replaceOnce(t, northamptonshireYAML(t), tc.old, tc.new)
+			_, err := Parse(file, []byte(doc))
+			checkRefusal(t, err, file, lineContaining(t, doc, tc.at), tc.field,
+				"a facilitator applies only to a stage that holds a meeting", "add meeting:")
+		})
+	}
+	r, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.Get("northamptonshire")
+	s5 := p.Stages[4]
+	if s5.Meeting == "" || !s5.FacilitatorIndependent || s5.FacilitatorRole != "Mediator" {
+		t.Errorf("stage 5 meeting %q independent %v role %q", s5.Meeting, s5.FacilitatorIndependent, s5.FacilitatorRole)
+	}
+	if s4 := p.Stages[3]; s4.FacilitatorIndependent {
+		t.Error("stage 4's resolution meeting requires an independent facilitator: the document does not say so")
+	}
+}
+
+// Urgent timescales are per stage. Where a policy has them, every stage has
+// one and partnership_settings says they are the partnership's own; Devon
+// has none and says urgency there only allows skipping stages.
+func TestUrgentTimescalesArePartnershipSettings(t *testing.T) {
+	r, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := instant(t, "2026-11-23T09:00:00Z") // Monday
+	for _, tc := range []struct {
+		id     string
+		urgent []string // per stage; nil: none
+		// due of an urgent stage 1 started Monday 09:00
+		due string
+	}{
+		{"northamptonshire", []string{"1 working day", "1 working day", "1 working day", "1 working day", "2 working days"}, "2026-11-24T17:00:00+00:00 GMT"},
+		{"nottingham-nottinghamshire", []string{"1 working day", "1 working day", "1 working day", "2 working days"}, "2026-11-24T17:00:00+00:00 GMT"},
+		{"four-stage", []string{"4 hours", "4 hours", "4 hours", "4 hours"}, "2026-11-23T13:00:00+00:00 GMT"},
+		{"devon", nil, "2026-11-25T17:00:00+00:00 GMT"}, // no urgent timescale: the normal 2 working days
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			p, ok := r.Get(tc.id)
+			if !ok {
+				t.Fatalf("no policy %s", tc.id)
+			}
+			settings := strings.ToLower(strings.Join(p.PartnershipSettings, "\n"))
+			for i, s := range p.Stages {
+				want := ""
+				if tc.urgent != nil {
+					want = tc.urgent[i]
+				}
+				if s.UrgentWithin != want || (want != "") != (s.UrgentTimescale != nil) {
+					t.Errorf("stage %d urgent_within %q (%v), want %q", s.Number, s.UrgentWithin, s.UrgentTimescale, want)
+				}
+			}
+			if !strings.Contains(settings, "urgent") {
+				t.Errorf("partnership_settings do not mention urgent cases:\n%s", settings)
+			}
+			if tc.urgent == nil && !strings.Contains(settings, "only allows a case to skip stages") {
+				t.Errorf("partnership_settings do not say urgency only allows skipping stages:\n%s", settings)
+			}
+			s1, _ := p.Stage(1)
+			c, err := p.Clock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			due, err := s1.StepTimescale(0, true).DueAt(start, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := due.In(c.Location).Format(instantLayout); got != tc.due {
+				t.Errorf("urgent stage 1 due %s, want %s", got, tc.due)
+			}
+		})
+	}
+}

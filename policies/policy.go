@@ -131,6 +131,13 @@ type Stage struct {
 	// Meeting names the meeting this stage may hold (e.g. a resolution
 	// meeting), recorded with POST /v1/cases/{ref}/meetings.
 	Meeting string `yaml:"meeting" json:"meeting,omitempty"`
+	// FacilitatorRole is what the record calls the meeting's facilitator
+	// (e.g. "Mediator"); empty means "Restorative facilitator".
+	FacilitatorRole string `yaml:"facilitator_role" json:"facilitator_role,omitempty"`
+	// FacilitatorIndependent: the meeting's facilitator must not be
+	// involved in the case (not the raiser, the respondent, a contact of
+	// either side or an adviser); one who is is refused.
+	FacilitatorIndependent bool `yaml:"facilitator_independent" json:"facilitator_independent,omitempty"`
 	// Review: on entry the partnership checks the earlier stages were
 	// followed, and either confirms or sends the case back to one.
 	Review bool `yaml:"review" json:"review,omitempty"`

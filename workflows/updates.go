@@ -352,7 +352,11 @@ func (s *caseState) validateOutcome(in OutcomeInput) error {
 	if s.c.Stage.Phase == PhaseAwaitingReview {
 		return conflict("the partnership first checks that the earlier stages were followed (review)")
 	}
-	if st, _ := s.policy.Stage(s.c.Stage.Number); st.RecordCaseReview && in.CaseReviewConsidered == nil {
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	if st.Review && st.Meeting != "" && !s.heldMeeting(st.Number) {
+		return conflict("record the %s first (POST /v1/cases/{ref}/meetings): at stage %d the outcome follows it", st.Meeting, st.Number)
+	}
+	if st.RecordCaseReview && in.CaseReviewConsidered == nil {
 		return ruleViolation("say whether a multi-agency case review was considered (case_review_considered)")
 	}
 	return nil
@@ -440,10 +444,44 @@ func (s *caseState) validateMeeting(in MeetingInput) error {
 	if st.Meeting == "" {
 		return conflict("stage %d (%s) holds no meeting in this procedure", st.Number, st.Name)
 	}
+	if s.c.Stage.Phase == PhaseAwaitingReview {
+		return conflict("the %s comes after the partnership's review: first record whether the earlier stages were followed (POST /v1/cases/{ref}/review)", st.Meeting)
+	}
 	if in.At.IsZero() {
 		return ruleViolation("give the meeting's date and time (at)")
 	}
+	if in.Facilitator != nil && st.FacilitatorIndependent {
+		title := strings.ToLower(facilitatorTitle(st))
+		email := strings.TrimSpace(in.Facilitator.Email)
+		if email == "" {
+			return ruleViolation("give the %s's email address (facilitator.email), so that their independence of the case can be checked", title)
+		}
+		if side := s.sideOf(email); side != "" {
+			return conflict("%s acts for the %s's side of this case; the %s must be someone not involved in the case", email, side, title)
+		}
+		if s.isAdviser(email) {
+			return conflict("%s has joined this case as an adviser; the %s must be someone not involved in the case", email, title)
+		}
+	}
 	return nil
+}
+
+// facilitatorTitle is what the record calls a stage meeting's facilitator.
+func facilitatorTitle(st policies.Stage) string {
+	if st.FacilitatorRole != "" {
+		return st.FacilitatorRole
+	}
+	return "Restorative facilitator"
+}
+
+// heldMeeting reports whether a meeting of stage n is recorded.
+func (s *caseState) heldMeeting(n int) bool {
+	for _, m := range s.c.Meetings {
+		if m.Stage == n {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *caseState) handleMeeting(ctx workflow.Context, in MeetingInput) (ActionResult, error) {
@@ -455,7 +493,10 @@ func (s *caseState) handleMeeting(ctx workflow.Context, in MeetingInput) (Action
 	s.c.Meetings = append(s.c.Meetings, Meeting{At: in.At, Stage: st.Number, Purpose: purpose, Facilitator: in.Facilitator, RecordedBy: in.By.Name})
 	text := fmt.Sprintf("%s recorded for %s: %s.", st.Meeting, s.localTime(in.At), purpose)
 	if in.Facilitator != nil {
-		text += fmt.Sprintf(" Restorative facilitator: %s.", in.Facilitator.Name)
+		// facilitatorTitle is "Restorative facilitator" unless the policy
+		// names the role, so cases started before facilitator_role existed
+		// record the same text as before.
+		text += fmt.Sprintf(" %s: %s.", facilitatorTitle(st), in.Facilitator.Name)
 	}
 	ev := s.event(ctx, EventMeeting, st.Number, in.By, text)
 	if err := s.commit(ctx, ev); err != nil {
