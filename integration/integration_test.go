@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"escalate/activities"
@@ -44,6 +45,11 @@ type system struct {
 	pg    *tcpProxy
 	dev   *testsuite.DevServer
 	mail  *mailDev
+	// acts are the activities the in-process worker runs; dsn is the
+	// database URL the worker and API use (through pg).
+	acts   *activities.Activities
+	dsn    string
+	worker sdkworker.Worker
 }
 
 func env(key, def string) string {
@@ -111,12 +117,11 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(tc, &activities.Activities{Store: appStore, Mailer: mailer, Webhooks: activities.NewWebhookPoster(),
-		PublicURL: "http://escalate.test", Log: quietSlog()})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	acts := &activities.Activities{Store: appStore, Mailer: mailer, Webhooks: activities.NewWebhookPoster(),
+		PublicURL: "http://escalate.test", Log: quietSlog()}
+	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String()}
+	sys.startWorker()
+	t.Cleanup(sys.stopWorker)
 
 	pols, err := policies.Load("testdata/policies")
 	if err != nil {
@@ -125,7 +130,26 @@ func startSystem(t *testing.T) *system {
 	httpSrv := httptest.NewServer(api.New(api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
 		AdminToken: adminToken, Log: quietSlog()}).Handler())
 	t.Cleanup(httpSrv.Close)
-	return &system{t: t, url: httpSrv.URL, temporal: tc, store: st, pg: pg, dev: srv, mail: sink}
+	sys.url = httpSrv.URL
+	return sys
+}
+
+// startWorker runs an in-process worker for the system's task queue.
+func (s *system) startWorker() {
+	s.t.Helper()
+	w := worker.New(s.temporal, s.acts)
+	if err := w.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.worker = w
+}
+
+// stopWorker stops the in-process worker, if it runs.
+func (s *system) stopWorker() {
+	if s.worker != nil {
+		s.worker.Stop()
+		s.worker = nil
+	}
 }
 
 func quietSlog() *slog.Logger {
