@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -261,5 +262,75 @@ func TestRecordIsAppendOnlyAndVerified(t *testing.T) {
 	}
 	if v.Intact || v.FirstBroken != 2 || !strings.Contains(v.Reason, "content") {
 		t.Fatalf("after tampering: %+v", v)
+	}
+}
+
+// A delivery that fails is retrying until its last attempt, then failed;
+// the case's summary lists it; one that went is never marked again; and
+// webhook deliveries are recorded once per (event, agency) with a webhook.
+func TestDeliveryStatuses(t *testing.T) {
+	st := testStore(t)
+	ctx := context.Background()
+	if _, err := st.PutWebhook(ctx, store.Webhook{Agency: "nct", URL: "https://nct.example/hook", Secret: "s", CreatedBy: "tok_1"}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	in := sampleInput(1, workflows.StatusOpen,
+		workflows.Event{Seq: 1, At: at, Type: workflows.EventOpened, Stage: 1, By: "Hana", ByEmail: "hana@nhft.example", Text: "opened"})
+	in.Notices[0].Recipients = append(in.Notices[0].Recipients, workflows.Recipient{Name: "Lee", Email: "lee@nhft.example", Agency: "nhft"})
+	for i := 0; i < 2; i++ {
+		if _, err := st.RecordEvents(ctx, in, render); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns, err := st.Notifications(ctx, in.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var channels []string
+	for _, n := range ns {
+		channels = append(channels, n.Channel+":"+n.Target)
+	}
+	// Two people by email; only nct has a webhook (nhft, the raiser's agency, has none).
+	if got := strings.Join(channels, " "); got != "email:sam@nct.example email:lee@nhft.example webhook:nct" {
+		t.Fatalf("notifications recorded: %s", got)
+	}
+	if ns[2].Body != `{"type":"case_opened","agency":"nct"}` || ns[0].HTML == "" {
+		t.Fatalf("webhook body %q, mail HTML %q", ns[2].Body, ns[0].HTML)
+	}
+	sam, lee, hook := ns[0].ID, ns[1].ID, ns[2].ID
+	for _, step := range []struct {
+		id     int64
+		status string
+	}{{sam, store.NoteRetrying}, {sam, store.NoteRetrying}, {sam, store.NoteFailed}, {lee, store.NoteSent}, {lee, store.NoteRetrying}, {hook, store.NoteRetrying}} {
+		if err := st.MarkNotification(ctx, step.id, step.status, errors.New("refused")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := st.Deliveries(ctx, in.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Failed != 1 || sum.Sent != 1 || sum.Retrying != 1 || sum.Pending != 0 || len(sum.Failures) != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if f := sum.Failures[0]; f.To != "sam@nct.example" || f.Channel != "email" || f.Attempts != 3 || f.Seq != 1 {
+		t.Fatalf("failure %+v", f)
+	}
+	// Neither the sent nor the failed one is pending again; the retrying one is.
+	pending, err := st.PendingNotifications(ctx, in.Ref, []int{1})
+	if err != nil || len(pending) != 1 || pending[0].ID != hook {
+		t.Fatalf("pending after marks: %+v %v", pending, err)
+	}
+	counts, err := st.NotificationCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, c := range counts {
+		got[c.Channel+"/"+c.Status] = c.Count
+	}
+	if got["email/failed"] != 1 || got["email/sent"] != 1 || got["webhook/retrying"] != 1 || len(got) != 3 {
+		t.Fatalf("counts %v", got)
 	}
 }
