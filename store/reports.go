@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"escalate/policies"
+	"escalate/workflows"
+)
+
+// ReportFilter says what a summary report covers.
+type ReportFilter struct {
+	// Policy is the policy reported on; "" means every policy.
+	Policy string
+	// From and To are the period, From included and To not.
+	From, To time.Time
+	// Now is the instant "open and overdue now" is measured at.
+	Now time.Time
+	// Clocks are the policies' working-day clocks, by policy id, for time to
+	// resolution in working days; a policy without one counts the
+	// England-and-Wales calendar in Europe/London.
+	Clocks map[string]policies.Clock
+	// Directory is the agencies of the policies reported on: those that
+	// raised no escalation in the period are listed.
+	Directory []ReportAgency
+}
+
+// ReportAgency is one agency of a policy's directory.
+type ReportAgency struct {
+	Policy string `json:"policy"`
+	Agency string `json:"agency"`
+	Name   string `json:"name,omitempty"`
+}
+
+// Report is the partnership's summary: who escalated to whom, on what, how
+// far and how long it took. Counts are of the cases raised in the period;
+// deadlines missed and learning are what happened in the period.
+type Report struct {
+	// Raised is the number of cases raised in the period.
+	Raised             int            `json:"raised"`
+	ByCategory         map[string]int `json:"by_category"`
+	ByRaisingAgency    map[string]int `json:"by_raising_agency"`
+	ByRespondingAgency map[string]int `json:"by_responding_agency"`
+	// ByHighestStage is keyed by stage number: the highest stage each case
+	// entered, however it got there (a case sent back counts its highest).
+	ByHighestStage map[string]int `json:"by_highest_stage"`
+	ByStatus       map[string]int `json:"by_status"`
+	// TimeToResolution is, by the stage at which they were resolved, how
+	// long the cases raised in the period and resolved by agreement or
+	// partnership outcome took, from raising to resolution.
+	TimeToResolution []ResolutionTimes `json:"time_to_resolution"`
+	// DeadlinesMissed counts the stage deadlines that passed in the period.
+	DeadlinesMissed        int            `json:"deadlines_missed"`
+	DeadlinesMissedByStage map[string]int `json:"deadlines_missed_by_stage"`
+	// OpenNow and OverdueNow are every open case (open or agreement
+	// proposed) at Now, whenever raised, and those past their deadline.
+	OpenNow    int `json:"open_now"`
+	OverdueNow int `json:"overdue_now"`
+	// AgenciesWithoutEscalations are the directory's agencies that raised
+	// no escalation in the period.
+	AgenciesWithoutEscalations []ReportAgency `json:"agencies_without_escalations"`
+	// Learning is the learning recorded in the period, oldest first.
+	Learning []LearningEntry `json:"learning"`
+}
+
+// ResolutionTimes is the time to resolution of the cases resolved at one
+// stage: median and 90th percentile (linear interpolation, as PostgreSQL's
+// percentile_cont), in hours and in working days.
+type ResolutionTimes struct {
+	Stage             int     `json:"stage"`
+	Resolved          int     `json:"resolved"`
+	MedianHours       float64 `json:"median_hours"`
+	P90Hours          float64 `json:"p90_hours"`
+	MedianWorkingDays float64 `json:"median_working_days"`
+	P90WorkingDays    float64 `json:"p90_working_days"`
+}
+
+// LearningEntry is learning recorded with an outcome.
+type LearningEntry struct {
+	Ref      string    `json:"ref"`
+	Policy   string    `json:"policy"`
+	Category string    `json:"category"`
+	Stage    int       `json:"stage"`
+	Learning string    `json:"learning"`
+	At       time.Time `json:"at"`
+	// Source is "agreement" (an agreed outcome), "outcome" (the
+	// partnership's outcome) or "proposed_agreement" (not yet confirmed).
+	Source string `json:"source"`
+}
+
+// Learning sources.
+const (
+	LearningAgreement         = "agreement"
+	LearningOutcome           = "outcome"
+	LearningProposedAgreement = "proposed_agreement"
+)
+
+// Summary builds the summary report of one policy (or all) for a period.
+func (s *Store) Summary(ctx context.Context, f ReportFilter) (Report, error) {
+	r := Report{
+		ByCategory: map[string]int{}, ByRaisingAgency: map[string]int{}, ByRespondingAgency: map[string]int{},
+		ByHighestStage: map[string]int{}, ByStatus: map[string]int{}, DeadlinesMissedByStage: map[string]int{},
+		TimeToResolution: []ResolutionTimes{}, AgenciesWithoutEscalations: []ReportAgency{}, Learning: []LearningEntry{},
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return Report{}, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+
+	// The cases raised in the period, one row each.
+	rows, err := tx.Query(ctx, `
+SELECT c.policy, c.status, c.category, c.raiser_agency, c.respondent_agency, c.stage, c.created_at, c.closed_at,
+       greatest(c.stage, coalesce((SELECT max(e.stage) FROM events e
+                                   WHERE e.ref = c.ref AND e.type = $4), 0))
+FROM cases c
+WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
+		f.Policy, f.From, f.To, workflows.EventStageEntered)
+	if err != nil {
+		return Report{}, err
+	}
+	type resolved struct {
+		hours, days float64
+	}
+	byStage := map[int][]resolved{}
+	raisedBy := map[string]bool{} // policy + "\x00" + agency
+	for rows.Next() {
+		var policy, status, category, raiser, respondent string
+		var stage, highest int
+		var created time.Time
+		var closed *time.Time
+		if err := rows.Scan(&policy, &status, &category, &raiser, &respondent, &stage, &created, &closed, &highest); err != nil {
+			rows.Close()
+			return Report{}, err
+		}
+		r.Raised++
+		r.ByCategory[category]++
+		r.ByRaisingAgency[raiser]++
+		r.ByRespondingAgency[respondent]++
+		r.ByHighestStage[strconv.Itoa(highest)]++
+		r.ByStatus[status]++
+		raisedBy[policy+"\x00"+raiser] = true
+		if status == workflows.StatusResolved && closed != nil {
+			byStage[stage] = append(byStage[stage], resolved{
+				hours: closed.Sub(created).Hours(),
+				days:  float64(WorkingDaysBetween(clockFor(f.Clocks, policy), created, *closed)),
+			})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Report{}, err
+	}
+	stages := make([]int, 0, len(byStage))
+	for n := range byStage {
+		stages = append(stages, n)
+	}
+	sort.Ints(stages)
+	for _, n := range stages {
+		var hours, days []float64
+		for _, v := range byStage[n] {
+			hours = append(hours, v.hours)
+			days = append(days, v.days)
+		}
+		r.TimeToResolution = append(r.TimeToResolution, ResolutionTimes{
+			Stage: n, Resolved: len(byStage[n]),
+			MedianHours: round2(Percentile(hours, 0.5)), P90Hours: round2(Percentile(hours, 0.9)),
+			MedianWorkingDays: round2(Percentile(days, 0.5)), P90WorkingDays: round2(Percentile(days, 0.9)),
+		})
+	}
+
+	// Deadlines that passed in the period, whenever the case was raised.
+	rows, err = tx.Query(ctx, `
+SELECT e.stage, count(*)
+FROM events e JOIN cases c ON c.ref = e.ref
+WHERE ($1 = '' OR c.policy = $1) AND e.type = $4 AND e.at >= $2 AND e.at < $3
+GROUP BY e.stage`, f.Policy, f.From, f.To, workflows.EventDeadlinePassed)
+	if err != nil {
+		return Report{}, err
+	}
+	for rows.Next() {
+		var stage, n int
+		if err := rows.Scan(&stage, &n); err != nil {
+			rows.Close()
+			return Report{}, err
+		}
+		r.DeadlinesMissed += n
+		r.DeadlinesMissedByStage[strconv.Itoa(stage)] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Report{}, err
+	}
+
+	// Open and overdue now, whenever raised.
+	err = tx.QueryRow(ctx, `
+SELECT count(*), count(*) FILTER (WHERE due_at < $4)
+FROM cases
+WHERE ($1 = '' OR policy = $1) AND status IN ($2, $3)`,
+		f.Policy, workflows.StatusOpen, workflows.StatusAgreementProposed, f.Now).Scan(&r.OpenNow, &r.OverdueNow)
+	if err != nil {
+		return Report{}, err
+	}
+
+	// Learning: the snapshot keeps it with the agreement (proposed or
+	// confirmed) and, once closed, on the case.
+	rows, err = tx.Query(ctx, `
+SELECT snapshot FROM cases
+WHERE ($1 = '' OR policy = $1)
+  AND (coalesce(snapshot->>'learning', '') <> '' OR coalesce(snapshot->'agreement'->>'learning', '') <> '')`, f.Policy)
+	if err != nil {
+		return Report{}, err
+	}
+	for rows.Next() {
+		var snap []byte
+		if err := rows.Scan(&snap); err != nil {
+			rows.Close()
+			return Report{}, err
+		}
+		var c workflows.Case
+		if err := json.Unmarshal(snap, &c); err != nil {
+			rows.Close()
+			return Report{}, err
+		}
+		e, ok := learningOf(c)
+		if ok && !e.At.Before(f.From) && e.At.Before(f.To) {
+			r.Learning = append(r.Learning, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Report{}, err
+	}
+	sort.Slice(r.Learning, func(i, j int) bool {
+		if !r.Learning[i].At.Equal(r.Learning[j].At) {
+			return r.Learning[i].At.Before(r.Learning[j].At)
+		}
+		return r.Learning[i].Ref < r.Learning[j].Ref
+	})
+
+	for _, a := range f.Directory {
+		if !raisedBy[a.Policy+"\x00"+a.Agency] {
+			r.AgenciesWithoutEscalations = append(r.AgenciesWithoutEscalations, a)
+		}
+	}
+	return r, tx.Commit(ctx)
+}
+
+// learningOf is the learning a case records, when and how.
+func learningOf(c workflows.Case) (LearningEntry, bool) {
+	e := LearningEntry{Ref: c.Ref, Policy: c.Policy, Category: c.Category, Stage: c.Stage.Number}
+	switch {
+	case c.Closed() && c.Learning != "" && c.ClosedAt != nil:
+		e.Learning, e.At, e.Source = c.Learning, *c.ClosedAt, LearningOutcome
+		if c.Agreement != nil && c.Agreement.At != nil && c.Agreement.Learning == c.Learning {
+			e.At, e.Source = *c.Agreement.At, LearningAgreement
+		}
+	case !c.Closed() && c.Agreement != nil && c.Agreement.Learning != "":
+		e.Learning, e.At, e.Source = c.Agreement.Learning, c.Agreement.ProposedAt, LearningProposedAgreement
+	default:
+		return LearningEntry{}, false
+	}
+	return e, true
+}
+
+var defaultClock = func() policies.Clock {
+	c, err := policies.NewClock(policies.CalendarEnglandAndWales, "", "")
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+func clockFor(clocks map[string]policies.Clock, policy string) policies.Clock {
+	if c, ok := clocks[policy]; ok && c.Location != nil {
+		return c
+	}
+	return defaultClock
+}
+
+// WorkingDaysBetween counts the working days after the local day of start
+// up to and including the local day of end, as deadlines count them: a case
+// raised and resolved on the same day took 0 working days; one raised on a
+// Friday and resolved the next Monday took 1.
+func WorkingDaysBetween(c policies.Clock, start, end time.Time) int {
+	if !end.After(start) {
+		return 0
+	}
+	sy, sm, sd := start.In(c.Location).Date()
+	ey, em, ed := end.In(c.Location).Date()
+	last := time.Date(ey, em, ed, 12, 0, 0, 0, time.UTC)
+	n := 0
+	// Noon-UTC anchors step one calendar date at a time.
+	for d := time.Date(sy, sm, sd+1, 12, 0, 0, 0, time.UTC); !d.After(last); d = d.AddDate(0, 0, 1) {
+		y, m, day := d.Date()
+		if c.IsWorkingDay(y, m, day) {
+			n++
+		}
+	}
+	return n
+}
+
+// Percentile is the p-th percentile (0 to 1) of values by linear
+// interpolation between closest ranks, as PostgreSQL's percentile_cont; 0
+// for no values.
+func Percentile(values []float64, p float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	v := append([]float64(nil), values...)
+	sort.Float64s(v)
+	rank := p * float64(len(v)-1)
+	lo := int(math.Floor(rank))
+	hi := int(math.Ceil(rank))
+	return v[lo] + (rank-float64(lo))*(v[hi]-v[lo])
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
