@@ -57,7 +57,7 @@ func TestRenderKeepsTypedTextOffMail(t *testing.T) {
 	c := workflows.Case{Ref: "NSCP-2026-00001", ChildRef: "NCT/1", Status: workflows.StatusOpen, Urgent: true,
 		Stage:        workflows.StageState{Number: 2, Name: "Manager to manager", DueAt: time.Date(2026, 11, 30, 17, 0, 0, 0, time.UTC)},
 		SafetyNotice: "call the police on 999"}
-	note := workflows.Event{Seq: 5, Type: workflows.EventNote, By: "Hana", ByEmail: "hana@x", Text: "Mother's name is Jane Doe", At: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	note := workflows.Event{Seq: 5, Type: workflows.EventNote, Stage: 2, By: "Hana", ByEmail: "hana@x", Text: "Mother's name is Jane Doe", At: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	r := renderer{c: c, loc: loc, publicURL: "https://escalate.example"}
 	m := r.Mail(note, workflows.Recipient{Name: "Sam <Social>", Email: "sam@x", Why: "are the respondent"})
 	if strings.Contains(m.Text+m.HTML, "Jane Doe") {
@@ -77,6 +77,12 @@ func TestRenderKeepsTypedTextOffMail(t *testing.T) {
 	}
 	if !strings.HasPrefix(m.Subject, "URGENT [NSCP-2026-00001] Note recorded: stage 2") {
 		t.Errorf("subject %q", m.Subject)
+	}
+	// A deadline that passed at stage 1 says so, though the case has moved on.
+	passed := renderer{c: c, loc: loc}.Mail(workflows.Event{Type: workflows.EventDeadlinePassed, Stage: 1}, workflows.Recipient{Name: "Sam"})
+	esc := renderer{c: c, loc: loc}.Mail(workflows.Event{Type: workflows.EventEscalated, Stage: 1}, workflows.Recipient{Name: "Sam"})
+	if passed.Subject != "URGENT [NSCP-2026-00001] Deadline passed: stage 1" || esc.Subject != "URGENT [NSCP-2026-00001] Escalated from stage 1 to stage 2" {
+		t.Errorf("subjects %q, %q", passed.Subject, esc.Subject)
 	}
 	// A closed case has no deadline to show.
 	c.Status, c.Urgent = workflows.StatusResolved, false

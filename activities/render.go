@@ -106,7 +106,16 @@ func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, st
 	if r.publicURL != "" {
 		v.Link = fmt.Sprintf("%s/v1/cases/%s/record.html", strings.TrimRight(r.publicURL, "/"), c.Ref)
 	}
-	subject := fmt.Sprintf("[%s] %s: stage %d", c.Ref, n.title, c.Stage.Number)
+	// The subject names the stage the event happened at; an escalation
+	// names where the case went.
+	stage := ev.Stage
+	if stage == 0 {
+		stage = c.Stage.Number
+	}
+	subject := fmt.Sprintf("[%s] %s: stage %d", c.Ref, n.title, stage)
+	if ev.Type == workflows.EventEscalated {
+		subject = fmt.Sprintf("[%s] Escalated from stage %d to stage %d", c.Ref, stage, c.Stage.Number)
+	}
 	if c.Urgent {
 		subject = "URGENT " + subject
 	}
