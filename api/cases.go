@@ -89,27 +89,37 @@ func (s *Server) createCase(c *gin.Context) error {
 	}
 
 	ctx := c.Request.Context()
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > 200 {
+		return invalidField("Idempotency-Key", "at most 200 characters")
+	}
+	// Temporal first: while it is down nothing is written and no reference
+	// is used.
+	if err := s.temporalReachable(c); err != nil {
+		return err
+	}
+	owner := strings.ToLower(me.Email)
 	var ref string
-	if key := c.GetHeader("Idempotency-Key"); key != "" {
-		if len(key) > 200 {
-			return invalidField("Idempotency-Key", "at most 200 characters")
-		}
+	claimed := false // this request bound key to ref
+	if key != "" {
 		canonical, _ := json.Marshal(req)
 		sum := sha256.Sum256(canonical)
-		r, existing, err := s.store.ClaimRef(ctx, strings.ToLower(me.Email), key, sum[:], pol.RefPrefix, year)
+		r, existing, err := s.store.ClaimRef(ctx, owner, key, sum[:], pol.RefPrefix, year)
 		if errors.Is(err, store.ErrIdempotencyMismatch) {
 			return conflict("this Idempotency-Key was used with a different body")
 		}
 		if err != nil {
 			return err
 		}
-		ref = r
+		ref, claimed = r, !existing
 		if existing {
 			if cs, err := s.store.GetCase(ctx, ref); err == nil {
 				return s.created(c, cs)
 			}
-			// The earlier request allocated the reference but did not get as
-			// far as a recorded case: start it now, under the same reference.
+			// An earlier request with this key got the reference but its
+			// case is not recorded (yet): it is still starting, or Temporal's
+			// answer did not come. Start it under the same reference: if it
+			// was started, this joins it (the workflow ID is the reference).
 		}
 	} else {
 		r, err := s.store.NextRef(ctx, pol.RefPrefix, year)
@@ -145,19 +155,72 @@ func (s *Server) createCase(c *gin.Context) error {
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = handle.Get(tctx, nil)
 	}
-	if err := handle.Get(tctx, nil); err != nil {
-		return err
+	if err != nil {
+		return s.startFailed(c, err, owner, key, ref, claimed)
 	}
 	s.log.Info("case opened", "request_id", requestID(c), "ref", ref, "policy", pol.ID)
 	cs, err := s.store.GetCase(ctx, ref)
 	if err != nil {
+		if store.IsUnavailable(err) || timedOut(err) {
+			s.log.WarnContext(ctx, "case started but not read back", "request_id", requestID(c), "ref", ref, "error", err)
+			return outcomeUnknown(fmt.Sprintf("case %s was started but could not be read back: read it (GET /v1/cases/%s) "+
+				"or repeat the request with the same Idempotency-Key; do not start it again without one", ref, ref))
+		}
 		return err
 	}
 	return s.created(c, cs)
 }
+
+// startFailed answers a start that Temporal did not confirm. Refused
+// outright, the start recorded nothing: the key's claim is released so that
+// a retry starts afresh (the reference's number is not reused: a gap in the
+// numbering). Not answered in time, it may have been accepted: the key stays
+// bound to the reference, so a retry with it finds or starts that one case.
+func (s *Server) startFailed(c *gin.Context, err error, owner, key, ref string, claimed bool) error {
+	ctx := c.Request.Context()
+	switch {
+	case notAccepted(err):
+		if claimed {
+			if rerr := s.store.ReleaseRef(context.WithoutCancel(ctx), owner, key, ref); rerr != nil {
+				s.log.ErrorContext(ctx, "idempotency key not released", "request_id", requestID(c), "ref", ref, "error", rerr)
+			}
+		}
+		return err
+	case timedOut(err), isUnavailable(err):
+		s.log.WarnContext(ctx, "case start not confirmed", "request_id", requestID(c), "ref", ref, "error", err)
+		if key != "" {
+			return outcomeUnknown(fmt.Sprintf("Temporal did not confirm in time whether case %s was started. "+
+				"Repeat the request with the same Idempotency-Key: it answers with that case, starting it if it was not", ref))
+		}
+		return outcomeUnknown(fmt.Sprintf("Temporal did not confirm in time whether case %s was started. "+
+			"Read it (GET /v1/cases/%s) in a minute before starting it again; an Idempotency-Key makes repeating a request safe", ref, ref))
+	}
+	return err
+}
+
+// isUnavailable: Temporal answered Unavailable after the request was sent.
+func isUnavailable(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	return errors.As(err, &unavailable)
+}
+
+// temporalReachable answers errUnavailable, before anything is written or
+// sent, when Temporal does not answer a health check.
+func (s *Server) temporalReachable(c *gin.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalCheckTimeout)
+	defer cancel()
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		s.log.WarnContext(c.Request.Context(), "dependency unavailable", "request_id", requestID(c), "dependency", "temporal", "error", err)
+		return errUnavailable
+	}
+	return nil
+}
+
+// temporalCheckTimeout bounds the health check before a change.
+const temporalCheckTimeout = 3 * time.Second
 
 func (s *Server) created(c *gin.Context, cs workflows.Case) error {
 	c.Header("Location", "/v1/cases/"+cs.Ref)
@@ -213,7 +276,7 @@ type listCasesQuery struct {
 	Policy  string `form:"policy" binding:"max=64"`
 	Stage   int    `form:"stage" binding:"min=0,max=99"`
 	Agency  string `form:"agency" binding:"max=200"`
-	Overdue string `form:"overdue" binding:"omitempty,oneof=true false"`
+	Overdue *bool  `form:"overdue"`
 	Limit   int    `form:"limit" binding:"omitempty,min=1,max=100"`
 	Cursor  string `form:"cursor" binding:"max=200"`
 }
@@ -225,14 +288,10 @@ type listCasesResponse struct {
 
 func (s *Server) listCases(c *gin.Context) error {
 	var q listCasesQuery
-	if err := c.ShouldBindQuery(&q); err != nil {
-		return bindError(err)
+	if err := bindQuery(c, &q); err != nil {
+		return err
 	}
-	f := store.ListFilter{Status: q.Status, Policy: q.Policy, Stage: q.Stage, Agency: q.Agency, Limit: q.Limit}
-	if q.Overdue != "" {
-		v := q.Overdue == "true"
-		f.Overdue = &v
-	}
+	f := store.ListFilter{Status: q.Status, Policy: q.Policy, Stage: q.Stage, Agency: q.Agency, Limit: q.Limit, Overdue: q.Overdue}
 	if q.Cursor != "" {
 		created, ref, ok := decodeCursor(q.Cursor)
 		if !ok {
@@ -289,6 +348,9 @@ func (s *Server) act(c *gin.Context, allowed func(principal, workflows.Case) boo
 	if cs.Closed() {
 		return conflict(fmt.Sprintf("the case is closed (%s)", cs.Status))
 	}
+	if err := s.temporalReachable(c); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
 	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -304,12 +366,22 @@ func (s *Server) act(c *gin.Context, allowed func(principal, workflows.Case) boo
 	if errors.As(err, &notFound) {
 		return conflict("the case is closed")
 	}
+	if err != nil && (timedOut(err) || isUnavailable(err)) {
+		s.log.WarnContext(c.Request.Context(), "case action not confirmed", "request_id", requestID(c), "ref", cs.Ref, "action", update, "error", err)
+		return outcomeUnknown(fmt.Sprintf("Temporal did not confirm in time whether the change to case %s was recorded. "+
+			"Read the case (GET /v1/cases/%s) before trying again, so that it is not recorded twice", cs.Ref, cs.Ref))
+	}
 	if err != nil {
 		return err
 	}
 	s.log.Info("case action", "request_id", requestID(c), "ref", cs.Ref, "action", update, "by", caller(c).TokenID)
 	updated, err := s.store.GetCase(c.Request.Context(), cs.Ref)
 	if err != nil {
+		if store.IsUnavailable(err) || timedOut(err) {
+			s.log.WarnContext(c.Request.Context(), "case action recorded but not read back", "request_id", requestID(c), "ref", cs.Ref, "error", err)
+			return outcomeUnknown(fmt.Sprintf("the change to case %s was recorded but the case could not be read back: "+
+				"read it (GET /v1/cases/%s); do not repeat the change", cs.Ref, cs.Ref))
+		}
 		return err
 	}
 	c.JSON(http.StatusOK, updated)

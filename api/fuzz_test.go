@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +13,8 @@ import (
 )
 
 // FuzzDecodeCreateCase: any body is either refused with a 400 naming what
-// is wrong, or decodes into a request that keeps every field rule.
+// is wrong, or is exactly one JSON object and decodes into a request that
+// keeps every field rule.
 func FuzzDecodeCreateCase(f *testing.F) {
 	f.Add(`{"policy":"northamptonshire","child_ref":"NCT/1","category":"communication","summary":"s","respondent":{"name":"S","email":"s@x.example","agency":"nct"}}`)
 	f.Add(`{"policy":1}`)
@@ -20,6 +22,9 @@ func FuzzDecodeCreateCase(f *testing.F) {
 	f.Add(`[]`)
 	f.Add(`{"respondent":{"email":"x"},"extra":true}`)
 	f.Add(``)
+	f.Add(`{"policy":"northamptonshire","child_ref":"NCT/1","category":"communication","summary":"s","respondent":{"name":"S","email":"s@x.example","agency":"nct"}} {}`)
+	f.Add(`{"policy":"northamptonshire","child_ref":"NCT/1","category":"communication","summary":"s","respondent":{"name":"S","email":"s@x.example","agency":"nct","dob":"2020-01-01"}}`)
+	f.Add(`{"respondent":{"name":5}}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		rec := httptest.NewRecorder()
 		c, _ := gin.CreateTestContext(rec)
@@ -32,7 +37,15 @@ func FuzzDecodeCreateCase(f *testing.F) {
 			if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Code != "invalid_request" || ae.Message == "" {
 				t.Fatalf("refusal is not a 400 invalid_request: %#v", err)
 			}
+			for field, why := range ae.Fields {
+				if field == "" || why == "" {
+					t.Fatalf("a field refused without its name or reason: %v", ae.Fields)
+				}
+			}
 			return
+		}
+		if trimmed := strings.TrimSpace(body); !json.Valid([]byte(body)) || !strings.HasPrefix(trimmed, "{") {
+			t.Fatalf("accepted a body that is not exactly one JSON object: %q", body)
 		}
 		if !childRefPattern.MatchString(req.ChildRef) || strings.TrimSpace(req.Summary) == "" ||
 			utf8.RuneCountInString(req.Summary) > 10000 || req.Policy == "" || req.Respondent.Email == "" ||

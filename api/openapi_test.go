@@ -10,12 +10,11 @@ import (
 )
 
 // Every route the server serves is in the OpenAPI document with its method,
-// and every documented operation is served (except those the document marks
-// as planned).
+// and every documented operation is served.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var doc struct {
-		OpenAPI string                                             `json:"openapi"`
-		Paths   map[string]map[string]struct{ Description string } `json:"paths"`
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
 		t.Fatal(err)
@@ -25,10 +24,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	documented := map[string]bool{}
 	for path, ops := range doc.Paths {
-		for method, op := range ops {
-			if strings.Contains(op.Description, "not yet served") {
-				continue
-			}
+		for method := range ops {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}

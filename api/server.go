@@ -42,6 +42,8 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	limits    *limiter
+	// corsOrigins are the origins CORS_ORIGINS allows; none: CORS is off.
+	corsOrigins map[string]bool
 }
 
 // Config is what New needs.
@@ -56,13 +58,16 @@ type Config struct {
 	// no limit.
 	WritesPerMinute int
 	WriteBurst      int
+	// CORSOrigins are the exact origins (ParseOrigins) whose browser pages
+	// may call the API; empty means CORS is off.
+	CORSOrigins []string
 }
 
 // New builds the server.
 func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies, namespace: cfg.Namespace,
-		log: cfg.Log, now: time.Now,
+		log: cfg.Log, now: time.Now, corsOrigins: originSet(cfg.CORSOrigins),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -108,6 +113,7 @@ func init() {
 func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.Use(s.requestID, s.accessLog, s.recover, securityHeaders, limitBody)
+	r.Use(s.cors)
 	r.NoRoute(s.wrap(func(*gin.Context) error { return errNotFound }))
 	r.NoMethod(s.wrap(func(*gin.Context) error { return errNotFound }))
 
@@ -140,6 +146,7 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/cases/:ref/outcome", s.wrap(s.recordOutcome))
 	v1.POST("/cases/:ref/review", s.wrap(s.review))
 	v1.POST("/cases/:ref/meetings", s.wrap(s.recordMeeting))
+	v1.GET("/reports/summary", s.wrap(s.reportSummary))
 	return r
 }
 

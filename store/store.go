@@ -177,17 +177,20 @@ RETURNING last_number`
 // one if the key was used before with the same body hash (existing true), a
 // newly allocated one otherwise. A key reused with another body is
 // ErrIdempotencyMismatch. Concurrent claims of one key return one reference.
+// A key whose claim was released (ReleaseRef: its case was never started)
+// is claimed afresh, with a new reference.
 func (s *Store) ClaimRef(ctx context.Context, owner, key string, bodyHash []byte, prefix string, year int) (ref string, existing bool, err error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		var hash []byte
 		err = s.pool.QueryRow(ctx, `SELECT body_hash, ref FROM idempotency_keys WHERE owner = $1 AND key = $2`, owner, key).Scan(&hash, &ref)
-		if err == nil {
+		if err == nil && ref != releasedRef {
 			if string(hash) != string(bodyHash) {
 				return "", false, ErrIdempotencyMismatch
 			}
 			return ref, true, nil
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		released := err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return "", false, err
 		}
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -196,8 +199,16 @@ func (s *Store) ClaimRef(ctx context.Context, owner, key string, bodyHash []byte
 				return err
 			}
 			ref = workflows.CaseRef(prefix, year, n)
-			tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (owner, key, body_hash, ref) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (owner, key) DO NOTHING`, owner, key, bodyHash, ref)
+			var tag pgconn.CommandTag
+			var err error
+			if released {
+				// Only one concurrent claimer finds it still released.
+				tag, err = tx.Exec(ctx, `UPDATE idempotency_keys SET body_hash = $3, ref = $4, created_at = now()
+					WHERE owner = $1 AND key = $2 AND ref = $5`, owner, key, bodyHash, ref, releasedRef)
+			} else {
+				tag, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (owner, key, body_hash, ref) VALUES ($1, $2, $3, $4)
+					ON CONFLICT (owner, key) DO NOTHING`, owner, key, bodyHash, ref)
+			}
 			if err != nil {
 				return err
 			}
@@ -212,6 +223,21 @@ func (s *Store) ClaimRef(ctx context.Context, owner, key string, bodyHash []byte
 		return ref, false, err
 	}
 	return "", false, errors.New("idempotency key contention")
+}
+
+// releasedRef is the reference of a released claim. The application's role
+// may not delete rows, so a release empties the reference instead.
+const releasedRef = ""
+
+// ReleaseRef unbinds (owner, key) from ref, the reference ClaimRef gave it,
+// when the case was certainly never started (Temporal refused the start), so
+// the key is not left naming a case that does not exist. The reference's
+// number is not reused. A key bound meanwhile to another reference is left
+// alone.
+func (s *Store) ReleaseRef(ctx context.Context, owner, key, ref string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET ref = $4 WHERE owner = $1 AND key = $2 AND ref = $3`,
+		owner, key, ref, releasedRef)
+	return err
 }
 
 var errKeyRace = errors.New("idempotency key claimed concurrently")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 
+	"escalate/api"
 	"escalate/policies"
 	"escalate/store"
 )
@@ -31,6 +32,7 @@ type config struct {
 	MailDevSMTPPort   int
 	MailDevWebPort    int
 	LogFormat         string
+	CORSOrigins       []string // CORS_ORIGINS; empty: CORS is off
 
 	policies *policies.Registry // loaded at start by dev and api
 }
@@ -77,6 +79,9 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("TEMPORAL_PORT: %w", err)
 	}
 	c.PublicURL = env("PUBLIC_URL", "http://"+c.HTTPAddr)
+	if c.CORSOrigins, err = api.ParseOrigins(env("CORS_ORIGINS", "")); err != nil {
+		return c, err
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("LOG_FORMAT %q: use text or json", c.LogFormat)
 	}

@@ -146,7 +146,8 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	srv := &http.Server{
 		Addr: cfg.HTTPAddr,
 		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: cfg.TemporalNamespace,
-			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst}).Handler(),
+			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
+			CORSOrigins: cfg.CORSOrigins}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
