@@ -307,7 +307,12 @@ func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []st
 			if row.level > 1 {
 				row.Name += fmt.Sprintf(", level %d", row.level)
 			}
-			if due, ok := recordedTime(e.Text, "Due by ", " (", loc); ok {
+			// Events recorded since the record kept deadlines carry theirs;
+			// older ones have it only in their text.
+			if e.DueAt != nil {
+				row.Due = *e.DueAt
+				row.Agreed = strings.Contains(e.Text, "(agreed;")
+			} else if due, ok := recordedTime(e.Text, "Due by ", " (", loc); ok {
 				row.Due = due
 				row.Agreed = strings.Contains(e.Text, "(agreed;")
 			} else if row.DueText = recordedText(e.Text, "Due by ", " ("); row.DueText == "" && known && clock != nil {
@@ -351,7 +356,9 @@ func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []st
 			pending = &ev
 		case workflows.EventDeadlineChanged:
 			if cur >= 0 {
-				if due, ok := recordedTime(e.Text, "deadline agreed as ", ". Reason:", loc); ok {
+				if e.DueAt != nil {
+					rows[cur].Due, rows[cur].Agreed, rows[cur].Overdue = *e.DueAt, true, false
+				} else if due, ok := recordedTime(e.Text, "deadline agreed as ", ". Reason:", loc); ok {
 					rows[cur].Due, rows[cur].Agreed, rows[cur].Overdue = due, true, false
 				}
 			}

@@ -35,6 +35,11 @@ func EventHash(prev []byte, ref string, ev workflows.Event) []byte {
 	field([]byte(ev.By))
 	field([]byte(ev.ByEmail))
 	field([]byte(ev.Text))
+	if ev.DueAt != nil {
+		// Only events that set a deadline carry it: events written before
+		// the column existed hash as they always did.
+		field([]byte(ev.DueAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)))
+	}
 	return h.Sum(nil)
 }
 
@@ -58,7 +63,7 @@ type Verification struct {
 // Record returns a case's events in the order written, with their hashes,
 // and the verification of the chain.
 func (s *Store) Record(ctx context.Context, ref string) ([]RecordEntry, Verification, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, prev_hash, hash
+	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at, prev_hash, hash
 		FROM events WHERE ref = $1 ORDER BY id`, ref)
 	if err != nil {
 		return nil, Verification{}, err
@@ -69,7 +74,7 @@ func (s *Store) Record(ctx context.Context, ref string) ([]RecordEntry, Verifica
 	}
 	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
-		err := r.Scan(&x.ev.Seq, &x.ev.At, &x.ev.Type, &x.ev.Stage, &x.ev.By, &x.ev.ByEmail, &x.ev.Text, &x.prev, &x.hash)
+		err := r.Scan(&x.ev.Seq, &x.ev.At, &x.ev.Type, &x.ev.Stage, &x.ev.By, &x.ev.ByEmail, &x.ev.Text, &x.ev.DueAt, &x.prev, &x.hash)
 		return x, err
 	})
 	if err != nil {

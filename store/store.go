@@ -280,12 +280,16 @@ WHERE cases.version < EXCLUDED.version`,
 		}
 		for _, ev := range in.Events {
 			ev.At = ev.At.Truncate(time.Microsecond) // what PostgreSQL keeps
+			if ev.DueAt != nil {
+				due := ev.DueAt.Truncate(time.Microsecond)
+				ev.DueAt = &due
+			}
 			h := EventHash(prev, in.Ref, ev)
 			tag, err := tx.Exec(ctx, `
-INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, due_at, prev_hash, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (ref, seq) DO NOTHING`,
-				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, prev, h)
+				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, ev.DueAt, prev, h)
 			if err != nil {
 				return err
 			}
@@ -343,13 +347,13 @@ func (s *Store) GetCase(ctx context.Context, ref string) (workflows.Case, error)
 
 // Events returns a case's record in order.
 func (s *Store) Events(ctx context.Context, ref string) ([]workflows.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text FROM events WHERE ref = $1 ORDER BY seq`, ref)
+	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at FROM events WHERE ref = $1 ORDER BY seq`, ref)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflows.Event, error) {
 		var e workflows.Event
-		err := r.Scan(&e.Seq, &e.At, &e.Type, &e.Stage, &e.By, &e.ByEmail, &e.Text)
+		err := r.Scan(&e.Seq, &e.At, &e.Type, &e.Stage, &e.By, &e.ByEmail, &e.Text, &e.DueAt)
 		return e, err
 	})
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -332,5 +333,56 @@ func TestDeliveryStatuses(t *testing.T) {
 	}
 	if got["email/failed"] != 1 || got["email/sent"] != 1 || got["webhook/retrying"] != 1 || len(got) != 3 {
 		t.Fatalf("counts %v", got)
+	}
+}
+
+// The deadline an event set is kept, read back, and covered by its hash;
+// an event without one hashes as events always did.
+func TestEventDeadlineIsRecordedAndHashed(t *testing.T) {
+	st, dsn := testStoreDSN(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 24, 14, 0, 0, 0, time.UTC)
+	due := time.Date(2026, 12, 30, 17, 0, 0, 0, time.UTC)
+	withDue := workflows.Event{Seq: 2, At: at, Type: workflows.EventStageEntered, Stage: 1, By: "escalate", Text: "stage 1", DueAt: &due}
+	noDue := withDue
+	noDue.DueAt = nil
+	if bytes.Equal(store.EventHash(nil, "R", withDue), store.EventHash(nil, "R", noDue)) {
+		t.Fatal("the deadline is not part of the hash")
+	}
+	other := due.Add(time.Hour)
+	moved := withDue
+	moved.DueAt = &other
+	if bytes.Equal(store.EventHash(nil, "R", withDue), store.EventHash(nil, "R", moved)) {
+		t.Fatal("a moved deadline hashes the same")
+	}
+	in := sampleInput(2, workflows.StatusOpen,
+		workflows.Event{Seq: 1, At: at, Type: workflows.EventOpened, Stage: 1, By: "Hana", Text: "opened"}, withDue)
+	if _, err := st.RecordEvents(ctx, in, render); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.Events(ctx, in.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].DueAt != nil || evs[1].DueAt == nil || !evs[1].DueAt.Equal(due) {
+		t.Fatalf("deadlines read back: %v, %v", evs[0].DueAt, evs[1].DueAt)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE events SET due_at = due_at + interval '2 days' WHERE ref = $1 AND seq = 2", in.Ref); err != nil {
+		t.Fatal(err)
+	}
+	_, v, err := st.Record(ctx, in.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Intact || v.FirstBroken != 2 {
+		t.Fatalf("after moving a recorded deadline: %+v", v)
 	}
 }

@@ -278,7 +278,7 @@ func (s *caseState) enterStage(ctx workflow.Context, n int, start time.Time, agr
 	if st.Review {
 		text += " The partnership checks that the earlier stages were followed."
 	}
-	events := []Event{s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, text)}
+	events := []Event{s.withDue(s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, text), s.c.Stage.DueAt)}
 	return append(events, s.joinParties(ctx, n)...)
 }
 
@@ -289,8 +289,8 @@ func (s *caseState) enterStep(ctx workflow.Context, k int, start time.Time) Even
 	s.c.Stage.StepName = st.Steps[k-1].Name
 	s.c.Stage.Who = st.Steps[k-1].Who
 	s.startClock(start, nil)
-	return s.event(ctx, EventStepEntered, st.Number, Person{Name: "escalate"},
-		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within))
+	return s.withDue(s.event(ctx, EventStepEntered, st.Number, Person{Name: "escalate"},
+		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)), s.c.Stage.DueAt)
 }
 
 // startClock starts the current stage's (step's, level's) deadline.
@@ -371,6 +371,18 @@ func (s *caseState) stageLabel() string {
 		return fmt.Sprintf("%s, level %d", s.c.Stage.Name, s.c.Stage.Level)
 	}
 	return s.c.Stage.Name
+}
+
+// withDue records on ev, and on its copy in the history, the deadline it set.
+func (s *caseState) withDue(ev Event, due time.Time) Event {
+	ev.DueAt = &due
+	for i := len(s.c.History) - 1; i >= 0; i-- {
+		if s.c.History[i].Seq == ev.Seq {
+			s.c.History[i].DueAt = &due
+			break
+		}
+	}
+	return ev
 }
 
 // event appends an event to the history and returns it.

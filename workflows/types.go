@@ -139,6 +139,10 @@ type Event struct {
 	By      string    `json:"by"`
 	ByEmail string    `json:"by_email,omitempty"`
 	Text    string    `json:"text"`
+	// DueAt is the deadline an event set: the stage's (or step's, or
+	// level's) when it started, or an agreed one. The record keeps it so
+	// each stage's deadline stays known after the case moves on.
+	DueAt *time.Time `json:"due_at,omitempty"`
 }
 
 // Case is the whole state of one disagreement: what the query returns and

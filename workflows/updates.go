@@ -166,8 +166,8 @@ func (s *caseState) handleEscalate(ctx workflow.Context, in EscalateInput) (Acti
 		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
 			"Escalated to the next management level: stage %d, level %d. Reason: %s", cur, s.c.Stage.Level, in.Reason))))
 		s.startClock(now, nil)
-		events = append(events, s.event(ctx, EventStageEntered, cur, Person{Name: "escalate"}, fmt.Sprintf(
-			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)))
+		events = append(events, s.withDue(s.event(ctx, EventStageEntered, cur, Person{Name: "escalate"}, fmt.Sprintf(
+			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)), s.c.Stage.DueAt))
 	case target == cur:
 		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
 			"Escalated to the next step of stage %d. Reason: %s", cur, in.Reason))))
@@ -209,8 +209,8 @@ func (s *caseState) handleDeadline(ctx workflow.Context, in DeadlineInput) (Acti
 	s.c.Stage.Agreed = true
 	s.c.Stage.Overdue = false
 	s.epoch++
-	ev := s.event(ctx, EventDeadlineChanged, s.c.Stage.Number, in.By,
-		fmt.Sprintf("Stage %d deadline agreed as %s. Reason: %s", s.c.Stage.Number, s.localTime(in.DueAt), in.Reason))
+	ev := s.withDue(s.event(ctx, EventDeadlineChanged, s.c.Stage.Number, in.By,
+		fmt.Sprintf("Stage %d deadline agreed as %s. Reason: %s", s.c.Stage.Number, s.localTime(in.DueAt), in.Reason)), in.DueAt)
 	if err := s.commit(ctx, ev); err != nil {
 		return ActionResult{}, err
 	}
