@@ -209,6 +209,26 @@ func (c Clock) IsWorkingDay(year int, month time.Month, day int) bool {
 	return !hol
 }
 
+// WorkingDaysBetween counts the working days after the local day of start
+// up to and including the local day of end, as deadlines count them: the
+// same day is 0 working days; a Friday to the next Monday is 1.
+func (c Clock) WorkingDaysBetween(start, end time.Time) int {
+	if !end.After(start) {
+		return 0
+	}
+	y, m, d := start.In(c.Location).Date()
+	ey, em, ed := end.In(c.Location).Date()
+	last := time.Date(ey, em, ed, 12, 0, 0, 0, time.UTC)
+	n := 0
+	// Noon-UTC anchors step one calendar date at a time, as AddWorkingDays.
+	for next := time.Date(y, m, d+1, 12, 0, 0, 0, time.UTC); !next.After(last); next = next.AddDate(0, 0, 1) {
+		if c.IsWorkingDay(next.Date()) {
+			n++
+		}
+	}
+	return n
+}
+
 // AddWorkingDays returns the deadline n working days after start: day zero is
 // the local day on which start falls (whether or not it is a working day);
 // the deadline is the end of the working day on the nth following working

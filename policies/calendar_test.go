@@ -560,3 +560,42 @@ func TestBankHolidaysScotlandAndNorthernIreland(t *testing.T) {
 		t.Errorf("Scotland Easter: got %s, want %s", got, want)
 	}
 }
+
+// Working days between two instants count as deadlines do: day zero is the
+// local day of the start.
+func TestWorkingDaysBetween(t *testing.T) {
+	clock, err := NewClock(CalendarEnglandAndWales, "Europe/London", "17:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		from, to string
+		want     int
+	}{
+		{"2026-06-01T10:00:00Z", "2026-06-01T16:00:00Z", 0},
+		{"2026-06-05T10:00:00Z", "2026-06-08T08:00:00Z", 1},
+		// Christmas 2026: 25 December, and Boxing Day's substitute on Monday 28.
+		{"2026-12-24T14:00:00Z", "2026-12-30T17:00:00Z", 2},
+		// 23:30 UTC on 31 March is 1 April in London: day zero is 1 April.
+		{"2026-03-31T23:30:00Z", "2026-04-02T09:00:00Z", 1},
+		{"2026-06-05T10:00:00Z", "2026-06-01T10:00:00Z", 0},
+	} {
+		if got := clock.WorkingDaysBetween(utc(tc.from), utc(tc.to)); got != tc.want {
+			t.Errorf("working days %s to %s = %d, want %d", tc.from, tc.to, got, tc.want)
+		}
+	}
+	// It agrees with AddWorkingDays: n working days on is n working days between.
+	start := utc("2026-12-24T14:00:00Z")
+	for n := 1; n <= 30; n++ {
+		if got := clock.WorkingDaysBetween(start, clock.AddWorkingDays(start, n)); got != n {
+			t.Errorf("%d working days after %v counts as %d", n, start, got)
+		}
+	}
+}

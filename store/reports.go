@@ -149,7 +149,7 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 		if status == workflows.StatusResolved && closed != nil {
 			byStage[stage] = append(byStage[stage], resolved{
 				hours: closed.Sub(created).Hours(),
-				days:  float64(WorkingDaysBetween(clockFor(f.Clocks, policy), created, *closed)),
+				days:  float64(clockFor(f.Clocks, policy).WorkingDaysBetween(created, *closed)),
 			})
 		}
 	}
@@ -282,28 +282,6 @@ func clockFor(clocks map[string]policies.Clock, policy string) policies.Clock {
 		return c
 	}
 	return defaultClock
-}
-
-// WorkingDaysBetween counts the working days after the local day of start
-// up to and including the local day of end, as deadlines count them: a case
-// raised and resolved on the same day took 0 working days; one raised on a
-// Friday and resolved the next Monday took 1.
-func WorkingDaysBetween(c policies.Clock, start, end time.Time) int {
-	if !end.After(start) {
-		return 0
-	}
-	sy, sm, sd := start.In(c.Location).Date()
-	ey, em, ed := end.In(c.Location).Date()
-	last := time.Date(ey, em, ed, 12, 0, 0, 0, time.UTC)
-	n := 0
-	// Noon-UTC anchors step one calendar date at a time.
-	for d := time.Date(sy, sm, sd+1, 12, 0, 0, 0, time.UTC); !d.After(last); d = d.AddDate(0, 0, 1) {
-		y, m, day := d.Date()
-		if c.IsWorkingDay(y, m, day) {
-			n++
-		}
-	}
-	return n
 }
 
 // Percentile is the p-th percentile (0 to 1) of values by linear

@@ -305,7 +305,7 @@ func TestSummaryReport(t *testing.T) {
 	}
 }
 
-func TestPercentileAndWorkingDays(t *testing.T) {
+func TestPercentile(t *testing.T) {
 	if got := store.Percentile([]float64{10, 1, 9, 2, 8, 3, 7, 4, 6, 5}, 0.9); !near(got, 9.1) {
 		t.Errorf("p90 of 1..10 = %v, want 9.1", got)
 	}
@@ -314,22 +314,5 @@ func TestPercentileAndWorkingDays(t *testing.T) {
 	}
 	if got := store.Percentile(nil, 0.5); got != 0 {
 		t.Errorf("median of nothing = %v", got)
-	}
-	clock := reportClock(t)
-	for _, tc := range []struct {
-		from, to string
-		want     int
-	}{
-		{"2026-06-01T10:00:00Z", "2026-06-01T16:00:00Z", 0},
-		{"2026-06-05T10:00:00Z", "2026-06-08T08:00:00Z", 1},
-		// Christmas 2026: 25 December, and Boxing Day's substitute on Monday 28.
-		{"2026-12-24T14:00:00Z", "2026-12-30T17:00:00Z", 2},
-		// 23:30 UTC on 31 March is 1 April in London: day zero is 1 April.
-		{"2026-03-31T23:30:00Z", "2026-04-02T09:00:00Z", 1},
-		{"2026-06-05T10:00:00Z", "2026-06-01T10:00:00Z", 0},
-	} {
-		if got := store.WorkingDaysBetween(clock, utc(tc.from), utc(tc.to)); got != tc.want {
-			t.Errorf("working days %s to %s = %d, want %d", tc.from, tc.to, got, tc.want)
-		}
 	}
 }
