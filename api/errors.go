@@ -387,7 +387,6 @@ func bindError(err error) error {
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	var verrs validator.ValidationErrors
-	var numErr *strconv.NumError
 	switch {
 	case errors.As(err, &maxErr):
 		return invalid("the body is over 64 KiB", nil)
@@ -407,10 +406,6 @@ func bindError(err error) error {
 			fields[fieldPath(fe.Namespace())] = describe(fe)
 		}
 		return invalid("the request is not valid", fields)
-	case errors.As(err, &numErr):
-		// A query bound by gin's form binding, which does not say which
-		// parameter: bindQuery does.
-		return invalid("a value that must be a whole number or true/false is not", nil)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return invalidField(name, "unknown field")

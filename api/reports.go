@@ -48,8 +48,8 @@ func (s *Server) reportSummary(c *gin.Context) error {
 		return errForbidden
 	}
 	var q reportQuery
-	if err := c.ShouldBindQuery(&q); err != nil {
-		return bindError(err)
+	if err := bindQuery(c, &q); err != nil {
+		return err
 	}
 	policy := strings.TrimSpace(q.Policy)
 	if me.Role == RolePartnership {

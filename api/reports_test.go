@@ -25,6 +25,7 @@ func TestReportSummaryValidation(t *testing.T) {
 		{"from=2026-06-01T10:00:00Z&to=2026-06-01T10:00:00Z", "from", 400},
 		{"policy=atlantis", "policy", 400},
 		{"policy=" + strings.Repeat("x", 65), "policy", 400},
+		{"from=2026-04-01&from=2026-05-01", "from", 400}, // given twice
 	} {
 		req := httptest.NewRequest("GET", "/v1/reports/summary?"+tc.query, nil)
 		req.Header.Set("Authorization", "Bearer test-admin")
