@@ -109,8 +109,7 @@ func (a *Activities) deliver(ctx context.Context, n store.Notification) (string,
 		if err != nil {
 			return "", fmt.Errorf("webhook of %s: %w", n.Target, err)
 		}
-		id := fmt.Sprintf("%s.%d.%s", n.Ref, n.Seq, n.Target)
-		if err := a.Webhooks.Post(ctx, hook.URL, hook.Secret, id, n.Subject, []byte(n.Body)); err != nil {
+		if err := a.Webhooks.Post(ctx, hook.URL, hook.Secret, DeliveryID(n.Ref, n.Seq, n.Target), n.Subject, []byte(n.Body)); err != nil {
 			return "", err
 		}
 		a.logger().Info("webhook delivered", "ref", n.Ref, "seq", n.Seq, "agency", n.Target)
@@ -129,6 +128,12 @@ func (a *Activities) deliver(ctx context.Context, n store.Notification) (string,
 		a.logger().Info("notification mailed", "ref", n.Ref, "seq", n.Seq, "to", n.RecipientEmail)
 		return store.NoteSent, nil
 	}
+}
+
+// DeliveryID is a webhook delivery's stable id: the X-Escalate-Delivery
+// header on every attempt, and the id in its body.
+func DeliveryID(ref string, seq int, agency string) string {
+	return fmt.Sprintf("%s.%d.%s", ref, seq, agency)
 }
 
 // MessageID is a notification's stable Message-ID: the same on every

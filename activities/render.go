@@ -214,7 +214,7 @@ type WebhookCaseStage struct {
 func (r renderer) Webhook(ev workflows.Event, agency string) ([]byte, error) {
 	c := r.c
 	w := WebhookEvent{
-		ID: fmt.Sprintf("%s.%d.%s", c.Ref, ev.Seq, agency), Agency: agency, Ref: c.Ref, Seq: ev.Seq, Type: ev.Type,
+		ID: DeliveryID(c.Ref, ev.Seq, agency), Agency: agency, Ref: c.Ref, Seq: ev.Seq, Type: ev.Type,
 		Title: notices[ev.Type].title, At: ev.At.UTC(), EvStage: ev.Stage, Policy: c.Policy, ChildRef: c.ChildRef,
 		Category: c.Category, Urgent: c.Urgent, Status: c.Status,
 		Stage: WebhookCaseStage{Number: c.Stage.Number, Name: c.Stage.Name, Overdue: c.Stage.Overdue},

@@ -148,7 +148,7 @@ func TestAgencyWebhooks(t *testing.T) {
 	}
 	retried := false
 	for _, n := range hooks {
-		id := c.Ref + "." + strconv.Itoa(n.Seq) + ".nct"
+		id := activities.DeliveryID(c.Ref, n.Seq, "nct")
 		if recv.accepted[id] != 1 {
 			t.Errorf("delivery %s accepted %d times, want once", id, recv.accepted[id])
 		}
