@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"escalate/store"
 )
 
 // metrics serves counts from PostgreSQL in the Prometheus text format:
@@ -28,17 +30,15 @@ func (s *Server) metrics(c *gin.Context) error {
 	var b strings.Builder
 	b.WriteString("# HELP escalate_notifications Notifications recorded, by channel and delivery status (failed: no attempts left).\n")
 	b.WriteString("# TYPE escalate_notifications gauge\n")
-	for _, n := range notes {
-		fmt.Fprintf(&b, "escalate_notifications{channel=%q,status=%q} %d\n", n.Channel, n.Status, n.Count)
-	}
-	b.WriteString("# HELP escalate_notifications_failed Notifications that could not be delivered after every attempt.\n")
-	b.WriteString("# TYPE escalate_notifications_failed gauge\n")
 	var failed int64
 	for _, n := range notes {
-		if n.Status == "failed" {
+		fmt.Fprintf(&b, "escalate_notifications{channel=%q,status=%q} %d\n", n.Channel, n.Status, n.Count)
+		if n.Status == store.NoteFailed {
 			failed += n.Count
 		}
 	}
+	b.WriteString("# HELP escalate_notifications_failed Notifications that could not be delivered after every attempt.\n")
+	b.WriteString("# TYPE escalate_notifications_failed gauge\n")
 	fmt.Fprintf(&b, "escalate_notifications_failed %d\n", failed)
 	b.WriteString("# HELP escalate_cases Cases by policy and status.\n")
 	b.WriteString("# TYPE escalate_cases gauge\n")

@@ -110,8 +110,12 @@ func TestAgencyWebhooks(t *testing.T) {
 	if !sawRetrying {
 		t.Error("the case never showed a delivery waiting to be retried")
 	}
-	if m := s.metrics(); !strings.Contains(m, `escalate_notifications{channel="webhook",status="retrying"}`) {
-		t.Errorf("/metrics lacks the retrying webhook delivery:\n%s", m)
+	m := s.metrics()
+	for _, want := range []string{`escalate_notifications{channel="webhook",status="retrying"}`,
+		`escalate_cases{policy="northamptonshire-fastdrill",status="open"} 1`, "escalate_notifications_failed 0"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, m)
+		}
 	}
 	if code := s.call("POST", "/v1/cases/"+c.Ref+"/withdrawal", raiser, map[string]string{"reason": "resolved by phone"}, &c); code != 200 {
 		t.Fatalf("withdraw: %d", code)

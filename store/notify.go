@@ -192,15 +192,29 @@ type FailedDelivery struct {
 	Attempts int    `json:"attempts"`
 }
 
-// Deliveries summarises a case's notifications.
+// Deliveries summarises a case's notifications. It reads their statuses
+// only, not what was sent: it runs on every read of a case.
 func (s *Store) Deliveries(ctx context.Context, ref string) (DeliverySummary, error) {
-	ns, err := s.Notifications(ctx, ref)
+	rows, err := s.pool.Query(ctx, `SELECT seq, channel, target, status, attempts FROM notifications
+		WHERE ref = $1 ORDER BY seq, id`, ref)
+	if err != nil {
+		return DeliverySummary{}, err
+	}
+	type row struct {
+		FailedDelivery
+		status string
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		err := r.Scan(&x.Seq, &x.Channel, &x.To, &x.status, &x.Attempts)
+		return x, err
+	})
 	if err != nil {
 		return DeliverySummary{}, err
 	}
 	sum := DeliverySummary{Failures: []FailedDelivery{}}
-	for _, n := range ns {
-		switch n.Status {
+	for _, x := range got {
+		switch x.status {
 		case NoteSent:
 			sum.Sent++
 		case NoteLogged:
@@ -211,11 +225,7 @@ func (s *Store) Deliveries(ctx context.Context, ref string) (DeliverySummary, er
 			sum.Retrying++
 		case NoteFailed:
 			sum.Failed++
-			to := n.RecipientEmail
-			if n.Channel == ChannelWebhook {
-				to = n.Agency
-			}
-			sum.Failures = append(sum.Failures, FailedDelivery{Seq: n.Seq, Channel: n.Channel, To: to, Attempts: n.Attempts})
+			sum.Failures = append(sum.Failures, x.FailedDelivery)
 		}
 	}
 	return sum, nil
