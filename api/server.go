@@ -90,7 +90,6 @@ var childRefPattern = regexp.MustCompile(`^[A-Za-z0-9/-]{1,64}$`)
 
 func init() {
 	gin.SetMode(gin.ReleaseMode)
-	binding.EnableDecoderDisallowUnknownFields = true
 	if v, ok := binding.Validator.Engine().(*validator.Validate); ok {
 		v.RegisterTagNameFunc(func(f reflect.StructField) string {
 			for _, tag := range []string{"json", "form"} {
