@@ -373,15 +373,11 @@ func (s *caseState) stageLabel() string {
 	return s.c.Stage.Name
 }
 
-// withDue records on ev, and on its copy in the history, the deadline it set.
+// withDue records the deadline ev set, on ev and on its copy in the
+// history, which event has just appended.
 func (s *caseState) withDue(ev Event, due time.Time) Event {
 	ev.DueAt = &due
-	for i := len(s.c.History) - 1; i >= 0; i-- {
-		if s.c.History[i].Seq == ev.Seq {
-			s.c.History[i].DueAt = &due
-			break
-		}
-	}
+	s.c.History[len(s.c.History)-1].DueAt = &due
 	return ev
 }
 
