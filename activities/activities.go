@@ -38,6 +38,14 @@ func (a *Activities) RecordEvents(ctx context.Context, in workflows.RecordEvents
 		loc = time.UTC
 	}
 	n, err := a.Store.RecordEvents(ctx, in, renderer{c: in.Case, loc: loc, publicURL: a.PublicURL})
+	if code := store.RefusedCode(err); code != "" {
+		// The data itself is refused: retrying would fail for ever and hold
+		// the case still. The workflow undoes the change and refuses it.
+		a.logger().Error("record refused by PostgreSQL", "ref", in.Ref, "seq_from", in.Events[0].Seq,
+			"seq_to", in.Events[len(in.Events)-1].Seq, "sqlstate", code, "error", err)
+		return workflows.RecordEventsResult{}, temporal.NewNonRetryableApplicationError(
+			"a value of this change cannot be recorded (SQLSTATE "+code+")", workflows.ErrRecordRefused, nil)
+	}
 	if err != nil {
 		return workflows.RecordEventsResult{}, fmt.Errorf("record %s events %d..%d: %w", in.Ref, in.Events[0].Seq, in.Events[len(in.Events)-1].Seq, err)
 	}

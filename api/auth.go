@@ -113,12 +113,37 @@ func canAct(p principal, c workflows.Case) bool {
 	return p.Role == RoleAdmin || partnershipOf(p, c) || isParty(p, c)
 }
 
+// actsForEitherSide: the partnership of the case's policy and admins may
+// name a contact for either side; a party names their own side's only.
+func actsForEitherSide(p principal, c workflows.Case) bool {
+	return p.Role == RoleAdmin || partnershipOf(p, c)
+}
+
 // canRead: those who can act, plus managers of either agency.
 func canRead(p principal, c workflows.Case) bool {
 	if canAct(p, c) {
 		return true
 	}
 	return p.Role == RoleManager && p.Agency != "" && (p.Agency == c.Raiser.Agency || p.Agency == c.Respondent.Agency)
+}
+
+// oversees: the partnership and admins see across cases (reports, the
+// notifications that did not arrive).
+func oversees(p principal) bool {
+	return p.Role == RolePartnership || p.Role == RoleAdmin
+}
+
+// overseenPolicy is the policy an overseer's cross-case view covers: a
+// partnership person's own policy only (asked, if given, must be it); for
+// an admin, asked ("" meaning every policy).
+func overseenPolicy(p principal, asked string) (string, error) {
+	if p.Role == RoleAdmin {
+		return asked, nil
+	}
+	if p.Role != RolePartnership || (asked != "" && asked != p.Agency) {
+		return "", errForbidden
+	}
+	return p.Agency, nil
 }
 
 func viewer(p principal) store.Viewer {

@@ -182,7 +182,7 @@ func (s *Server) createCase(c *gin.Context) error {
 func (s *Server) startFailed(c *gin.Context, err error, owner, key, ref string, claimed bool) error {
 	ctx := c.Request.Context()
 	switch {
-	case notAccepted(err):
+	case notAccepted(err), recordRefused(err):
 		if claimed {
 			if rerr := s.store.ReleaseRef(context.WithoutCancel(ctx), owner, key, ref); rerr != nil {
 				s.log.ErrorContext(ctx, "idempotency key not released", "request_id", requestID(c), "ref", ref, "error", rerr)
@@ -199,6 +199,13 @@ func (s *Server) startFailed(c *gin.Context, err error, owner, key, ref string, 
 			"Read it (GET /v1/cases/%s) in a minute before starting it again; an Idempotency-Key makes repeating a request safe", ref, ref))
 	}
 	return err
+}
+
+// recordRefused: the workflow could not record the opening (PostgreSQL
+// refused a value), so the case was never opened.
+func recordRefused(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == workflows.ErrRecordRefused
 }
 
 // isUnavailable: Temporal answered Unavailable after the request was sent.
@@ -341,10 +348,17 @@ func decodeCursor(s string) (time.Time, string, bool) {
 // act authorises the caller on the case, sends the update and answers with
 // the case as recorded once the update has completed.
 func (s *Server) act(c *gin.Context, allowed func(principal, workflows.Case) bool, update string, arg any) error {
+	return s.actOn(c, allowed, update, func(workflows.Case) any { return arg })
+}
+
+// actOn is act with an update argument that depends on the case as read,
+// e.g. on whether the caller is the partnership of its policy.
+func (s *Server) actOn(c *gin.Context, allowed func(principal, workflows.Case) bool, update string, build func(workflows.Case) any) error {
 	cs, err := s.loadCase(c, allowed)
 	if err != nil {
 		return err
 	}
+	arg := build(cs)
 	if cs.Closed() {
 		return conflict(fmt.Sprintf("the case is closed (%s)", cs.Status))
 	}
@@ -412,9 +426,12 @@ func (s *Server) addContact(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	return s.act(c, canAct, workflows.UpdateContact, workflows.ContactInput{
-		By: caller(c).person(), Side: req.Side, Name: strings.TrimSpace(req.Name), Email: strings.TrimSpace(req.Email),
-		Role: strings.TrimSpace(req.Role)})
+	me := caller(c)
+	return s.actOn(c, canAct, workflows.UpdateContact, func(cs workflows.Case) any {
+		return workflows.ContactInput{
+			By: me.person(), Side: req.Side, Name: strings.TrimSpace(req.Name), Email: strings.TrimSpace(req.Email),
+			Role: strings.TrimSpace(req.Role), ForEitherSide: actsForEitherSide(me, cs)}
+	})
 }
 
 type escalationRequest struct {

@@ -52,6 +52,9 @@ var (
 	errNotFound        = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 	errUnavailable     = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "a service escalate depends on is unavailable; nothing was changed, please try again"}
 	errInternal        = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "something went wrong; the request ID identifies it in the logs"}
+	// errRecordRefused: the database refused a value that passed the API's
+	// checks; the workflow undid the change.
+	errRecordRefused = &apiError{Status: http.StatusBadRequest, Code: "invalid_request", Message: "a value in this request cannot be recorded; nothing was changed"}
 	// errMaybeDone: a change was sent but its answer did not come in time.
 	errMaybeDone = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "a service escalate depends on did not answer in time, so whether the change was made is not known; read it back before trying again"}
 )
@@ -100,6 +103,9 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 			return ruleViolation(appErr.Message(), nil)
 		case workflows.ErrForbidden:
 			return errForbidden
+		case workflows.ErrRecordRefused:
+			s.log.ErrorContext(c.Request.Context(), "record refused a value", "request_id", requestID(c), "error", err)
+			return errRecordRefused
 		}
 	}
 	var unavailable *serviceerror.Unavailable

@@ -171,7 +171,13 @@ var matrixRoutes = []route{
 		return request{path: "/v1/cases/" + m.ref + "/notes", body: map[string]string{"text": "Note by " + w.String()}, want: 200}
 	}},
 	{"POST /v1/cases/:ref/contacts", "act on case", func(m *matrix, w who, ready bool) request {
-		return request{path: "/v1/cases/" + m.ref + "/contacts", want: 200, body: map[string]string{"side": "raiser", "name": "Line Manager",
+		// A party names their own side's contact; the partnership and
+		// admins may name either side's.
+		side := "raiser"
+		if w == respondent || w == contact {
+			side = "respondent"
+		}
+		return request{path: "/v1/cases/" + m.ref + "/contacts", want: 200, body: map[string]string{"side": side, "name": "Line Manager",
 			"email": fmt.Sprintf("lm%d@nhft.example", m.next()), "role": "Line manager"}}
 	}},
 	{"POST /v1/cases/:ref/escalations", "act on case", func(m *matrix, w who, ready bool) request {
@@ -250,6 +256,9 @@ var matrixRoutes = []route{
 	}},
 	{"GET /v1/reports/summary", "reports", func(m *matrix, w who, ready bool) request {
 		return request{path: "/v1/reports/summary?policy=northamptonshire", want: 200}
+	}},
+	{"GET /v1/notifications", "reports", func(m *matrix, w who, ready bool) request {
+		return request{path: "/v1/notifications?policy=northamptonshire", want: 200}
 	}},
 }
 

@@ -155,6 +155,18 @@ func IsUnavailable(err error) bool {
 	return errors.As(err, &connErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
+// RefusedCode is the SQLSTATE of an error whose cause is the data itself
+// (class 22, data exception: e.g. a NUL in text; class 23, integrity
+// constraint violation), or "" for any other error. Retrying such a write
+// can never succeed.
+func RefusedCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
+		return pgErr.Code
+	}
+	return ""
+}
+
 // ---- cases and the record ----
 
 // NextRef allocates the next case reference for a prefix and year. Used

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,6 +40,13 @@ type caseState struct {
 	startDue *time.Time
 	// reminded is the epoch whose reminder has gone.
 	reminded int
+	// serial: actions and deadlines take turns to change and record the
+	// case (writing is true while one has the turn); false only for cases
+	// started before that, which replay as they ran.
+	serial  bool
+	writing bool
+	// openErr is why the opening could not be recorded, if it could not.
+	openErr error
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -75,31 +83,106 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Case, error) { return s.c, nil }); err != nil {
 		return nil, err
 	}
-	handlers := []struct {
-		name      string
-		handler   any
-		validator any
-	}{
-		{UpdateOpened, s.handleOpened, s.validateOpened},
-		{UpdateNote, s.handleNote, s.validateNote},
-		{UpdateContact, s.handleContact, s.validateContact},
-		{UpdateEscalate, s.handleEscalate, s.validateEscalate},
-		{UpdateDeadline, s.handleDeadline, s.validateDeadline},
-		{UpdateProposeAgreement, s.handlePropose, s.validatePropose},
-		{UpdateConfirmAgreement, s.handleConfirm, s.validateConfirm},
-		{UpdateRejectAgreement, s.handleReject, s.validateReject},
-		{UpdateWithdraw, s.handleWithdraw, s.validateWithdraw},
-		{UpdateOutcome, s.handleOutcome, s.validateOutcome},
-		{UpdateReview, s.handleReview, s.validateReview},
-		{UpdateMeeting, s.handleMeeting, s.validateMeeting},
+	// Cases started before writes were serialised run as they always did,
+	// so their recorded histories replay unchanged.
+	s.serial = workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOpened, s.handleOpened,
+		workflow.UpdateHandlerOptions{Validator: s.validateOpened}); err != nil {
+		return nil, err
 	}
-	for _, h := range handlers {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
-			workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+	for _, err := range []error{
+		register(ctx, s, UpdateNote, s.handleNote, anyTime(s.validateNote)),
+		register(ctx, s, UpdateContact, s.handleContact, anyTime(s.validateContact)),
+		register(ctx, s, UpdateEscalate, s.handleEscalate, anyTime(s.validateEscalate)),
+		register(ctx, s, UpdateDeadline, s.handleDeadline, s.validateDeadline),
+		register(ctx, s, UpdateProposeAgreement, s.handlePropose, anyTime(s.validatePropose)),
+		register(ctx, s, UpdateConfirmAgreement, s.handleConfirm, anyTime(s.validateConfirm)),
+		register(ctx, s, UpdateRejectAgreement, s.handleReject, anyTime(s.validateReject)),
+		register(ctx, s, UpdateWithdraw, s.handleWithdraw, anyTime(s.validateWithdraw)),
+		register(ctx, s, UpdateOutcome, s.handleOutcome, anyTime(s.validateOutcome)),
+		register(ctx, s, UpdateReview, s.handleReview, anyTime(s.validateReview)),
+		register(ctx, s, UpdateMeeting, s.handleMeeting, anyTime(s.validateMeeting)),
+	} {
+		if err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// register sets an action's update handler and validator. The handler
+// holds the case's write turn from before it changes anything until its
+// record is durable, so actions and deadlines are recorded one at a time,
+// in the order of their sequence numbers; it checks the action again once
+// it has the turn (the case may have moved while it waited); and if the
+// record refuses the change, the case is left exactly as it was, with no
+// gap in its sequence.
+func register[I any](ctx workflow.Context, s *caseState, name string,
+	handle func(workflow.Context, I) (ActionResult, error), validate func(workflow.Context, I) error) error {
+	return workflow.SetUpdateHandlerWithOptions(ctx, name,
+		func(ctx workflow.Context, in I) (ActionResult, error) {
+			if !s.serial {
+				return handle(ctx, in)
+			}
+			release, err := s.writeTurn(ctx)
+			if err != nil {
+				return ActionResult{}, err
+			}
+			defer release()
+			if err := validate(ctx, in); err != nil {
+				return ActionResult{}, err
+			}
+			saved := s.save()
+			res, err := handle(ctx, in)
+			if err != nil {
+				s.restore(saved)
+			}
+			return res, err
+		},
+		workflow.UpdateHandlerOptions{Validator: validate})
+}
+
+// anyTime adapts a validator that does not need the workflow's clock.
+func anyTime[I any](v func(I) error) func(workflow.Context, I) error {
+	return func(_ workflow.Context, in I) error { return v(in) }
+}
+
+// writeTurn waits until no other action or deadline is being recorded and
+// takes the turn; release gives it back.
+func (s *caseState) writeTurn(ctx workflow.Context) (release func(), err error) {
+	if err := workflow.Await(ctx, func() bool { return !s.writing }); err != nil {
+		return nil, err
+	}
+	s.writing = true
+	return func() { s.writing = false }, nil
+}
+
+// saved is the part of the state an action may change before its record
+// is durable.
+type saved struct {
+	c        Case
+	epoch    int
+	reminded int
+}
+
+// save copies the state deeply enough that restore undoes anything a
+// handler changes: slices are cut to their length (appends then copy) and
+// the agreement, the one thing changed in place, is copied.
+func (s *caseState) save() saved {
+	c := s.c
+	c.History = c.History[:len(c.History):len(c.History)]
+	c.Contacts = c.Contacts[:len(c.Contacts):len(c.Contacts)]
+	c.Advisers = c.Advisers[:len(c.Advisers):len(c.Advisers)]
+	c.Meetings = c.Meetings[:len(c.Meetings):len(c.Meetings)]
+	if c.Agreement != nil {
+		a := *c.Agreement
+		c.Agreement = &a
+	}
+	return saved{c: c, epoch: s.epoch, reminded: s.reminded}
+}
+
+func (s *caseState) restore(v saved) {
+	s.c, s.epoch, s.reminded = v.c, v.epoch, v.reminded
 }
 
 func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
@@ -111,6 +194,10 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 			s.c.Raiser.Name, s.c.Raiser.Agency, s.c.Respondent.Name, s.c.Respondent.Agency, s.categoryLabel()))
 	entered := s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))
 	if err := s.commit(ctx, append([]Event{opened}, entered...)...); err != nil {
+		// The opener (update-with-start) is told why; the case never
+		// existed, so the workflow ends failed once it has answered.
+		s.openErr = err
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 		return CaseResult{}, err
 	}
 	s.opened = true
@@ -135,7 +222,7 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 					return CaseResult{}, err
 				}
 				if fired {
-					if err := s.remind(ctx); err != nil {
+					if err := s.onTurn(ctx, changed, s.remind); err != nil {
 						return CaseResult{}, err
 					}
 				}
@@ -149,7 +236,7 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 		if !fired {
 			continue
 		}
-		if err := s.deadlinePassed(ctx); err != nil {
+		if err := s.onTurn(ctx, changed, s.deadlinePassed); err != nil {
 			return CaseResult{}, err
 		}
 	}
@@ -163,6 +250,24 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	}
 	log.Info("case closed", "ref", s.c.Ref, "status", s.c.Status)
 	return CaseResult{Case: s.c}, nil
+}
+
+// onTurn runs a change the clock makes (a reminder, a passed deadline) in
+// its write turn, unless an action that had the turn meanwhile changed the
+// stage or closed the case, which makes the change moot.
+func (s *caseState) onTurn(ctx workflow.Context, changed func() bool, change func(workflow.Context) error) error {
+	if !s.serial {
+		return change(ctx)
+	}
+	release, err := s.writeTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if changed() {
+		return nil
+	}
+	return change(ctx)
 }
 
 // waitUntil waits for the instant or for changed, whichever comes first;
@@ -409,6 +514,10 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 	s.publish(ctx)
 	actx := workflow.WithActivityOptions(ctx, recordOptions)
 	if err := workflow.ExecuteActivity(actx, ActivityRecordEvents, in).Get(ctx, nil); err != nil {
+		var refused *temporal.ApplicationError
+		if errors.As(err, &refused) && refused.Type() == ErrRecordRefused {
+			return temporal.NewNonRetryableApplicationError(refused.Message(), ErrRecordRefused, nil)
+		}
 		return err
 	}
 	s.delivering++
@@ -435,7 +544,7 @@ var (
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{"invalid_input"},
+			NonRetryableErrorTypes: []string{"invalid_input", ErrRecordRefused},
 		},
 		Summary: "record in PostgreSQL",
 	}

@@ -24,11 +24,20 @@ type fakeActivities struct {
 	notices   map[int][]workflows.Recipient
 	snapshots []workflows.Case
 	delivered []int
+	// refuse, when set, makes RecordEvents refuse a batch holding an event
+	// it matches, as PostgreSQL refuses a value it cannot store.
+	refuse func(workflows.Event) bool
 }
 
 func (f *fakeActivities) RecordEvents(_ context.Context, in workflows.RecordEventsInput) (workflows.RecordEventsResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, ev := range in.Events {
+		if f.refuse != nil && f.refuse(ev) {
+			return workflows.RecordEventsResult{}, temporal.NewNonRetryableApplicationError(
+				"a value of this change cannot be recorded (SQLSTATE 22021)", workflows.ErrRecordRefused, nil)
+		}
+	}
 	f.events = append(f.events, in.Events...)
 	for _, n := range in.Notices {
 		f.notices[n.Seq] = n.Recipients

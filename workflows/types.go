@@ -226,6 +226,10 @@ type ContactInput struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
 	Role  string `json:"role"`
+	// ForEitherSide is set by the caller's authorisation when By may name
+	// a contact for either side (the partnership of the case's policy, an
+	// admin); a party names contacts for their own side only.
+	ForEitherSide bool `json:"for_either_side,omitempty"`
 }
 
 // EscalateInput climbs the ladder now.

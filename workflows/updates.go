@@ -31,8 +31,11 @@ func (s *caseState) answer() (ActionResult, error) {
 func (s *caseState) validateOpened(OpenedInput) error { return nil }
 
 func (s *caseState) handleOpened(ctx workflow.Context, _ OpenedInput) (ActionResult, error) {
-	if err := workflow.Await(ctx, func() bool { return s.opened }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return s.opened || s.openErr != nil }); err != nil {
 		return ActionResult{}, err
+	}
+	if s.openErr != nil {
+		return ActionResult{}, s.openErr
 	}
 	return s.answer()
 }
@@ -61,6 +64,15 @@ func (s *caseState) validateContact(in ContactInput) error {
 	}
 	if in.Side != SideRaiser && in.Side != SideRespondent {
 		return ruleViolation("side must be %q or %q", SideRaiser, SideRespondent)
+	}
+	// A party acts for their own side only: naming the other side's contact
+	// would let them confirm their own proposal or withdraw the other
+	// side's case through someone they chose.
+	if mine := s.sideOf(in.By.Email); !in.ForEitherSide && mine != in.Side {
+		if mine == "" {
+			return conflict("only a party of one side, the partnership or an admin can name a side's contact")
+		}
+		return conflict("you act for the %s's side: you can name a contact for your own side only", mine)
 	}
 	for _, c := range s.c.Contacts {
 		if strings.EqualFold(c.Email, in.Email) && c.Stage == s.c.Stage.Number && c.Side == in.Side {
