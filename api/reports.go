@@ -44,22 +44,16 @@ type reportResponse struct {
 // Accept: text/csv, as CSV.
 func (s *Server) reportSummary(c *gin.Context) error {
 	me := caller(c)
-	if me.Role != RolePartnership && me.Role != RoleAdmin {
+	if !oversees(me) {
 		return errForbidden
 	}
 	var q reportQuery
 	if err := bindQuery(c, &q); err != nil {
 		return err
 	}
-	policy := strings.TrimSpace(q.Policy)
-	if me.Role == RolePartnership {
-		// A partnership person sees their own partnership's report only.
-		if policy == "" {
-			policy = me.Agency
-		}
-		if policy != me.Agency {
-			return errForbidden
-		}
+	policy, err := overseenPolicy(me, strings.TrimSpace(q.Policy))
+	if err != nil {
+		return err
 	}
 	var pols []policies.Policy
 	if policy == "" {

@@ -12,15 +12,18 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/binding"
 	"github.com/go-playground/validator/v10"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"escalate/policies"
 	"escalate/store"
+	"escalate/workflows"
 )
 
 //go:embed openapi.json
@@ -146,27 +149,87 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/cases/:ref/review", s.wrap(s.review))
 	v1.POST("/cases/:ref/meetings", s.wrap(s.recordMeeting))
 	v1.GET("/reports/summary", s.wrap(s.reportSummary))
+	v1.GET("/notifications", s.wrap(s.undelivered))
 	return r
 }
 
+// readyCheckTimeout is each readiness check's own budget: a dependency
+// that hangs is named as unavailable without holding up or being blamed
+// for the others.
+const readyCheckTimeout = 2 * time.Second
+
+// workerFresh is how recently a worker must have polled the task queue to
+// count as serving it (a poll waits up to a minute on an idle queue).
+const workerFresh = 2 * time.Minute
+
+// readyz answers 200 only when PostgreSQL and Temporal answer and a worker
+// polls the cases' task queue (without one no deadline fires and no action
+// is recorded); otherwise 503 naming what is not ready. The checks run at
+// once, each within its own budget.
 func (s *Server) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
-	defer cancel()
-	checks := gin.H{"postgres": "ok", "temporal": "ok"}
-	ready := true
-	if err := s.store.Ping(ctx); err != nil {
-		checks["postgres"] = "unavailable"
-		ready = false
-	}
-	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"] = "unavailable"
-		ready = false
-	}
-	if !ready {
+	ctx := c.Request.Context()
+	var postgres, temporal, worker string
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		pctx, cancel := context.WithTimeout(ctx, readyCheckTimeout)
+		defer cancel()
+		postgres = "ok"
+		if err := s.store.Ping(pctx); err != nil {
+			s.log.WarnContext(ctx, "not ready", "request_id", requestID(c), "dependency", "postgres", "error", err)
+			postgres = "unavailable"
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		tctx, cancel := context.WithTimeout(ctx, readyCheckTimeout)
+		defer cancel()
+		temporal, worker = "ok", "polling"
+		if _, err := s.temporal.CheckHealth(tctx, &client.CheckHealthRequest{}); err != nil {
+			s.log.WarnContext(ctx, "not ready", "request_id", requestID(c), "dependency", "temporal", "error", err)
+			temporal, worker = "unavailable", "unknown"
+			return
+		}
+		polling, err := s.workerPolling(tctx)
+		switch {
+		case err != nil:
+			s.log.WarnContext(ctx, "not ready", "request_id", requestID(c), "dependency", "worker", "error", err)
+			worker = "unknown"
+		case !polling:
+			worker = "none"
+		}
+	}()
+	wg.Wait()
+	checks := gin.H{"postgres": postgres, "temporal": temporal, "worker": worker}
+	if postgres != "ok" || temporal != "ok" || worker != "polling" {
+		c.Header("Retry-After", "5")
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+}
+
+// workerPolling reports whether a worker has lately polled the task queue
+// for both workflow and activity tasks.
+func (s *Server) workerPolling(ctx context.Context) (bool, error) {
+	for _, typ := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
+		resp, err := s.temporal.DescribeTaskQueue(ctx, workflows.TaskQueue, typ)
+		if err != nil {
+			return false, err
+		}
+		fresh := false
+		for _, p := range resp.GetPollers() {
+			if t := p.GetLastAccessTime(); t != nil && s.now().Sub(t.AsTime()) < workerFresh {
+				fresh = true
+				break
+			}
+		}
+		if !fresh {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // ---- middleware ----
