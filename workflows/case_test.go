@@ -24,19 +24,17 @@ type fakeActivities struct {
 	notices   map[int][]workflows.Recipient
 	snapshots []workflows.Case
 	delivered []int
-	// refuse, when set, makes RecordEvents refuse a batch holding an event
-	// it matches, as PostgreSQL refuses a value it cannot store.
-	refuse func(workflows.Event) bool
+	// refuse, when set, makes RecordEvents refuse a batch it matches, as
+	// PostgreSQL refuses a value it cannot store.
+	refuse func(workflows.RecordEventsInput) bool
 }
 
 func (f *fakeActivities) RecordEvents(_ context.Context, in workflows.RecordEventsInput) (workflows.RecordEventsResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, ev := range in.Events {
-		if f.refuse != nil && f.refuse(ev) {
-			return workflows.RecordEventsResult{}, temporal.NewNonRetryableApplicationError(
-				"a value of this change cannot be recorded (SQLSTATE 22021)", workflows.ErrRecordRefused, nil)
-		}
+	if f.refuse != nil && f.refuse(in) {
+		return workflows.RecordEventsResult{}, temporal.NewNonRetryableApplicationError(
+			"a value of this change cannot be recorded (SQLSTATE 22021)", workflows.ErrRecordRefused, nil)
 	}
 	f.events = append(f.events, in.Events...)
 	for _, n := range in.Notices {

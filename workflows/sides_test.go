@@ -65,7 +65,14 @@ func TestContactsOnlyForTheCallersOwnSide(t *testing.T) {
 func TestRefusedRecordLeavesTheCaseAsItWas(t *testing.T) {
 	start := local(2026, 11, 23, 9, 0)
 	h := newHarness(t, start)
-	h.acts.refuse = func(ev workflows.Event) bool { return strings.ContainsRune(ev.Text, 0) }
+	h.acts.refuse = func(in workflows.RecordEventsInput) bool {
+		for _, ev := range in.Events {
+			if strings.ContainsRune(ev.Text, 0) {
+				return true
+			}
+		}
+		return false
+	}
 	poison := h.at(time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "a\x00b"})
 	poisonPropose := h.at(2*time.Hour, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{By: asRaiser, Outcome: "x\x00"})
 	note := h.at(3*time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Called Sam"})
@@ -137,5 +144,26 @@ func TestConcurrentActionsAreRecordedInOrder(t *testing.T) {
 		if ev.Seq != i+1 {
 			t.Fatalf("event %d recorded with seq %d: out of order", i, ev.Seq)
 		}
+	}
+}
+
+// An opening the record refuses (issue 10: a NUL in the summary, which
+// the snapshot cannot store) answers the opener with the refusal at once,
+// rather than retrying for ever while the opener times out; the workflow
+// then ends, failed, with nothing recorded.
+func TestRefusedOpeningAnswersTheOpener(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	h := newHarness(t, start, func(in *workflows.CaseInput) { in.Summary = "a\x00b" })
+	h.acts.refuse = func(in workflows.RecordEventsInput) bool { return strings.ContainsRune(in.Case.Summary, 0) }
+	opened := h.at(0, workflows.UpdateOpened, workflows.OpenedInput{})
+	h.run()
+	if !opened.done || errType(opened.err) != workflows.ErrRecordRefused {
+		t.Fatalf("opener: done %v err %v rejected %v", opened.done, opened.err, opened.rejected)
+	}
+	if !h.env.IsWorkflowCompleted() || errType(h.env.GetWorkflowError()) != workflows.ErrRecordRefused {
+		t.Fatalf("workflow: completed %v err %v", h.env.IsWorkflowCompleted(), h.env.GetWorkflowError())
+	}
+	if len(h.acts.events) != 0 {
+		t.Errorf("recorded %d events", len(h.acts.events))
 	}
 }
