@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"escalate/store"
@@ -20,7 +21,9 @@ import (
 // Activities holds what the activities need. Its methods are registered by
 // name; the names are the workflows.Activity* constants.
 type Activities struct {
-	Store     *store.Store
+	Store *store.Store
+	// Temporal reads a cancelled case's cancel request (who and why).
+	Temporal  client.Client
 	Mailer    Mailer // nil: mail is logged, not sent
 	Webhooks  *WebhookPoster
 	PublicURL string

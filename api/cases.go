@@ -279,7 +279,7 @@ func (s *Server) loadCase(c *gin.Context, allowed func(principal, workflows.Case
 }
 
 type listCasesQuery struct {
-	Status  string `form:"status" binding:"omitempty,oneof=open agreement_proposed resolved withdrawn unresolved"`
+	Status  string `form:"status" binding:"omitempty,oneof=open agreement_proposed resolved withdrawn unresolved cancelled"`
 	Policy  string `form:"policy" binding:"max=64"`
 	Stage   int    `form:"stage" binding:"min=0,max=99"`
 	Agency  string `form:"agency" binding:"max=200"`

@@ -135,6 +135,7 @@ var eventWords = map[string]string{
 	workflows.EventSentBack:          "Sent back to an earlier stage",
 	workflows.EventReviewConfirmed:   "Earlier stages confirmed",
 	workflows.EventMeeting:           "Meeting recorded",
+	workflows.EventCancelled:         "Cancelled by an operator",
 }
 
 // eventWord names an event type in plain words.
@@ -156,6 +157,7 @@ var statusWords = map[string]string{
 	workflows.StatusResolved:          "Resolved",
 	workflows.StatusWithdrawn:         "Withdrawn by the raiser's side",
 	workflows.StatusUnresolved:        "Closed unresolved",
+	workflows.StatusCancelled:         "Cancelled by an operator in Temporal",
 }
 
 // newRecordPage builds the written record of a case under its policy (nil
@@ -198,7 +200,8 @@ func newRecordPage(cs workflows.Case, pol *policies.Policy, v store.Verification
 			row.Who = "Recorded automatically"
 		}
 		page.Entries = append(page.Entries, row)
-		if e.Type == workflows.EventWithdrawn && cs.Status == workflows.StatusWithdrawn {
+		if (e.Type == workflows.EventWithdrawn && cs.Status == workflows.StatusWithdrawn) ||
+			(e.Type == workflows.EventCancelled && cs.Status == workflows.StatusCancelled) {
 			page.Closing = e.Text
 		}
 	}
@@ -366,6 +369,8 @@ func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []st
 			end(e.At, "Agreed: outcome confirmed "+by(e))
 		case workflows.EventWithdrawn:
 			end(e.At, "Withdrawn "+by(e)+" (raising side)")
+		case workflows.EventCancelled:
+			end(e.At, "Cancelled in Temporal by an operator")
 		case workflows.EventOutcome:
 			verb := "resolved"
 			if strings.Contains(e.Text, "closed unresolved") || (cs.Status == workflows.StatusUnresolved && !strings.Contains(e.Text, "closed resolved")) {

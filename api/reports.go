@@ -209,7 +209,7 @@ func fillZeros(r *store.Report, p policies.Policy) {
 		}
 	}
 	for _, status := range []string{workflows.StatusOpen, workflows.StatusAgreementProposed, workflows.StatusResolved,
-		workflows.StatusWithdrawn, workflows.StatusUnresolved} {
+		workflows.StatusWithdrawn, workflows.StatusUnresolved, workflows.StatusCancelled} {
 		if _, ok := r.ByStatus[status]; !ok {
 			r.ByStatus[status] = 0
 		}

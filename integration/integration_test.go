@@ -117,7 +117,7 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := &activities.Activities{Store: appStore, Mailer: mailer, Webhooks: activities.NewWebhookPoster(),
+	acts := &activities.Activities{Store: appStore, Temporal: tc, Mailer: mailer, Webhooks: activities.NewWebhookPoster(),
 		PublicURL: "http://escalate.test", Log: quietSlog()}
 	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String()}
 	sys.startWorker()

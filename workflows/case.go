@@ -203,42 +203,11 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	s.opened = true
 	log.Info("case opened", "ref", s.c.Ref, "policy", s.policy.ID, "due", s.c.Stage.DueAt)
 
-	for !s.c.Closed() {
-		epoch := s.epoch
-		changed := func() bool { return s.c.Closed() || s.epoch != epoch }
-		if s.c.Stage.Overdue {
-			// notify has acted: the stage stays open until someone acts.
-			if err := workflow.Await(ctx, changed); err != nil {
-				return CaseResult{}, err
-			}
-			continue
+	if err := s.loop(ctx); err != nil {
+		if ctx.Err() != nil {
+			return s.cancelled(ctx)
 		}
-		if remindAt, ok := s.reminderDue(); ok {
-			// Wait for the reminder first; GetVersion marks the change for
-			// cases that started before reminders existed.
-			if workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
-				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), changed)
-				if err != nil {
-					return CaseResult{}, err
-				}
-				if fired {
-					if err := s.onTurn(ctx, changed, s.remind); err != nil {
-						return CaseResult{}, err
-					}
-				}
-				continue
-			}
-		}
-		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), changed)
-		if err != nil {
-			return CaseResult{}, err
-		}
-		if !fired {
-			continue
-		}
-		if err := s.onTurn(ctx, changed, s.deadlinePassed); err != nil {
-			return CaseResult{}, err
-		}
+		return CaseResult{}, err
 	}
 
 	// Let every update finish answering and every notification go out
@@ -250,6 +219,95 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	}
 	log.Info("case closed", "ref", s.c.Ref, "status", s.c.Status)
 	return CaseResult{Case: s.c}, nil
+}
+
+// loop waits out each stage until the case closes: for the deadline (and
+// the reminder before it), or for an action that changes the stage.
+func (s *caseState) loop(ctx workflow.Context) error {
+	for !s.c.Closed() {
+		epoch := s.epoch
+		changed := func() bool { return s.c.Closed() || s.epoch != epoch }
+		if s.c.Stage.Overdue {
+			// notify has acted: the stage stays open until someone acts.
+			if err := workflow.Await(ctx, changed); err != nil {
+				return err
+			}
+			continue
+		}
+		if remindAt, ok := s.reminderDue(); ok {
+			// Wait for the reminder first; GetVersion marks the change for
+			// cases that started before reminders existed.
+			if workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
+				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), changed)
+				if err != nil {
+					return err
+				}
+				if fired {
+					if err := s.onTurn(ctx, changed, s.remind); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+		}
+		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), changed)
+		if err != nil {
+			return err
+		}
+		if !fired {
+			continue
+		}
+		if err := s.onTurn(ctx, changed, s.deadlinePassed); err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// cancelled closes a case whose workflow an operator cancelled in Temporal
+// (the Web UI, the CLI): it records who and why as the case's last event,
+// with status cancelled, so the API, the record, reports and metrics show
+// it closed rather than open for ever, and then ends the workflow as
+// cancelled. It works on a context the cancellation does not reach.
+func (s *caseState) cancelled(ctx workflow.Context) (CaseResult, error) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	log := workflow.GetLogger(dctx)
+	if s.serial {
+		release, err := s.writeTurn(dctx)
+		if err != nil {
+			return CaseResult{}, err
+		}
+		defer release()
+	}
+	var who CancellationResult
+	actx := workflow.WithActivityOptions(dctx, cancellationOptions)
+	if err := workflow.ExecuteActivity(actx, ActivityCancellation, CancellationInput{Ref: s.c.Ref, RunID: s.runID}).Get(dctx, &who); err != nil {
+		log.Warn("who cancelled the case is not known", "ref", s.c.Ref, "error", err)
+	}
+	stage := s.c.Stage.Number
+	s.close(dctx, StatusCancelled)
+	by := Person{Name: "Temporal operator"}
+	text := fmt.Sprintf("The case was cancelled in Temporal by an operator and is closed at stage %d (%s).", stage, s.stageLabel())
+	if who.Identity != "" {
+		by.Name = who.Identity
+		text = fmt.Sprintf("The case was cancelled in Temporal by an operator (%s) and is closed at stage %d (%s).", who.Identity, stage, s.stageLabel())
+	}
+	if who.Reason != "" {
+		text += " Reason: " + who.Reason
+	} else {
+		text += " No reason was given."
+	}
+	if err := s.commit(dctx, s.event(dctx, EventCancelled, stage, by, text)); err != nil {
+		return CaseResult{}, err
+	}
+	if err := workflow.Await(dctx, func() bool {
+		return s.delivering == 0 && workflow.AllHandlersFinished(dctx)
+	}); err != nil {
+		return CaseResult{}, err
+	}
+	log.Info("case cancelled", "ref", s.c.Ref, "by", who.Identity)
+	return CaseResult{Case: s.c}, ctx.Err()
 }
 
 // onTurn runs a change the clock makes (a reminder, a passed deadline) in
@@ -547,6 +605,13 @@ var (
 			NonRetryableErrorTypes: []string{"invalid_input", ErrRecordRefused},
 		},
 		Summary: "record in PostgreSQL",
+	}
+	// Who cancelled a case is looked up once or twice; the cancellation is
+	// recorded whether or not the answer comes.
+	cancellationOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
+		Summary:             "who cancelled the case",
 	}
 	// Notifications are retried a bounded number of times, then left as
 	// failed on the record.

@@ -51,6 +51,10 @@ func (f *fakeActivities) DeliverNotifications(_ context.Context, in workflows.De
 	return workflows.DeliverNotificationsResult{Logged: len(in.Seqs)}, nil
 }
 
+func (f *fakeActivities) Cancellation(_ context.Context, in workflows.CancellationInput) (workflows.CancellationResult, error) {
+	return workflows.CancellationResult{Identity: "ops@escalate-admin", Reason: "Raised in error: duplicate of " + in.Ref}, nil
+}
+
 func (f *fakeActivities) types() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

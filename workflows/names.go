@@ -71,6 +71,7 @@ func CaseRef(prefix string, year int, number int64) string {
 const (
 	ActivityRecordEvents         = "RecordEvents"
 	ActivityDeliverNotifications = "DeliverNotifications"
+	ActivityCancellation         = "Cancellation"
 )
 
 // DeliverMaxAttempts bounds the attempts to deliver a notification; the

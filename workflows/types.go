@@ -13,6 +13,9 @@ const (
 	StatusResolved          = "resolved"
 	StatusWithdrawn         = "withdrawn"
 	StatusUnresolved        = "unresolved"
+	// StatusCancelled: an operator cancelled the case's workflow in
+	// Temporal (the Web UI or the CLI); who and why are on the record.
+	StatusCancelled = "cancelled"
 )
 
 // Sides of a disagreement.
@@ -41,6 +44,7 @@ const (
 	EventSentBack          = "sent_back"
 	EventReviewConfirmed   = "review_confirmed"
 	EventMeeting           = "meeting_recorded"
+	EventCancelled         = "case_cancelled"
 )
 
 // Phases of a review stage (Devon's Case Resolution Protocol).
@@ -181,7 +185,7 @@ type Case struct {
 // Closed reports whether the case has ended.
 func (c Case) Closed() bool {
 	switch c.Status {
-	case StatusResolved, StatusWithdrawn, StatusUnresolved:
+	case StatusResolved, StatusWithdrawn, StatusUnresolved, StatusCancelled:
 		return true
 	}
 	return false
@@ -341,6 +345,20 @@ type RecordEventsResult struct {
 type DeliverNotificationsInput struct {
 	Ref  string `json:"ref"`
 	Seqs []int  `json:"seqs"`
+}
+
+// CancellationInput asks who cancelled a case's workflow, and why.
+type CancellationInput struct {
+	Ref   string `json:"ref"`
+	RunID string `json:"run_id"`
+}
+
+// CancellationResult is what Temporal recorded of the cancel request: the
+// identity of the client that sent it and the reason given, either of
+// which may be empty.
+type CancellationResult struct {
+	Identity string `json:"identity"`
+	Reason   string `json:"reason"`
 }
 
 // DeliverNotificationsResult counts what happened to them.

@@ -112,7 +112,7 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 		if err := worker.EnsureSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 			return err
 		}
-		acts := &activities.Activities{Store: st, Webhooks: activities.NewWebhookPoster(), PublicURL: cfg.PublicURL, Log: log}
+		acts := &activities.Activities{Store: st, Temporal: tc, Webhooks: activities.NewWebhookPoster(), PublicURL: cfg.PublicURL, Log: log}
 		if cfg.SMTPURL != "" {
 			m, err := activities.NewSMTPMailer(cfg.SMTPURL, cfg.SMTPFrom)
 			if err != nil {

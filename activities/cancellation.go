@@ -1,0 +1,74 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"escalate/workflows"
+)
+
+// maxCancelText bounds the identity and reason an operator's cancel request
+// puts on the record.
+const maxCancelText = 500
+
+// Cancellation reads, from the case workflow's history, who asked Temporal
+// to cancel it and why (the Web UI's or the CLI's reason), so the record
+// can say so. The text is the operator's: control characters are dropped
+// and it is cut to a sensible length before it reaches the record.
+func (a *Activities) Cancellation(ctx context.Context, in workflows.CancellationInput) (workflows.CancellationResult, error) {
+	if a.Temporal == nil {
+		return workflows.CancellationResult{}, temporal.NewNonRetryableApplicationError("no Temporal client in this worker", "not_configured", nil)
+	}
+	ns := activity.GetInfo(ctx).WorkflowNamespace
+	var token []byte
+	for page := 0; page < 20; page++ {
+		resp, err := a.Temporal.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+			Namespace:       ns,
+			Execution:       &commonpb.WorkflowExecution{WorkflowId: in.Ref, RunId: in.RunID},
+			MaximumPageSize: 100,
+			NextPageToken:   token,
+		})
+		if err != nil {
+			return workflows.CancellationResult{}, err
+		}
+		for _, ev := range resp.GetHistory().GetEvents() {
+			if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED {
+				attrs := ev.GetWorkflowExecutionCancelRequestedEventAttributes()
+				return workflows.CancellationResult{Identity: cleanLine(attrs.GetIdentity()), Reason: cleanLine(attrs.GetCause())}, nil
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	return workflows.CancellationResult{}, temporal.NewNonRetryableApplicationError("no cancel request in the history", "not_found", errors.New(in.Ref))
+}
+
+// cleanLine keeps the printable text of s on one line, at most
+// maxCancelText runes.
+func cleanLine(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(s, "") {
+		if n == maxCancelText {
+			break
+		}
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			r = ' '
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			continue
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
+}
