@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,9 +90,9 @@ func (s *Server) createCase(c *gin.Context) error {
 	}
 
 	ctx := c.Request.Context()
-	key := c.GetHeader("Idempotency-Key")
-	if len(key) > 200 {
-		return invalidField("Idempotency-Key", "at most 200 characters")
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
 	}
 	// Temporal first: while it is down nothing is written and no reference
 	// is used.
@@ -359,6 +360,30 @@ func (s *Server) actOn(c *gin.Context, allowed func(principal, workflows.Case) b
 		return err
 	}
 	arg := build(cs)
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
+	var updateID string
+	owner := strings.ToLower(caller(c).Email)
+	if key != "" {
+		// Bound to this request the first time; a retry replays the first
+		// answer, or (if that answer was lost) sends the same update again,
+		// which Temporal recognises by its ID and does not apply twice.
+		k, err := s.store.ClaimActionKey(c.Request.Context(), owner, key, cs.Ref, update, actionHash(cs.Ref, update, arg))
+		if errors.Is(err, store.ErrIdempotencyMismatch) {
+			return conflict("this Idempotency-Key was used with a different request")
+		}
+		if err != nil {
+			return err
+		}
+		if k.Response != nil {
+			c.Header("Idempotent-Replayed", "true")
+			c.Data(http.StatusOK, "application/json; charset=utf-8", k.Response)
+			return nil
+		}
+		updateID = actionUpdateID(owner, key)
+	}
 	if cs.Closed() {
 		return conflict(fmt.Sprintf("the case is closed (%s)", cs.Status))
 	}
@@ -369,6 +394,7 @@ func (s *Server) actOn(c *gin.Context, allowed func(principal, workflows.Case) b
 	defer cancel()
 	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   cs.Ref,
+		UpdateID:     updateID,
 		UpdateName:   update,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -382,8 +408,13 @@ func (s *Server) actOn(c *gin.Context, allowed func(principal, workflows.Case) b
 	}
 	if err != nil && (timedOut(err) || isUnavailable(err)) {
 		s.log.WarnContext(c.Request.Context(), "case action not confirmed", "request_id", requestID(c), "ref", cs.Ref, "action", update, "error", err)
+		if key != "" {
+			return outcomeUnknown(fmt.Sprintf("Temporal did not confirm in time whether the change to case %s was recorded. "+
+				"Repeat the request with the same Idempotency-Key: it is recorded once whatever happened", cs.Ref))
+		}
 		return outcomeUnknown(fmt.Sprintf("Temporal did not confirm in time whether the change to case %s was recorded. "+
-			"Read the case (GET /v1/cases/%s) before trying again, so that it is not recorded twice", cs.Ref, cs.Ref))
+			"Read the case (GET /v1/cases/%s) before trying again, so that it is not recorded twice; "+
+			"an Idempotency-Key makes repeating a request safe", cs.Ref, cs.Ref))
 	}
 	if err != nil {
 		return err
@@ -398,8 +429,47 @@ func (s *Server) actOn(c *gin.Context, allowed func(principal, workflows.Case) b
 		}
 		return err
 	}
-	c.JSON(http.StatusOK, updated)
+	body, err := json.Marshal(updated)
+	if err != nil {
+		return err
+	}
+	if key != "" {
+		if err := s.store.AnswerActionKey(context.WithoutCancel(c.Request.Context()), owner, key, body); err != nil {
+			// The change is recorded; a retry sends the same update ID,
+			// which Temporal does not apply twice.
+			s.log.WarnContext(c.Request.Context(), "idempotent answer not kept", "request_id", requestID(c), "ref", cs.Ref, "error", err)
+		}
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 	return nil
+}
+
+// idempotencyKey is the request's Idempotency-Key header ("" if none).
+func idempotencyKey(c *gin.Context) (string, error) {
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > 200 {
+		return "", invalidField("Idempotency-Key", "at most 200 characters")
+	}
+	return key, nil
+}
+
+// actionHash names an action request: the case, the action and what it
+// carries (the caller included).
+func actionHash(ref, update string, arg any) []byte {
+	body, _ := json.Marshal(arg)
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(ref), []byte(update), body} {
+		h.Write([]byte(strconv.Itoa(len(part)) + ":"))
+		h.Write(part)
+	}
+	return h.Sum(nil)
+}
+
+// actionUpdateID is the Temporal update ID of a keyed action: the same for
+// every retry with the key, so Temporal applies it once.
+func actionUpdateID(owner, key string) string {
+	sum := sha256.Sum256([]byte(owner + "\x00" + key))
+	return "key-" + hex.EncodeToString(sum[:16])
 }
 
 type noteRequest struct {
