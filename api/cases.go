@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -17,8 +18,10 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"escalate/policies"
 	"escalate/store"
 	"escalate/workflows"
 )
@@ -130,37 +133,48 @@ func (s *Server) createCase(c *gin.Context) error {
 		ref = r
 	}
 
-	in := workflows.CaseInput{
-		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category, Summary: req.Summary,
-		Urgent: req.Urgent, DueAt: due,
-		Raiser: workflows.Party{Name: me.Name, Email: me.Email, Agency: me.Agency, Role: me.Role},
-		Respondent: workflows.Party{Name: strings.TrimSpace(req.Respondent.Name), Email: strings.TrimSpace(req.Respondent.Email),
-			Agency: strings.TrimSpace(req.Respondent.Agency)},
-	}
-	tctx, cancel := context.WithTimeout(ctx, temporalTimeout)
-	defer cancel()
-	start := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       ref,
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		StaticSummary:            fmt.Sprintf("%s · %s · child ref %s", pol.Name, req.Category, req.ChildRef),
-		TypedSearchAttributes:    workflowsSearch(pol.ID),
-	}, workflows.CaseWorkflowName, in)
-	handle, err := s.temporal.UpdateWithStartWorkflow(tctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			WorkflowID:   ref,
-			UpdateName:   workflows.UpdateOpened,
-			Args:         []any{workflows.OpenedInput{}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err == nil {
-		err = handle.Get(tctx, nil)
-	}
-	if err != nil {
-		return s.startFailed(c, err, owner, key, ref, claimed)
+	// The workflow carries which request started it (memo), so a retry
+	// joins its own case and never another's.
+	request := newRequestID(owner, key, req)
+	for attempt := 1; ; attempt++ {
+		var err error
+		if claimed || key == "" {
+			// A reference fresh from the counter may still be taken: the
+			// database was restored from a backup, or Temporal kept cases
+			// of an earlier database.
+			exists, xerr := s.store.CaseExists(ctx, ref)
+			if xerr != nil {
+				return xerr
+			}
+			if exists {
+				err = errRefTaken
+			}
+		}
+		if err == nil {
+			err = s.startCase(c, ref, request, pol, req, due, me)
+		}
+		if !errors.Is(err, errRefTaken) {
+			if err != nil {
+				return s.startFailed(c, err, owner, key, ref, claimed)
+			}
+			break
+		}
+		if attempt == maxRefAttempts {
+			s.log.ErrorContext(ctx, "no free case reference", "request_id", requestID(c), "last", ref)
+			return errInternal
+		}
+		next, err := s.store.NextRef(ctx, pol.RefPrefix, year)
+		if err != nil {
+			return err
+		}
+		s.log.WarnContext(ctx, "case reference already used; taking the next", "request_id", requestID(c), "taken", ref, "next", next)
+		if key != "" {
+			if err := s.store.RebindRef(ctx, owner, key, ref, next); err != nil {
+				return err
+			}
+			claimed = true
+		}
+		ref = next
 	}
 	s.log.Info("case opened", "request_id", requestID(c), "ref", ref, "policy", pol.ID)
 	cs, err := s.store.GetCase(ctx, ref)
@@ -173,6 +187,99 @@ func (s *Server) createCase(c *gin.Context) error {
 		return err
 	}
 	return s.created(c, cs)
+}
+
+// maxRefAttempts bounds how many references a start tries when the
+// ones it is given are taken.
+const maxRefAttempts = 5
+
+// errRefTaken: the reference belongs to another case (a workflow that is
+// not this request's, or a case already recorded).
+var errRefTaken = errors.New("case reference taken")
+
+// requestMemo is the memo key naming the request that started a case.
+const requestMemo = "escalate_request"
+
+// newRequestID names the request that starts a case: with an
+// Idempotency-Key, the same for every retry of it; without, unique.
+func newRequestID(owner, key string, req createCaseRequest) string {
+	if key == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		return "r-" + hex.EncodeToString(b[:])
+	}
+	body, _ := json.Marshal(req)
+	sum := sha256.Sum256([]byte(owner + "\x00" + key + "\x00" + string(body)))
+	return "k-" + hex.EncodeToString(sum[:16])
+}
+
+// startCase starts the case's workflow under ref and waits until its
+// opening is recorded. A workflow that already has the ID (running, or
+// closed and still retained) is joined only if this request started it;
+// otherwise the reference is taken (errRefTaken).
+func (s *Server) startCase(c *gin.Context, ref, request string, pol policies.Policy, req createCaseRequest, due *time.Time, me principal) error {
+	in := workflows.CaseInput{
+		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category, Summary: req.Summary,
+		Urgent: req.Urgent, DueAt: due, RequestID: request,
+		Raiser: workflows.Party{Name: me.Name, Email: me.Email, Agency: me.Agency, Role: me.Role},
+		Respondent: workflows.Party{Name: strings.TrimSpace(req.Respondent.Name), Email: strings.TrimSpace(req.Respondent.Email),
+			Agency: strings.TrimSpace(req.Respondent.Agency)},
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	opened := client.UpdateWorkflowOptions{
+		WorkflowID:   ref,
+		UpdateName:   workflows.UpdateOpened,
+		Args:         []any{workflows.OpenedInput{}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	}
+	start := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       ref,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		StaticSummary:            fmt.Sprintf("%s · %s · child ref %s", pol.Name, req.Category, req.ChildRef),
+		TypedSearchAttributes:    workflowsSearch(pol.ID),
+		Memo:                     map[string]any{requestMemo: request},
+	}, workflows.CaseWorkflowName, in)
+	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions:          opened,
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		mine, derr := s.startedBy(ctx, ref, request)
+		if derr != nil {
+			return derr
+		}
+		if !mine {
+			return errRefTaken
+		}
+		handle, err = s.temporal.UpdateWorkflow(ctx, opened)
+	}
+	if err == nil {
+		err = handle.Get(ctx, nil)
+	}
+	return err
+}
+
+// startedBy reports whether the workflow ref was started by request, from
+// its memo (read without the worker: a workflow no worker serves answers
+// too).
+func (s *Server) startedBy(ctx context.Context, ref, request string) (bool, error) {
+	desc, err := s.temporal.DescribeWorkflowExecution(ctx, ref, "")
+	if err != nil {
+		return false, err
+	}
+	p, ok := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[requestMemo]
+	if !ok {
+		return false, nil
+	}
+	var got string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &got); err != nil {
+		return false, nil
+	}
+	return got == request, nil
 }
 
 // startFailed answers a start that Temporal did not confirm. Refused

@@ -202,6 +202,9 @@ type CaseInput struct {
 	DueAt      *time.Time      `json:"due_at,omitempty"`
 	Raiser     Party           `json:"raiser"`
 	Respondent Party           `json:"respondent"`
+	// RequestID names the API request that started the case (also in the
+	// workflow's memo), so a retry joins its own case and no other.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // CaseResult is what a finished case workflow returns.
