@@ -239,7 +239,7 @@ func (s *Server) startCase(c *gin.Context, ref, request string, pol policies.Pol
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:            fmt.Sprintf("%s · %s · child ref %s", pol.Name, req.Category, req.ChildRef),
-		TypedSearchAttributes:    workflowsSearch(pol.ID),
+		TypedSearchAttributes:    workflows.StartSearchAttributes(in),
 		Memo:                     map[string]any{requestMemo: request},
 	}, workflows.CaseWorkflowName, in)
 	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
@@ -767,14 +767,4 @@ func (s *Server) recordMeeting(c *gin.Context) error {
 		in.Facilitator = &workflows.Party{Name: strings.TrimSpace(req.Facilitator.Name), Email: strings.TrimSpace(req.Facilitator.Email)}
 	}
 	return s.act(c, canAct, workflows.UpdateMeeting, in)
-}
-
-// workflowsSearch is the search attributes a case starts with; the workflow
-// keeps them current.
-func workflowsSearch(policy string) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
-		workflows.SearchPolicy.ValueSet(policy),
-		workflows.SearchStatus.ValueSet(workflows.StatusOpen),
-		workflows.SearchStage.ValueSet(1),
-	)
 }

@@ -44,6 +44,8 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 			t = enumspb.INDEXED_VALUE_TYPE_INT
 		case enumspb.INDEXED_VALUE_TYPE_DATETIME:
 			t = enumspb.INDEXED_VALUE_TYPE_DATETIME
+		case enumspb.INDEXED_VALUE_TYPE_BOOL:
+			t = enumspb.INDEXED_VALUE_TYPE_BOOL
 		default:
 			return fmt.Errorf("search attribute %s: unsupported type %v", k.GetName(), k.GetValueType())
 		}

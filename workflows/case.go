@@ -627,17 +627,51 @@ var (
 	}
 )
 
-// publish updates the search attributes operators filter on.
+// publish updates what operators see of the case in the Temporal Web UI:
+// the search attributes they filter on and the case's current details in
+// words.
 func (s *caseState) publish(ctx workflow.Context) {
-	err := workflow.UpsertTypedSearchAttributes(ctx,
+	updates := []temporal.SearchAttributeUpdate{
 		SearchPolicy.ValueSet(s.c.Policy),
 		SearchStatus.ValueSet(s.c.Status),
 		SearchStage.ValueSet(int64(s.c.Stage.Number)),
 		SearchDueAt.ValueSet(s.c.Stage.DueAt),
-	)
-	if err != nil {
+	}
+	// Cases started before the other attributes existed upsert as they
+	// did, so their histories replay.
+	if workflow.GetVersion(ctx, "operator-search-attributes", workflow.DefaultVersion, 1) >= 1 {
+		updates = append(updates,
+			SearchRaisingAgency.ValueSet(s.c.Raiser.Agency),
+			SearchRespondingAgency.ValueSet(s.c.Respondent.Agency),
+			SearchCategory.ValueSet(s.c.Category),
+			SearchUrgent.ValueSet(s.c.Urgent),
+			SearchOverdue.ValueSet(s.c.Stage.Overdue && !s.c.Closed()),
+		)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
 	}
+	workflow.SetCurrentDetails(ctx, s.details())
+}
+
+// details says where the case stands in one line, for operators: "Stage 2
+// of 5, Direct manager to manager discussion, due 17:00 Tue 8 Dec 2026 GMT;
+// waiting for each practitioner's line manager".
+func (s *caseState) details() string {
+	st := s.c.Stage
+	where := fmt.Sprintf("Stage %d of %d, %s", st.Number, s.policy.LastStage(), s.stageLabel())
+	switch {
+	case s.c.Closed():
+		return fmt.Sprintf("Closed %s at stage %d of %d, %s.", s.c.Status, st.Number, s.policy.LastStage(), s.stageLabel())
+	case s.c.Status == StatusAgreementProposed && s.c.Agreement != nil:
+		return fmt.Sprintf("%s, due %s; an agreed outcome is proposed by the %s's side, waiting for the other side to confirm it.",
+			where, s.localTime(st.DueAt), s.c.Agreement.ProposedBySide)
+	case st.Phase == PhaseAwaitingReview:
+		return fmt.Sprintf("%s, due %s; waiting for the partnership to check that the earlier stages were followed.", where, s.localTime(st.DueAt))
+	case st.Overdue:
+		return fmt.Sprintf("%s, OVERDUE since %s; waiting for %s.", where, s.localTime(st.DueAt), st.Who)
+	}
+	return fmt.Sprintf("%s, due %s; waiting for %s.", where, s.localTime(st.DueAt), st.Who)
 }
 
 // sideOf is the side a person acts for, matched by email case-insensitively,

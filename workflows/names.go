@@ -46,17 +46,42 @@ const (
 	ErrRecordRefused = "record_refused"
 )
 
-// Search attributes operators filter on in the Temporal Web UI.
+// Search attributes operators filter on in the Temporal Web UI. None holds
+// personal data: ids of policies, agencies and categories, the stage, the
+// deadline and flags. The workflow keeps them current on every change.
 var (
-	SearchPolicy = temporal.NewSearchAttributeKeyKeyword("EscalatePolicy")
-	SearchStatus = temporal.NewSearchAttributeKeyKeyword("EscalateStatus")
-	SearchStage  = temporal.NewSearchAttributeKeyInt64("EscalateStage")
-	SearchDueAt  = temporal.NewSearchAttributeKeyTime("EscalateDueAt")
+	SearchPolicy           = temporal.NewSearchAttributeKeyKeyword("EscalatePolicy")
+	SearchStatus           = temporal.NewSearchAttributeKeyKeyword("EscalateStatus")
+	SearchStage            = temporal.NewSearchAttributeKeyInt64("EscalateStage")
+	SearchDueAt            = temporal.NewSearchAttributeKeyTime("EscalateDueAt")
+	SearchRaisingAgency    = temporal.NewSearchAttributeKeyKeyword("EscalateRaisingAgency")
+	SearchRespondingAgency = temporal.NewSearchAttributeKeyKeyword("EscalateRespondingAgency")
+	SearchCategory         = temporal.NewSearchAttributeKeyKeyword("EscalateCategory")
+	SearchUrgent           = temporal.NewSearchAttributeKeyBool("EscalateUrgent")
+	// SearchOverdue is set when a stage's deadline passes and the stage
+	// stays open, and cleared when the stage moves or the case closes.
+	SearchOverdue = temporal.NewSearchAttributeKeyBool("EscalateOverdue")
 )
 
-// SearchAttributeKeys lists every key above, for registration at start-up.
+// SearchAttributeKeys lists every key above, for registration by setup.
 func SearchAttributeKeys() []temporal.SearchAttributeKey {
-	return []temporal.SearchAttributeKey{SearchPolicy, SearchStatus, SearchStage, SearchDueAt}
+	return []temporal.SearchAttributeKey{SearchPolicy, SearchStatus, SearchStage, SearchDueAt,
+		SearchRaisingAgency, SearchRespondingAgency, SearchCategory, SearchUrgent, SearchOverdue}
+}
+
+// StartSearchAttributes are the search attributes a case starts with, so
+// operators can find it before its first step has run.
+func StartSearchAttributes(in CaseInput) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		SearchPolicy.ValueSet(in.Policy.ID),
+		SearchStatus.ValueSet(StatusOpen),
+		SearchStage.ValueSet(1),
+		SearchRaisingAgency.ValueSet(in.Raiser.Agency),
+		SearchRespondingAgency.ValueSet(in.Respondent.Agency),
+		SearchCategory.ValueSet(in.Category),
+		SearchUrgent.ValueSet(in.Urgent),
+		SearchOverdue.ValueSet(false),
+	)
 }
 
 // CaseRef builds a case reference, which is also its workflow ID:

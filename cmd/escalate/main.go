@@ -4,6 +4,7 @@
 //	escalate api      the HTTP API
 //	escalate worker   the Temporal worker
 //	escalate migrate  create the database if missing and apply migrations
+//	escalate setup    register escalate's search attributes in the Temporal namespace
 package main
 
 import (
@@ -26,6 +27,8 @@ commands:
   api       run the HTTP API
   worker    run the Temporal worker
   migrate   create the database if missing and apply migrations, then exit
+  setup     register escalate's search attributes in the Temporal namespace
+            (idempotent; once per namespace before the workers start), then exit
 
 configuration is read from the environment; see README.md.
 `
@@ -62,6 +65,8 @@ func main() {
 		err = runServices(ctx, cfg, log, true, false)
 	case "migrate":
 		err = runMigrate(ctx, cfg, log)
+	case "setup":
+		err = runSetup(ctx, cfg, log)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

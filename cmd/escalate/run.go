@@ -71,9 +71,41 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
 			return err
 		}
 		cfg.AdminToken = tok
-		log.Info("ESCALATE_ADMIN_TOKEN unset: dev uses the admin token kept in "+filepath.Join(cfg.DevDir, "admin-token"), "token", tok)
+		// Never the whole token in a log: logs are shipped and kept.
+		log.Info("ESCALATE_ADMIN_TOKEN unset: dev uses the admin token kept in "+filepath.Join(cfg.DevDir, "admin-token"),
+			"token", tokenHint(tok))
+	}
+	if err := runSetup(ctx, cfg, log); err != nil {
+		return err
 	}
 	return runServices(ctx, cfg, log, true, true)
+}
+
+// runSetup registers what escalate needs in its Temporal namespace (the
+// search attributes operators filter on). It is idempotent, run once per
+// namespace before the workers (and by dev at every start); a namespace
+// where registration is not allowed (Temporal Cloud: use its UI or tcld)
+// fails here with the names to add, not at every worker start.
+func runSetup(ctx context.Context, cfg config, log *slog.Logger) error {
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := worker.EnsureSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	log.Info("Temporal namespace ready", "namespace", cfg.TemporalNamespace)
+	return nil
+}
+
+// tokenHint is enough of a secret to tell which one it is, never enough
+// to use it.
+func tokenHint(tok string) string {
+	if len(tok) <= 12 {
+		return "…"
+	}
+	return tok[:10] + "…"
 }
 
 // devAdminToken reads the dev admin token from dir, creating a random one on
@@ -109,9 +141,6 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 
 	var w sdkworker.Worker
 	if runWorker {
-		if err := worker.EnsureSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
-			return err
-		}
 		acts := &activities.Activities{Store: st, Temporal: tc, Webhooks: activities.NewWebhookPoster(), PublicURL: cfg.PublicURL, Log: log}
 		if cfg.SMTPURL != "" {
 			m, err := activities.NewSMTPMailer(cfg.SMTPURL, cfg.SMTPFrom)
