@@ -231,6 +231,52 @@ func parseTime(field, v string) (time.Time, error) {
 	return t, nil
 }
 
+type listTokensQuery struct {
+	Revoked *bool `form:"revoked"`
+	Limit   int   `form:"limit" binding:"omitempty,min=1,max=1000"`
+}
+
+// tokenInfo is a token as listed: who it is for and its state, never the
+// secret or its hash.
+type tokenInfo struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Email     string     `json:"email"`
+	Agency    string     `json:"agency"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
+// listTokens lists tokens for an admin, so one that should no longer work
+// can be found and revoked: active ones by default, all with revoked=true.
+func (s *Server) listTokens(c *gin.Context) error {
+	if caller(c).Role != RoleAdmin {
+		return errForbidden
+	}
+	var q listTokensQuery
+	if err := bindQuery(c, &q); err != nil {
+		return err
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = 200
+	}
+	toks, err := s.store.Tokens(c.Request.Context(), q.Revoked != nil && *q.Revoked, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]tokenInfo, 0, len(toks))
+	for _, t := range toks {
+		out = append(out, tokenInfo{ID: t.ID, Name: t.Name, Email: t.Email, Agency: t.Agency, Role: t.Role,
+			CreatedAt: t.CreatedAt, CreatedBy: t.CreatedBy, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"tokens": out})
+	return nil
+}
+
 // revokeToken revokes a token at once: its next request is a 401.
 func (s *Server) revokeToken(c *gin.Context) error {
 	me := caller(c)

@@ -128,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/policies", s.wrap(s.listPolicies))
 	v1.GET("/policies/:id", s.wrap(s.getPolicy))
 	v1.POST("/admin/tokens", s.wrap(s.createToken))
+	v1.GET("/admin/tokens", s.wrap(s.listTokens))
 	v1.DELETE("/admin/tokens/:id", s.wrap(s.revokeToken))
 	v1.GET("/admin/webhooks", s.wrap(s.listWebhooks))
 	v1.PUT("/admin/webhooks/:agency", s.wrap(s.putWebhook))

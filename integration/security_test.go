@@ -124,6 +124,9 @@ var matrixRoutes = []route{
 		return request{path: "/v1/admin/tokens", body: map[string]string{"name": "New", "email": fmt.Sprintf("new%d@x.example", m.next()),
 			"agency": "x", "role": "admin"}, want: 201}
 	}},
+	{"GET /v1/admin/tokens", "admin", func(m *matrix, w who, ready bool) request {
+		return request{path: "/v1/admin/tokens?revoked=true", want: 200}
+	}},
 	{"DELETE /v1/admin/tokens/:id", "admin", func(m *matrix, w who, ready bool) request {
 		id := m.liveTokenID // refused: must stay usable
 		if ready {

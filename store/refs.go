@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // CaseExists reports whether a case with the reference is recorded.
 func (s *Store) CaseExists(ctx context.Context, ref string) (bool, error) {
@@ -15,4 +19,19 @@ func (s *Store) RebindRef(ctx context.Context, owner, key, ref, next string) err
 	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET ref = $4 WHERE owner = $1 AND key = $2 AND ref = $3`,
 		owner, key, ref, next)
 	return err
+}
+
+// Tokens lists tokens, newest first, with whether each is revoked or
+// expired; never a hash. Revoked ones only when includeRevoked.
+func (s *Store) Tokens(ctx context.Context, includeRevoked bool, limit int) ([]Token, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, email, agency, role, created_at, created_by, expires_at, revoked_at
+		FROM tokens WHERE ($1 OR revoked_at IS NULL) ORDER BY created_at DESC, id LIMIT $2`, includeRevoked, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Token, error) {
+		var t Token
+		err := r.Scan(&t.ID, &t.Name, &t.Email, &t.Agency, &t.Role, &t.CreatedAt, &t.CreatedBy, &t.ExpiresAt, &t.RevokedAt)
+		return t, err
+	})
 }
