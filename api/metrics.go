@@ -2,62 +2,132 @@ package api
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"escalate/store"
 )
 
-// metrics serves counts from PostgreSQL in the Prometheus text format:
-// notifications by channel and status (failed ones are those that ran out
-// of attempts), and cases by policy and status with how many are overdue.
-// Counts only: nothing about a case or a person.
-func (s *Server) metrics(c *gin.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
+// metricsTimeout bounds the database reads of one scrape.
+const metricsTimeout = 5 * time.Second
+
+// httpMetrics count the API's requests by route and status, with their
+// latency.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "escalate_http_requests_total",
+			Help: "HTTP requests answered, by method, route (as registered) and status."}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "escalate_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by method and route.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"method", "route"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+// observe is the middleware that records every request. Unknown paths are
+// one route, "unmatched", so a scanner cannot grow the label set.
+func (m *httpMetrics) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+	m.latency.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+}
+
+// caseCollector reads, at each scrape, the counts /metrics serves from
+// PostgreSQL: notifications by channel and status (failed ones ran out of
+// attempts), cases by policy and status, and open cases by stage and
+// overdue. Counts only: nothing about a case or a person.
+type caseCollector struct {
+	store *store.Store
+	now   func() time.Time
+
+	up, notifications, failed, cases, overdue, open *prometheus.Desc
+}
+
+func newCaseCollector(st *store.Store, now func() time.Time) *caseCollector {
+	return &caseCollector{store: st, now: now,
+		up: prometheus.NewDesc("escalate_store_up", "1 if this scrape could read the counts below from PostgreSQL.", nil, nil),
+		notifications: prometheus.NewDesc("escalate_notifications",
+			"Notifications recorded, by channel and delivery status (failed: no attempts left).", []string{"channel", "status"}, nil),
+		failed: prometheus.NewDesc("escalate_notifications_failed",
+			"Notifications that could not be delivered after every attempt.", nil, nil),
+		cases:   prometheus.NewDesc("escalate_cases", "Cases by policy and status.", []string{"policy", "status"}, nil),
+		overdue: prometheus.NewDesc("escalate_cases_overdue", "Open cases past their stage deadline, by policy.", []string{"policy"}, nil),
+		open: prometheus.NewDesc("escalate_cases_open", "Open cases by policy, stage and whether the stage is past its deadline.",
+			[]string{"policy", "stage", "overdue"}, nil),
+	}
+}
+
+func (cc *caseCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{cc.up, cc.notifications, cc.failed, cc.cases, cc.overdue, cc.open} {
+		ch <- d
+	}
+}
+
+func (cc *caseCollector) Collect(ch chan<- prometheus.Metric) {
+	if cc.store == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), metricsTimeout)
 	defer cancel()
-	notes, err := s.store.NotificationCounts(ctx)
-	if err != nil {
-		return err
+	notes, err := cc.store.NotificationCounts(ctx)
+	var cases []store.CaseCount
+	if err == nil {
+		cases, err = cc.store.CaseCounts(ctx, cc.now())
 	}
-	cases, err := s.store.CaseCounts(ctx, s.now())
-	if err != nil {
-		return err
+	var open []store.OpenStageCount
+	if err == nil {
+		open, err = cc.store.OpenStageCounts(ctx, cc.now())
 	}
-	var b strings.Builder
-	b.WriteString("# HELP escalate_notifications Notifications recorded, by channel and delivery status (failed: no attempts left).\n")
-	b.WriteString("# TYPE escalate_notifications gauge\n")
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(cc.up, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(cc.up, prometheus.GaugeValue, 1)
 	var failed int64
 	for _, n := range notes {
-		fmt.Fprintf(&b, "escalate_notifications{channel=%q,status=%q} %d\n", n.Channel, n.Status, n.Count)
+		ch <- prometheus.MustNewConstMetric(cc.notifications, prometheus.GaugeValue, float64(n.Count), n.Channel, n.Status)
 		if n.Status == store.NoteFailed {
 			failed += n.Count
 		}
 	}
-	b.WriteString("# HELP escalate_notifications_failed Notifications that could not be delivered after every attempt.\n")
-	b.WriteString("# TYPE escalate_notifications_failed gauge\n")
-	fmt.Fprintf(&b, "escalate_notifications_failed %d\n", failed)
-	b.WriteString("# HELP escalate_cases Cases by policy and status.\n")
-	b.WriteString("# TYPE escalate_cases gauge\n")
-	for _, cc := range cases {
-		fmt.Fprintf(&b, "escalate_cases{policy=%q,status=%q} %d\n", cc.Policy, cc.Status, cc.Count)
-	}
-	b.WriteString("# HELP escalate_cases_overdue Open cases past their stage deadline, by policy.\n")
-	b.WriteString("# TYPE escalate_cases_overdue gauge\n")
+	ch <- prometheus.MustNewConstMetric(cc.failed, prometheus.GaugeValue, float64(failed))
 	overdue := map[string]int64{}
 	var order []string
-	for _, cc := range cases {
-		if _, ok := overdue[cc.Policy]; !ok {
-			order = append(order, cc.Policy)
+	for _, c := range cases {
+		ch <- prometheus.MustNewConstMetric(cc.cases, prometheus.GaugeValue, float64(c.Count), c.Policy, c.Status)
+		if _, ok := overdue[c.Policy]; !ok {
+			order = append(order, c.Policy)
 		}
-		overdue[cc.Policy] += cc.Overdue
+		overdue[c.Policy] += c.Overdue
 	}
 	for _, p := range order {
-		fmt.Fprintf(&b, "escalate_cases_overdue{policy=%q} %d\n", p, overdue[p])
+		ch <- prometheus.MustNewConstMetric(cc.overdue, prometheus.GaugeValue, float64(overdue[p]), p)
 	}
-	c.Data(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", []byte(b.String()))
-	return nil
+	for _, o := range open {
+		ch <- prometheus.MustNewConstMetric(cc.open, prometheus.GaugeValue, float64(o.Count), o.Policy, strconv.Itoa(o.Stage),
+			strconv.FormatBool(o.Overdue))
+	}
+}
+
+// metricsHandler serves the registry in the Prometheus text format: the
+// API's own metrics, the counts above and, in a process that also runs the
+// worker, the Temporal SDK's worker metrics.
+func metricsHandler(reg prometheus.Gatherer) gin.HandlerFunc {
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/binding"
 	"github.com/go-playground/validator/v10"
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
@@ -47,6 +48,9 @@ type Server struct {
 	limits    *limiter
 	// corsOrigins are the origins CORS_ORIGINS allows; none: CORS is off.
 	corsOrigins map[string]bool
+	// metrics is the registry /metrics serves; http records requests in it.
+	metrics *prometheus.Registry
+	http    *httpMetrics
 }
 
 // Config is what New needs.
@@ -64,6 +68,10 @@ type Config struct {
 	// CORSOrigins are the exact origins (ParseOrigins) whose browser pages
 	// may call the API; empty means CORS is off.
 	CORSOrigins []string
+	// Metrics is the process's Prometheus registry, served at /metrics (a
+	// process that also runs the worker registers the SDK's metrics in
+	// it); nil: the API makes its own.
+	Metrics *prometheus.Registry
 }
 
 // New builds the server.
@@ -75,6 +83,12 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		s.metrics = prometheus.NewRegistry()
+	}
+	s.http = newHTTPMetrics(s.metrics)
+	s.metrics.MustRegister(newCaseCollector(cfg.Store, s.now))
 	if cfg.WritesPerMinute > 0 {
 		burst := cfg.WriteBurst
 		if burst <= 0 {
@@ -114,7 +128,7 @@ func init() {
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() http.Handler {
 	r := gin.New()
-	r.Use(s.requestID, s.accessLog, s.recover, securityHeaders, limitBody)
+	r.Use(s.requestID, s.accessLog, s.http.observe, s.recover, securityHeaders, limitBody)
 	r.Use(s.cors)
 	r.NoRoute(s.wrap(func(*gin.Context) error { return errNotFound }))
 	r.NoMethod(s.wrap(func(*gin.Context) error { return errNotFound }))
@@ -122,7 +136,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openapiJSON) })
-	r.GET("/metrics", s.wrap(s.metrics))
+	r.GET("/metrics", metricsHandler(s.metrics))
 
 	v1 := r.Group("/v1", s.authenticate, s.rateLimit)
 	v1.GET("/policies", s.wrap(s.listPolicies))

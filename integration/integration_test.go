@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
@@ -26,6 +27,7 @@ import (
 
 	"escalate/activities"
 	"escalate/api"
+	"escalate/metrics"
 	"escalate/policies"
 	"escalate/store"
 	"escalate/worker"
@@ -71,9 +73,12 @@ func startSystem(t *testing.T) *system {
 	if _, err := os.Stat(cli); err != nil {
 		t.Fatalf("the Temporal CLI is needed at %s (make test installs it): %v", cli, err)
 	}
+	// One registry for the process, as cmd/escalate makes: the API serves
+	// it at /metrics with the SDK's worker metrics in it.
+	reg := prometheus.NewRegistry()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
-		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger(), MetricsHandler: metrics.NewSDK(reg)},
 		LogLevel:      "error",
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,
@@ -128,7 +133,7 @@ func startSystem(t *testing.T) *system {
 		t.Fatal(err)
 	}
 	httpSrv := httptest.NewServer(api.New(api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
-		AdminToken: adminToken, Log: quietSlog()}).Handler())
+		AdminToken: adminToken, Log: quietSlog(), Metrics: reg}).Handler())
 	t.Cleanup(httpSrv.Close)
 	sys.url = httpSrv.URL
 	return sys

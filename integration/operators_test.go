@@ -79,6 +79,27 @@ func TestOperatorsFindCasesInTemporal(t *testing.T) {
 		t.Errorf("current details %q, want %q...", d, want)
 	}
 
+	// /metrics (prometheus/client_golang): requests by route and status
+	// with their latency, open cases by stage and overdue, and the SDK's
+	// worker metrics (task slots, schedule-to-start latency).
+	m := s.metrics()
+	for _, want := range []string{
+		`escalate_http_requests_total{method="POST",route="/v1/cases",status="201"} 1`,
+		`escalate_http_request_duration_seconds_bucket{method="GET",route="/v1/cases/:ref",le="+Inf"}`,
+		`escalate_cases_open{overdue="true",policy="northamptonshire-fastdrill",stage="5"} 1`,
+		`escalate_store_up 1`,
+		`temporal_worker_task_slots_available{`,
+		`temporal_activity_schedule_to_start_latency_seconds_bucket{`,
+		`temporal_workflow_task_schedule_to_start_latency_seconds_bucket{`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", m)
+	}
+
 	// Cleared when the case moves on: withdrawn, it is no longer overdue.
 	if code := s.call("POST", "/v1/cases/"+c.Ref+"/withdrawal", raiser, map[string]string{"reason": "Resolved by phone"}, nil); code != 200 {
 		t.Fatalf("withdraw: %d", code)

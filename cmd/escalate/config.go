@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"escalate/api"
 	"escalate/policies"
 	"escalate/store"
@@ -33,8 +35,13 @@ type config struct {
 	MailDevWebPort    int
 	LogFormat         string
 	CORSOrigins       []string // CORS_ORIGINS; empty: CORS is off
+	// MetricsAddr is where a worker-only process serves /metrics (the SDK's
+	// worker metrics); empty: it serves none. The API serves /metrics on
+	// HTTP_ADDR.
+	MetricsAddr string
 
-	policies *policies.Registry // loaded at start by dev and api
+	policies *policies.Registry   // loaded at start by dev and api
+	metrics  *prometheus.Registry // the process's registry, made by runServices
 }
 
 func env(key, def string) string {
@@ -58,6 +65,7 @@ func loadConfig() (config, error) {
 		DevDir:            env("DEV_DIR", ".dev"),
 		MailDev:           env("MAILDEV", ".dev/maildev/node_modules/.bin/maildev"),
 		LogFormat:         env("LOG_FORMAT", "text"),
+		MetricsAddr:       env("METRICS_ADDR", ""),
 	}
 	var err error
 	if c.TemporalUIPort, err = strconv.Atoi(env("TEMPORAL_UI_PORT", "8233")); err != nil {

@@ -17,12 +17,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"escalate/activities"
 	"escalate/api"
+	"escalate/metrics"
 	"escalate/store"
 	"escalate/worker"
 )
@@ -128,6 +132,8 @@ func devAdminToken(dir string) (string, error) {
 
 // runServices runs the worker, the API or both until ctx ends.
 func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, runAPI bool) error {
+	cfg.metrics = prometheus.NewRegistry()
+	cfg.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -161,6 +167,15 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	}
 
 	if !runAPI {
+		if cfg.MetricsAddr != "" {
+			stop, err := serveMetrics(cfg.MetricsAddr, cfg.metrics, log)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		} else {
+			log.Info("METRICS_ADDR unset: this worker serves no /metrics")
+		}
 		<-ctx.Done()
 		log.Info("stopping")
 		return nil
@@ -176,7 +191,7 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 		Addr: cfg.HTTPAddr,
 		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: cfg.TemporalNamespace,
 			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
-			CORSOrigins: cfg.CORSOrigins}).Handler(),
+			CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -210,11 +225,15 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := client.DialContext(ctx, client.Options{
+		opts := client.Options{
 			HostPort:  addr,
 			Namespace: cfg.TemporalNamespace,
 			Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		})
+		}
+		if cfg.metrics != nil {
+			opts.MetricsHandler = metrics.NewSDK(cfg.metrics)
+		}
+		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
 		}
@@ -228,6 +247,20 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// serveMetrics serves reg at addr/metrics until stop is called.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() { _ = srv.Close() }, nil
 }
 
 // child is a process dev supervises (the Temporal dev server, MailDev).
