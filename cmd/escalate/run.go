@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -223,16 +224,16 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 	if addr == "" {
 		addr = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
 	}
+	opts, err := temporalOptions(addr, cfg.TemporalNamespace, envconfig.EnvLookupOS)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = sdklog.NewStructuredLogger(log.With("component", "temporal-sdk"))
+	if cfg.metrics != nil {
+		opts.MetricsHandler = metrics.NewSDK(cfg.metrics)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		opts := client.Options{
-			HostPort:  addr,
-			Namespace: cfg.TemporalNamespace,
-			Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		}
-		if cfg.metrics != nil {
-			opts.MetricsHandler = metrics.NewSDK(cfg.metrics)
-		}
 		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
@@ -247,6 +248,49 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// temporalOptions are the Temporal client's connection settings, read the
+// way Temporal's own tools read them (go.temporal.io/sdk/contrib/envconfig):
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*,
+// client certificates and keys, and a TOML profile (TEMPORAL_CONFIG_FILE,
+// TEMPORAL_PROFILE), so one binary runs against a self-hosted cluster with
+// mTLS or Temporal Cloud. addr and namespace are what escalate resolved
+// (dev's own server, the contract's default namespace).
+func temporalOptions(addr, namespace string, env envconfig.EnvLookup) (client.Options, error) {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
+		EnvLookup: resolvedEnv{EnvLookup: env, set: map[string]string{"TEMPORAL_ADDRESS": addr, "TEMPORAL_NAMESPACE": namespace}},
+	})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("Temporal client settings: %w", err)
+	}
+	return opts, nil
+}
+
+// resolvedEnv is the environment with escalate's resolved values on top.
+type resolvedEnv struct {
+	envconfig.EnvLookup
+	set map[string]string
+}
+
+func (e resolvedEnv) LookupEnv(key string) (string, bool) {
+	if v, ok := e.set[key]; ok {
+		return v, true
+	}
+	return e.EnvLookup.LookupEnv(key)
+}
+
+func (e resolvedEnv) Environ() []string {
+	out := make([]string, 0, len(e.set))
+	for _, kv := range e.EnvLookup.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); e.set[k] == "" {
+			out = append(out, kv)
+		}
+	}
+	for _, k := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"} {
+		out = append(out, k+"="+e.set[k])
+	}
+	return out
 }
 
 // serveMetrics serves reg at addr/metrics until stop is called.
