@@ -128,11 +128,11 @@ func viewer(p principal) store.Viewer {
 // ---- tokens ----
 
 type createTokenRequest struct {
-	Name      string `json:"name" binding:"required,notblank,max=200"`
-	Email     string `json:"email" binding:"required,email,max=254"`
-	Agency    string `json:"agency" binding:"required,notblank,max=200"`
-	Role      string `json:"role" binding:"required,oneof=practitioner manager partnership admin"`
-	ExpiresAt string `json:"expires_at"`
+	Name      string `json:"name" binding:"required,notblank,singleline,max=200"`
+	Email     string `json:"email" binding:"required,singleline,email,max=254"`
+	Agency    string `json:"agency" binding:"required,notblank,singleline,max=200"`
+	Role      string `json:"role" binding:"required,singleline,oneof=practitioner manager partnership admin"`
+	ExpiresAt string `json:"expires_at" binding:"singleline"`
 }
 
 type tokenResponse struct {

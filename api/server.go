@@ -105,6 +105,7 @@ func init() {
 		_ = v.RegisterValidation("childref", func(fl validator.FieldLevel) bool {
 			return childRefPattern.MatchString(fl.Field().String())
 		})
+		registerTextRules(v)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 var agencyPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)
 
 type putWebhookRequest struct {
-	URL string `json:"url" binding:"required,max=2000"`
+	URL string `json:"url" binding:"required,singleline,max=2000"`
 }
 
 type webhookResponse struct {

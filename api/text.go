@@ -1,0 +1,143 @@
+package api
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// The two rules for text that people send, in one place. Every string field
+// of every request body and query carries one of them as a validator tag
+// (TestEveryRequestStringHasATextRule fails if one does not):
+//
+//   - "text": multi-line free text (notes, reasons, evidence, outcomes,
+//     learning, summary, ...): valid UTF-8 with no control character
+//     (Unicode category Cc) but newline and tab. A carriage return is
+//     refused too, CRLF included: send newlines.
+//   - "singleline": names, emails, agencies, roles, ids, times, URLs: valid
+//     UTF-8 with no control character at all (no newline or tab either),
+//     no Unicode line or paragraph separator (U+2028, U+2029) and no
+//     bidirectional embedding, override or isolate (U+202A-U+202E,
+//     U+2066-U+2069), which can make a name or address display as
+//     something it is not. Right-to-left marks (U+200E, U+200F) and
+//     joiners, which real names need, are allowed.
+//
+// Control characters are what PostgreSQL refuses (NUL), what breaks mail
+// headers and CSV rows (CR, LF) and what terminals interpret (ESC); nobody
+// types them.
+
+// textProblem says why s cannot be multi-line text, or "" if it can.
+func textProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	for _, r := range s {
+		if r != '\n' && r != '\t' && unicode.Is(unicode.Cc, r) {
+			return "must not contain control characters (only newlines and tabs)"
+		}
+	}
+	return ""
+}
+
+// singleLineProblem says why s cannot be a single-line value, or "".
+func singleLineProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Cc, r), r == '\u2028', r == '\u2029':
+			return "must be one line, without control characters, line breaks or tabs"
+		case bidiControl(r):
+			return "must not contain bidirectional override characters (U+202A-U+202E, U+2066-U+2069)"
+		}
+	}
+	return ""
+}
+
+// bidiControl: the explicit bidirectional embeddings, overrides and
+// isolates, with which text can display in another order than it is.
+func bidiControl(r rune) bool {
+	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// registerTextRules adds the "text" and "singleline" validator tags.
+func registerTextRules(v *validator.Validate) {
+	_ = v.RegisterValidation("text", func(fl validator.FieldLevel) bool {
+		return textProblem(fl.Field().String()) == ""
+	})
+	_ = v.RegisterValidation("singleline", func(fl validator.FieldLevel) bool {
+		return singleLineProblem(fl.Field().String()) == ""
+	})
+}
+
+// validUTF16Escapes reports whether every \u escape in the JSON text raw
+// that encodes half of a UTF-16 surrogate pair is part of a whole pair.
+// encoding/json silently turns a lone half into U+FFFD; refusing it keeps
+// what is recorded what was sent. raw must be valid JSON.
+func validUTF16Escapes(raw []byte) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		b := raw[i]
+		if !inString {
+			if b == '"' {
+				inString = true
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 >= len(raw) {
+				return false
+			}
+			if raw[i+1] != 'u' {
+				i++ // the escaped character
+				continue
+			}
+			r, ok := hex4(raw, i+2)
+			if !ok {
+				return false
+			}
+			i += 5
+			switch {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return false // a low half with no high half before it
+			case r >= 0xD800 && r <= 0xDBFF:
+				if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+					return false
+				}
+				lo, ok := hex4(raw, i+3)
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return false
+				}
+				i += 6
+			}
+		}
+	}
+	return true
+}
+
+// hex4 reads the four hex digits at raw[at:].
+func hex4(raw []byte, at int) (rune, bool) {
+	if at+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[at : at+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
