@@ -213,7 +213,7 @@ func (s *Server) revokeToken(c *gin.Context) error {
 		return errForbidden
 	}
 	id := c.Param("id")
-	if len(id) > 64 {
+	if !tokenIDPattern.MatchString(id) {
 		return errNotFound
 	}
 	if err := s.store.RevokeToken(c.Request.Context(), id); err != nil {

@@ -90,8 +90,8 @@ func (s *Server) createCase(c *gin.Context) error {
 
 	ctx := c.Request.Context()
 	key := c.GetHeader("Idempotency-Key")
-	if len(key) > 200 {
-		return invalidField("Idempotency-Key", "at most 200 characters")
+	if why := idempotencyKeyProblem(key); why != "" {
+		return invalidField("Idempotency-Key", why)
 	}
 	// Temporal first: while it is down nothing is written and no reference
 	// is used.
@@ -254,7 +254,7 @@ type caseResponse struct {
 // not see is a 404, so references cannot be probed.
 func (s *Server) loadCase(c *gin.Context, allowed func(principal, workflows.Case) bool) (workflows.Case, error) {
 	ref := c.Param("ref")
-	if len(ref) > 64 {
+	if !refPattern.MatchString(ref) {
 		return workflows.Case{}, errNotFound
 	}
 	cs, err := s.store.GetCase(c.Request.Context(), ref)
@@ -277,7 +277,7 @@ type listCasesQuery struct {
 	Stage   int    `form:"stage" binding:"min=0,max=99"`
 	Agency  string `form:"agency" binding:"singleline,max=200"`
 	Overdue *bool  `form:"overdue"`
-	Limit   int    `form:"limit" binding:"omitempty,min=1,max=100"`
+	Limit   *int   `form:"limit" binding:"omitempty,min=1,max=200"`
 	Cursor  string `form:"cursor" binding:"singleline,max=200"`
 }
 
@@ -291,7 +291,10 @@ func (s *Server) listCases(c *gin.Context) error {
 	if err := bindQuery(c, &q); err != nil {
 		return err
 	}
-	f := store.ListFilter{Status: q.Status, Policy: q.Policy, Stage: q.Stage, Agency: q.Agency, Limit: q.Limit, Overdue: q.Overdue}
+	f := store.ListFilter{Status: q.Status, Policy: q.Policy, Stage: q.Stage, Agency: q.Agency, Overdue: q.Overdue}
+	if q.Limit != nil {
+		f.Limit = *q.Limit
+	}
 	if q.Cursor != "" {
 		created, ref, ok := decodeCursor(q.Cursor)
 		if !ok {
@@ -326,7 +329,7 @@ func decodeCursor(s string) (time.Time, string, bool) {
 		return time.Time{}, "", false
 	}
 	ts, ref, ok := strings.Cut(string(b), "|")
-	if !ok || ref == "" {
+	if !ok || !refPattern.MatchString(ref) {
 		return time.Time{}, "", false
 	}
 	us, err := strconv.ParseInt(ts, 10, 64)

@@ -112,7 +112,7 @@ func init() {
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() http.Handler {
 	r := gin.New()
-	r.Use(s.requestID, s.accessLog, s.recover, securityHeaders, limitBody)
+	r.Use(s.requestID, s.accessLog, s.recover, securityHeaders, s.cleanInput, limitBody)
 	r.Use(s.cors)
 	r.NoRoute(s.wrap(func(*gin.Context) error { return errNotFound }))
 	r.NoMethod(s.wrap(func(*gin.Context) error { return errNotFound }))
@@ -174,9 +174,13 @@ func (s *Server) readyz(c *gin.Context) {
 
 const requestIDKey = "request_id"
 
+// requestIDPattern is a client's X-Request-ID that is echoed: printable
+// ASCII without spaces or quotes, at most 64; any other is replaced.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:/+=@-]{1,64}$`)
+
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-ID")
-	if id == "" || len(id) > 64 || strings.ContainsAny(id, "\r\n\"") {
+	if !requestIDPattern.MatchString(id) {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		id = hex.EncodeToString(b[:])

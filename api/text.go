@@ -1,9 +1,12 @@
 package api
 
 import (
+	"net/url"
+	"regexp"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gin-gonic/gin"
 	"github.com/go-playground/validator/v10"
 )
 
@@ -141,3 +144,113 @@ func hex4(raw []byte, at int) (rune, bool) {
 	}
 	return r, true
 }
+
+// ---- paths, queries and headers ----
+
+// cleanInput refuses, before any handler runs, a request whose path, query
+// or headers hold invalid UTF-8 or control characters, with the contract's
+// error body: a path is a 404 (no resource has such a name), a query
+// parameter or header a 400 naming it. Each of these once reached
+// PostgreSQL, which refused the bytes, and the answer was a 500. Handlers
+// still check the values they use (loadCase, revokeToken, decodeCursor,
+// the query structs' singleline rule): this is the net under them.
+func (s *Server) cleanInput(c *gin.Context) {
+	r := c.Request
+	if singleLineProblem(r.URL.Path) != "" {
+		s.writeError(c, errNotFound)
+		return
+	}
+	if err := queryProblems(r.URL.RawQuery); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	fields := map[string]string{}
+	for name, values := range r.Header {
+		if !headerNamePattern.MatchString(name) {
+			fields["headers"] = "a header name is not a valid token"
+			continue
+		}
+		for _, v := range values {
+			if why := headerValueProblem(v); why != "" {
+				fields[name] = why
+			}
+		}
+	}
+	if keys := r.Header.Values("Idempotency-Key"); len(keys) > 1 {
+		fields["Idempotency-Key"] = "give it at most once"
+	} else if len(keys) == 1 && fields["Idempotency-Key"] == "" {
+		if why := idempotencyKeyProblem(keys[0]); why != "" {
+			fields["Idempotency-Key"] = why
+		}
+	}
+	if len(fields) > 0 {
+		s.writeError(c, invalid("a request header is not valid", fields))
+		return
+	}
+	c.Next()
+}
+
+// queryProblems checks every key and value of a raw query.
+func queryProblems(raw string) error {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return invalidField("query", "is not a valid query string: percent-encode '%', ';', '&', '=' and '+' inside values")
+	}
+	fields := map[string]string{}
+	for k, vs := range q {
+		if singleLineProblem(k) != "" {
+			fields["query"] = "a parameter name must be valid UTF-8 without control characters"
+			continue
+		}
+		for _, v := range vs {
+			if why := singleLineProblem(v); why != "" {
+				fields[k] = why
+			}
+		}
+	}
+	if len(fields) > 0 {
+		return invalid("the query is not valid", fields)
+	}
+	return nil
+}
+
+// headerNamePattern is RFC 9110's token, which a header name must be.
+var headerNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// headerValueProblem: a header value is valid UTF-8 with no control
+// character but the horizontal tab HTTP allows.
+func headerValueProblem(v string) string {
+	if !utf8.ValidString(v) {
+		return "must be valid UTF-8"
+	}
+	for _, r := range v {
+		if r != '\t' && unicode.Is(unicode.Cc, r) {
+			return "must not contain control characters"
+		}
+	}
+	return ""
+}
+
+// maxIdempotencyKey is the longest Idempotency-Key accepted.
+const maxIdempotencyKey = 200
+
+// idempotencyKeyProblem: a key is at most 200 printable ASCII characters
+// (letters, digits, punctuation, spaces), e.g. a UUID; empty means none.
+func idempotencyKeyProblem(key string) string {
+	if len(key) > maxIdempotencyKey {
+		return "at most 200 characters"
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return "printable ASCII characters only (letters, digits, punctuation, spaces), e.g. a UUID"
+		}
+	}
+	return ""
+}
+
+// refPattern is what a case reference in a path or cursor may be: the
+// references made are PREFIX-YEAR-NUMBER in capitals and digits.
+var refPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// tokenIDPattern is what a token id in a path may be ("tok_" and hex).
+var tokenIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
