@@ -19,6 +19,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	"go.temporal.io/sdk/client"
 
+	"escalate/internal/egress"
 	"escalate/policies"
 	"escalate/store"
 )
@@ -44,6 +45,9 @@ type Server struct {
 	limits    *limiter
 	// corsOrigins are the origins CORS_ORIGINS allows; none: CORS is off.
 	corsOrigins map[string]bool
+	// webhookAllowPrivate: webhooks may point at private networks.
+	webhookAllowPrivate bool
+	resolver            egress.Resolver
 }
 
 // Config is what New needs.
@@ -61,6 +65,13 @@ type Config struct {
 	// CORSOrigins are the exact origins (ParseOrigins) whose browser pages
 	// may call the API; empty means CORS is off.
 	CORSOrigins []string
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE) lets an admin set a
+	// webhook whose host is or resolves to an address that is not public
+	// (loopback, private, link-local, ...); the worker's poster must be
+	// given the same. Off, such a webhook is a 400.
+	WebhookAllowPrivate bool
+	// Resolver looks up webhook hosts; nil is net.DefaultResolver.
+	Resolver egress.Resolver
 }
 
 // New builds the server.
@@ -68,6 +79,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies, namespace: cfg.Namespace,
 		log: cfg.Log, now: time.Now, corsOrigins: originSet(cfg.CORSOrigins),
+		webhookAllowPrivate: cfg.WebhookAllowPrivate, resolver: cfg.Resolver,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -117,7 +117,11 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := &activities.Activities{Store: appStore, Mailer: mailer, Webhooks: activities.NewWebhookPoster(),
+	// The tests' webhook receivers listen on 127.0.0.1, which a deployment
+	// refuses: the harness allows private addresses explicitly, in the
+	// worker's poster and in the API (TestWebhookPrivateAddresses shows
+	// both refusing when not allowed).
+	acts := &activities.Activities{Store: appStore, Mailer: mailer, Webhooks: activities.NewWebhookPoster(true),
 		PublicURL: "http://escalate.test", Log: quietSlog()}
 	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String()}
 	sys.startWorker()
@@ -128,7 +132,7 @@ func startSystem(t *testing.T) *system {
 		t.Fatal(err)
 	}
 	httpSrv := httptest.NewServer(api.New(api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
-		AdminToken: adminToken, Log: quietSlog()}).Handler())
+		AdminToken: adminToken, Log: quietSlog(), WebhookAllowPrivate: true}).Handler())
 	t.Cleanup(httpSrv.Close)
 	sys.url = httpSrv.URL
 	return sys

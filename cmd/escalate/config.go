@@ -33,6 +33,9 @@ type config struct {
 	MailDevWebPort    int
 	LogFormat         string
 	CORSOrigins       []string // CORS_ORIGINS; empty: CORS is off
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE): webhooks may point at
+	// loopback, private and other non-public addresses.
+	WebhookAllowPrivate bool
 
 	policies *policies.Registry // loaded at start by dev and api
 }
@@ -77,6 +80,9 @@ func loadConfig() (config, error) {
 	}
 	if c.TemporalPort, err = strconv.Atoi(env("TEMPORAL_PORT", "7233")); err != nil {
 		return c, fmt.Errorf("TEMPORAL_PORT: %w", err)
+	}
+	if c.WebhookAllowPrivate, err = strconv.ParseBool(env("WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		return c, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: want true or false")
 	}
 	c.PublicURL = env("PUBLIC_URL", "http://"+c.HTTPAddr)
 	if c.CORSOrigins, err = api.ParseOrigins(env("CORS_ORIGINS", "")); err != nil {

@@ -96,6 +96,9 @@ func devAdminToken(dir string) (string, error) {
 
 // runServices runs the worker, the API or both until ctx ends.
 func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, runAPI bool) error {
+	if cfg.WebhookAllowPrivate {
+		log.Warn("WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach loopback, private and link-local addresses (this machine, its networks, cloud metadata)")
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -112,7 +115,7 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 		if err := worker.EnsureSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 			return err
 		}
-		acts := &activities.Activities{Store: st, Webhooks: activities.NewWebhookPoster(), PublicURL: cfg.PublicURL, Log: log}
+		acts := &activities.Activities{Store: st, Webhooks: activities.NewWebhookPoster(cfg.WebhookAllowPrivate), PublicURL: cfg.PublicURL, Log: log}
 		if cfg.SMTPURL != "" {
 			m, err := activities.NewSMTPMailer(cfg.SMTPURL, cfg.SMTPFrom)
 			if err != nil {
@@ -147,7 +150,7 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 		Addr: cfg.HTTPAddr,
 		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: cfg.TemporalNamespace,
 			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
-			CORSOrigins: cfg.CORSOrigins}).Handler(),
+			CORSOrigins: cfg.CORSOrigins, WebhookAllowPrivate: cfg.WebhookAllowPrivate}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
