@@ -46,12 +46,17 @@ func caller(c *gin.Context) principal {
 }
 
 // authenticate resolves the bearer token to its person, or answers 401.
+// Failed authentications are counted per client address; a client out of
+// them gets 429 (authBlocked) before its token is looked up.
 func (s *Server) authenticate(c *gin.Context) {
+	if s.authBlocked(c) {
+		return
+	}
 	h := c.GetHeader("Authorization")
 	secret, ok := strings.CutPrefix(h, "Bearer ")
 	secret = strings.TrimSpace(secret)
 	if !ok || secret == "" || len(secret) > 256 {
-		s.writeError(c, errUnauthenticated)
+		s.authFailed(c)
 		return
 	}
 	sum := sha256.Sum256([]byte(secret))
@@ -64,7 +69,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	// secret, so timing reveals nothing about valid tokens.
 	t, err := s.store.TokenByHash(c.Request.Context(), sum[:])
 	if errors.Is(err, store.ErrNotFound) {
-		s.writeError(c, errUnauthenticated)
+		s.authFailed(c)
 		return
 	}
 	if err != nil {
@@ -72,7 +77,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	if t.RevokedAt != nil || (t.ExpiresAt != nil && !t.ExpiresAt.After(s.now())) {
-		s.writeError(c, errUnauthenticated)
+		s.authFailed(c)
 		return
 	}
 	c.Set(principalKey, principal{TokenID: t.ID, Name: t.Name, Email: t.Email, Agency: t.Agency, Role: t.Role})

@@ -43,6 +43,10 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	limits    *limiter
+	// authFails counts failed authentications per client address.
+	authFails *limiter
+	// trustedProxies may say, in X-Forwarded-For, whom they forward.
+	trustedProxies []string
 	// corsOrigins are the origins CORS_ORIGINS allows; none: CORS is off.
 	corsOrigins map[string]bool
 	// webhookAllowPrivate: webhooks may point at private networks.
@@ -72,6 +76,15 @@ type Config struct {
 	WebhookAllowPrivate bool
 	// Resolver looks up webhook hosts; nil is net.DefaultResolver.
 	Resolver egress.Resolver
+	// AuthFailuresPerMinute per client address (burst AuthFailureBurst):
+	// beyond them every /v1 request from that address is a 429 until the
+	// budget refills; 0 means no limit.
+	AuthFailuresPerMinute int
+	AuthFailureBurst      int
+	// TrustedProxies (ParseTrustedProxies) are the reverse proxies whose
+	// X-Forwarded-For names the client; none: the connection's peer is
+	// the client, whatever headers say.
+	TrustedProxies []string
 }
 
 // New builds the server.
@@ -89,8 +102,12 @@ func New(cfg Config) *Server {
 		if burst <= 0 {
 			burst = cfg.WritesPerMinute
 		}
-		s.limits = newLimiter(cfg.WritesPerMinute, burst)
+		s.limits = newLimiter(cfg.WritesPerMinute, burst, 0)
 	}
+	if cfg.AuthFailuresPerMinute > 0 {
+		s.authFails = newLimiter(cfg.AuthFailuresPerMinute, cfg.AuthFailureBurst, 0)
+	}
+	s.trustedProxies = cfg.TrustedProxies
 	if cfg.AdminToken != "" {
 		h := sha256.Sum256([]byte(cfg.AdminToken))
 		s.adminHash = h[:]
@@ -124,6 +141,12 @@ func init() {
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() http.Handler {
 	r := gin.New()
+	// Gin trusts every peer's X-Forwarded-For by default: anyone could
+	// then pick the address failed authentications count against.
+	if err := r.SetTrustedProxies(s.trustedProxies); err != nil {
+		s.log.Error("TRUSTED_PROXIES not usable: trusting no proxy", "error", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(s.requestID, s.accessLog, s.recover, securityHeaders, s.cleanInput, limitBody)
 	r.Use(s.cors)
 	r.NoRoute(s.wrap(func(*gin.Context) error { return errNotFound }))

@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"escalate/api"
 	"escalate/workflows"
 )
 
@@ -152,5 +154,58 @@ func TestSecurityHostileInput(t *testing.T) {
 	}
 	if got := s.eventCount(t, c.Ref); got != events+1 {
 		t.Errorf("events %d, want %d after the refusals", got, events+1)
+	}
+}
+
+// Guessing tokens is limited per client address: wrong bearer tokens (each
+// looked up in PostgreSQL) and revoked ones count, and beyond the budget
+// every request from that address, a valid token's too, is a 429 with
+// Retry-After and the contract's error body, until the budget refills.
+// X-Forwarded-For from a client that is not a trusted proxy changes
+// nothing.
+func TestSecurityFailedAuthenticationsLimited(t *testing.T) {
+	s := startSystem(t, func(c *api.Config) { c.AuthFailuresPerMinute, c.AuthFailureBurst = 60, 3 })
+	valid := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	var made struct {
+		ID    string `json:"id"`
+		Token string `json:"token"`
+	}
+	if code := s.call("POST", "/v1/admin/tokens", adminToken, map[string]string{"name": "Old Token", "email": "old@nct.example",
+		"agency": "nct", "role": "practitioner"}, &made); code != http.StatusCreated {
+		t.Fatalf("token: %d", code)
+	}
+	if code := s.call("DELETE", "/v1/admin/tokens/"+made.ID, adminToken, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke: %d", code)
+	}
+	for i, tok := range []string{"esc_" + strings.Repeat("A", 43), made.Token, "esc_guess"} {
+		var e errorBody
+		if code := s.call("GET", "/v1/policies", tok, nil, &e); code != http.StatusUnauthorized || e.Error.Code != "unauthenticated" {
+			t.Fatalf("failure %d: %d %+v", i, code, e)
+		}
+	}
+	limited := func(what, token string, header ...string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.url+"/v1/policies", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e errorBody
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		if resp.StatusCode != http.StatusTooManyRequests || e.Error.Code != "rate_limited" || e.Error.Message == "" || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s: %d Retry-After %q %+v, want 429 rate_limited", what, resp.StatusCode, resp.Header.Get("Retry-After"), e)
+		}
+	}
+	limited("the fourth wrong token", "esc_"+strings.Repeat("B", 43))
+	limited("a valid token from the same address", valid)
+	limited("a valid token claiming another address", valid, "X-Forwarded-For", "198.51.100.7", "X-Real-IP", "198.51.100.8")
+	time.Sleep(1100 * time.Millisecond) // one failure's worth refills
+	if code := s.call("GET", "/v1/policies", valid, nil, nil); code != http.StatusOK {
+		t.Fatalf("after the budget refilled, a valid token: %d", code)
 	}
 }

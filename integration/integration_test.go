@@ -59,7 +59,8 @@ func env(key, def string) string {
 	return def
 }
 
-func startSystem(t *testing.T) *system {
+// startSystem starts it; each option may change the API's configuration.
+func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -131,8 +132,12 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpSrv := httptest.NewServer(api.New(api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
-		AdminToken: adminToken, Log: quietSlog(), WebhookAllowPrivate: true}).Handler())
+	cfg := api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
+		AdminToken: adminToken, Log: quietSlog(), WebhookAllowPrivate: true}
+	for _, o := range options {
+		o(&cfg)
+	}
+	httpSrv := httptest.NewServer(api.New(cfg).Handler())
 	t.Cleanup(httpSrv.Close)
 	sys.url = httpSrv.URL
 	return sys
