@@ -302,10 +302,11 @@ func checkShape(v any, t reflect.Type, path string, fields map[string]string) {
 	}
 }
 
-// joinPath names key within path: "respondent.dob"; a key that is empty or
-// could be misread as a path is quoted: respondent["a.b"].
+// joinPath names key within path: "respondent.dob"; a key that is empty,
+// could be misread as a path or holds control characters is quoted (Go
+// escapes, never the raw bytes): respondent["a.b"], ["a\x1b"].
 func joinPath(path, key string) string {
-	if key == "" || strings.ContainsAny(key, ".[]\"\\ ") || !utf8.ValidString(key) {
+	if key == "" || strings.ContainsAny(key, ".[]\"\\ ") || singleLineProblem(key) != "" {
 		return path + "[" + strconv.Quote(key) + "]"
 	}
 	if path == "" {

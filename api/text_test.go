@@ -415,3 +415,20 @@ func TestDecodedTypesFindsKnownDecodes(t *testing.T) {
 		t.Errorf("a NUL in a note decoded: %v", err)
 	}
 }
+
+// An unknown field is named in the answer; a name with control characters
+// is quoted there, never echoed raw into the client's terminal or logs.
+func TestUnknownFieldNameQuoted(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"text":"t","a\u001b[2Jb":1}`: `["a\x1b[2Jb"]`,
+		`{"text":"t","a\u0000":1}`:     `["a\x00"]`,
+		`{"text":"t","x\u2028y":1}`:    `["x\u2028y"]`,
+		`{"text":"t","dob":1}`:         `dob`,
+	} {
+		var ae *apiError
+		err := decodeJSON(strings.NewReader(body), &noteRequest{})
+		if !errors.As(err, &ae) || ae.Fields[want] != "unknown field" || len(ae.Fields) != 1 {
+			t.Errorf("%s: %v, want the field named %s", body, err, want)
+		}
+	}
+}
