@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/hmac"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +31,7 @@ func TestWebhookPostIsSigned(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	p := NewWebhookPoster()
+	p := NewWebhookPoster(true) // the endpoint is on 127.0.0.1
 	p.Now = func() time.Time { return time.Unix(1795000000, 0) }
 	body := []byte(`{"ref":"NSCP-2026-00001"}`)
 	if err := p.Post(context.Background(), srv.URL, "s3cret", "NSCP-2026-00001.3.nct", "note", body); err != nil {
@@ -70,7 +72,7 @@ func TestWebhookPostFailures(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	p := NewWebhookPoster()
+	p := NewWebhookPoster(true)
 	if err := p.Post(context.Background(), srv.URL+"/fail", "k", "d", "note", []byte("{}")); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("500 answered: %v", err)
 	}
@@ -96,5 +98,44 @@ func TestStatusAfterFailure(t *testing.T) {
 		if got := statusAfterFailure(attempt); got != want {
 			t.Errorf("attempt %d: %s, want %s", attempt, got, want)
 		}
+	}
+}
+
+// A poster that may not reach private networks refuses, when it connects,
+// an address that is not public, however the URL names it: an address, or
+// a name (localhost) resolved only at delivery, as a name whose DNS changed
+// after the webhook was set would be. The endpoint is never reached.
+func TestWebhookPostRefusesPrivateAddresses(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	p := NewWebhookPoster(false)
+	for _, u := range []string{srv.URL, "http://localhost:" + port + "/hook", "http://[::ffff:127.0.0.1]:" + port + "/"} {
+		err := p.Post(context.Background(), u, "k", "d", "note", []byte("{}"))
+		if err == nil || !strings.Contains(err.Error(), "not a public address") {
+			t.Errorf("%s: %v, want a refusal to connect", u, err)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("the private endpoint was reached %d times", hits.Load())
+	}
+	// Allowed, the same endpoint is reached.
+	if err := NewWebhookPoster(true).Post(context.Background(), srv.URL, "k", "d", "note", []byte("{}")); err != nil || hits.Load() != 1 {
+		t.Fatalf("allowed: %v, %d hits", err, hits.Load())
+	}
+}
+
+// Environment proxies are not used: through a proxy the connection check
+// would see the proxy's address, and the proxy would reach anything.
+func TestWebhookPosterIgnoresProxyEnvironment(t *testing.T) {
+	t.Setenv("HTTP_PROXY", "http://192.0.2.1:3128")
+	t.Setenv("HTTPS_PROXY", "http://192.0.2.1:3128")
+	tr, ok := NewWebhookPoster(false).Client.Transport.(*http.Transport)
+	if !ok || tr.Proxy != nil {
+		t.Fatalf("transport %T with proxy set", NewWebhookPoster(false).Client.Transport)
 	}
 }

@@ -46,12 +46,17 @@ func caller(c *gin.Context) principal {
 }
 
 // authenticate resolves the bearer token to its person, or answers 401.
+// Failed authentications are counted per client address; a client out of
+// them gets 429 (authBlocked) before its token is looked up.
 func (s *Server) authenticate(c *gin.Context) {
+	if s.authBlocked(c) {
+		return
+	}
 	h := c.GetHeader("Authorization")
 	secret, ok := strings.CutPrefix(h, "Bearer ")
 	secret = strings.TrimSpace(secret)
 	if !ok || secret == "" || len(secret) > 256 {
-		s.writeError(c, errUnauthenticated)
+		s.authFailed(c)
 		return
 	}
 	sum := sha256.Sum256([]byte(secret))
@@ -64,7 +69,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	// secret, so timing reveals nothing about valid tokens.
 	t, err := s.store.TokenByHash(c.Request.Context(), sum[:])
 	if errors.Is(err, store.ErrNotFound) {
-		s.writeError(c, errUnauthenticated)
+		s.authFailed(c)
 		return
 	}
 	if err != nil {
@@ -72,7 +77,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	if t.RevokedAt != nil || (t.ExpiresAt != nil && !t.ExpiresAt.After(s.now())) {
-		s.writeError(c, errUnauthenticated)
+		s.authFailed(c)
 		return
 	}
 	c.Set(principalKey, principal{TokenID: t.ID, Name: t.Name, Email: t.Email, Agency: t.Agency, Role: t.Role})
@@ -153,11 +158,11 @@ func viewer(p principal) store.Viewer {
 // ---- tokens ----
 
 type createTokenRequest struct {
-	Name      string `json:"name" binding:"required,notblank,max=200"`
-	Email     string `json:"email" binding:"required,email,max=254"`
-	Agency    string `json:"agency" binding:"required,notblank,max=200"`
-	Role      string `json:"role" binding:"required,oneof=practitioner manager partnership admin"`
-	ExpiresAt string `json:"expires_at"`
+	Name      string `json:"name" binding:"required,notblank,singleline,max=200"`
+	Email     string `json:"email" binding:"required,singleline,email,max=254"`
+	Agency    string `json:"agency" binding:"required,notblank,singleline,max=200"`
+	Role      string `json:"role" binding:"required,singleline,oneof=practitioner manager partnership admin"`
+	ExpiresAt string `json:"expires_at" binding:"singleline"`
 }
 
 type tokenResponse struct {
@@ -233,7 +238,7 @@ func parseTime(field, v string) (time.Time, error) {
 
 type listTokensQuery struct {
 	Revoked *bool `form:"revoked"`
-	Limit   int   `form:"limit" binding:"omitempty,min=1,max=1000"`
+	Limit   *int  `form:"limit" binding:"omitempty,min=1,max=1000"`
 }
 
 // tokenInfo is a token as listed: who it is for and its state, never the
@@ -260,9 +265,9 @@ func (s *Server) listTokens(c *gin.Context) error {
 	if err := bindQuery(c, &q); err != nil {
 		return err
 	}
-	limit := q.Limit
-	if limit == 0 {
-		limit = 200
+	limit := 200
+	if q.Limit != nil {
+		limit = *q.Limit
 	}
 	toks, err := s.store.Tokens(c.Request.Context(), q.Revoked != nil && *q.Revoked, limit)
 	if err != nil {
@@ -284,7 +289,7 @@ func (s *Server) revokeToken(c *gin.Context) error {
 		return errForbidden
 	}
 	id := c.Param("id")
-	if len(id) > 64 {
+	if !tokenIDPattern.MatchString(id) {
 		return errNotFound
 	}
 	if err := s.store.RevokeToken(c.Request.Context(), id); err != nil {

@@ -29,19 +29,19 @@ import (
 // ---- start a case ----
 
 type partyRequest struct {
-	Name   string `json:"name" binding:"required,notblank,max=200"`
-	Email  string `json:"email" binding:"required,email,max=254"`
-	Agency string `json:"agency" binding:"required,notblank,max=200"`
+	Name   string `json:"name" binding:"required,notblank,singleline,max=200"`
+	Email  string `json:"email" binding:"required,singleline,email,max=254"`
+	Agency string `json:"agency" binding:"required,notblank,singleline,max=200"`
 }
 
 type createCaseRequest struct {
-	Policy     string       `json:"policy" binding:"required,max=64"`
-	ChildRef   string       `json:"child_ref" binding:"required,childref"`
-	Category   string       `json:"category" binding:"required,max=100"`
-	Summary    string       `json:"summary" binding:"required,notblank,max=10000"`
+	Policy     string       `json:"policy" binding:"required,singleline,max=64"`
+	ChildRef   string       `json:"child_ref" binding:"required,singleline,childref"`
+	Category   string       `json:"category" binding:"required,singleline,max=100"`
+	Summary    string       `json:"summary" binding:"required,notblank,text,max=10000"`
 	Respondent partyRequest `json:"respondent" binding:"required"`
 	Urgent     bool         `json:"urgent"`
-	DueAt      string       `json:"due_at"`
+	DueAt      string       `json:"due_at" binding:"singleline"`
 }
 
 func (s *Server) createCase(c *gin.Context) error {
@@ -369,7 +369,7 @@ type caseResponse struct {
 // not see is a 404, so references cannot be probed.
 func (s *Server) loadCase(c *gin.Context, allowed func(principal, workflows.Case) bool) (workflows.Case, error) {
 	ref := c.Param("ref")
-	if len(ref) > 64 {
+	if !refPattern.MatchString(ref) {
 		return workflows.Case{}, errNotFound
 	}
 	cs, err := s.store.GetCase(c.Request.Context(), ref)
@@ -387,13 +387,13 @@ func (s *Server) loadCase(c *gin.Context, allowed func(principal, workflows.Case
 }
 
 type listCasesQuery struct {
-	Status  string `form:"status" binding:"omitempty,oneof=open agreement_proposed resolved withdrawn unresolved cancelled"`
-	Policy  string `form:"policy" binding:"max=64"`
+	Status  string `form:"status" binding:"omitempty,singleline,oneof=open agreement_proposed resolved withdrawn unresolved cancelled"`
+	Policy  string `form:"policy" binding:"singleline,max=64"`
 	Stage   int    `form:"stage" binding:"min=0,max=99"`
-	Agency  string `form:"agency" binding:"max=200"`
+	Agency  string `form:"agency" binding:"singleline,max=200"`
 	Overdue *bool  `form:"overdue"`
-	Limit   int    `form:"limit" binding:"omitempty,min=1,max=100"`
-	Cursor  string `form:"cursor" binding:"max=200"`
+	Limit   *int   `form:"limit" binding:"omitempty,min=1,max=200"`
+	Cursor  string `form:"cursor" binding:"singleline,max=200"`
 }
 
 type listCasesResponse struct {
@@ -406,7 +406,10 @@ func (s *Server) listCases(c *gin.Context) error {
 	if err := bindQuery(c, &q); err != nil {
 		return err
 	}
-	f := store.ListFilter{Status: q.Status, Policy: q.Policy, Stage: q.Stage, Agency: q.Agency, Limit: q.Limit, Overdue: q.Overdue}
+	f := store.ListFilter{Status: q.Status, Policy: q.Policy, Stage: q.Stage, Agency: q.Agency, Overdue: q.Overdue}
+	if q.Limit != nil {
+		f.Limit = *q.Limit
+	}
 	if q.Cursor != "" {
 		created, ref, ok := decodeCursor(q.Cursor)
 		if !ok {
@@ -441,7 +444,7 @@ func decodeCursor(s string) (time.Time, string, bool) {
 		return time.Time{}, "", false
 	}
 	ts, ref, ok := strings.Cut(string(b), "|")
-	if !ok || ref == "" {
+	if !ok || !refPattern.MatchString(ref) {
 		return time.Time{}, "", false
 	}
 	us, err := strconv.ParseInt(ts, 10, 64)
@@ -554,8 +557,8 @@ func (s *Server) actOn(c *gin.Context, allowed func(principal, workflows.Case) b
 // idempotencyKey is the request's Idempotency-Key header ("" if none).
 func idempotencyKey(c *gin.Context) (string, error) {
 	key := c.GetHeader("Idempotency-Key")
-	if len(key) > 200 {
-		return "", invalidField("Idempotency-Key", "at most 200 characters")
+	if why := idempotencyKeyProblem(key); why != "" {
+		return "", invalidField("Idempotency-Key", why)
 	}
 	return key, nil
 }
@@ -580,7 +583,7 @@ func actionUpdateID(owner, key string) string {
 }
 
 type noteRequest struct {
-	Text string `json:"text" binding:"required,notblank,max=10000"`
+	Text string `json:"text" binding:"required,notblank,text,max=10000"`
 }
 
 func (s *Server) addNote(c *gin.Context) error {
@@ -592,10 +595,10 @@ func (s *Server) addNote(c *gin.Context) error {
 }
 
 type contactRequest struct {
-	Side  string `json:"side" binding:"required,oneof=raiser respondent"`
-	Name  string `json:"name" binding:"required,notblank,max=200"`
-	Email string `json:"email" binding:"required,email,max=254"`
-	Role  string `json:"role" binding:"required,notblank,max=200"`
+	Side  string `json:"side" binding:"required,singleline,oneof=raiser respondent"`
+	Name  string `json:"name" binding:"required,notblank,singleline,max=200"`
+	Email string `json:"email" binding:"required,singleline,email,max=254"`
+	Role  string `json:"role" binding:"required,notblank,singleline,max=200"`
 }
 
 func (s *Server) addContact(c *gin.Context) error {
@@ -612,8 +615,8 @@ func (s *Server) addContact(c *gin.Context) error {
 }
 
 type escalationRequest struct {
-	Reason    string `json:"reason" binding:"required,notblank,max=10000"`
-	Evidence  string `json:"evidence" binding:"max=10000"`
+	Reason    string `json:"reason" binding:"required,notblank,text,max=10000"`
+	Evidence  string `json:"evidence" binding:"text,max=10000"`
 	ToStage   int    `json:"to_stage" binding:"min=0,max=99"`
 	NextLevel bool   `json:"next_level"`
 }
@@ -628,8 +631,8 @@ func (s *Server) escalate(c *gin.Context) error {
 }
 
 type deadlineRequest struct {
-	DueAt  string `json:"due_at" binding:"required"`
-	Reason string `json:"reason" binding:"required,notblank,max=10000"`
+	DueAt  string `json:"due_at" binding:"required,singleline"`
+	Reason string `json:"reason" binding:"required,notblank,text,max=10000"`
 }
 
 func (s *Server) agreeDeadline(c *gin.Context) error {
@@ -648,15 +651,15 @@ func (s *Server) agreeDeadline(c *gin.Context) error {
 }
 
 type actionRequest struct {
-	What string `json:"what" binding:"required,notblank,max=2000"`
-	Who  string `json:"who" binding:"required,notblank,max=200"`
-	By   string `json:"by" binding:"required"`
+	What string `json:"what" binding:"required,notblank,text,max=2000"`
+	Who  string `json:"who" binding:"required,notblank,singleline,max=200"`
+	By   string `json:"by" binding:"required,singleline"`
 }
 
 type agreementRequest struct {
-	Outcome  string          `json:"outcome" binding:"required,notblank,max=10000"`
+	Outcome  string          `json:"outcome" binding:"required,notblank,text,max=10000"`
 	Actions  []actionRequest `json:"actions" binding:"max=50,dive"`
-	Learning string          `json:"learning" binding:"max=10000"`
+	Learning string          `json:"learning" binding:"text,max=10000"`
 }
 
 func (s *Server) proposeAgreement(c *gin.Context) error {
@@ -689,7 +692,7 @@ func (s *Server) confirmAgreement(c *gin.Context) error {
 }
 
 type reasonRequest struct {
-	Reason string `json:"reason" binding:"required,notblank,max=10000"`
+	Reason string `json:"reason" binding:"required,notblank,text,max=10000"`
 }
 
 func (s *Server) rejectAgreement(c *gin.Context) error {
@@ -710,8 +713,8 @@ func (s *Server) withdraw(c *gin.Context) error {
 
 type outcomeRequest struct {
 	Resolved             *bool  `json:"resolved" binding:"required"`
-	Outcome              string `json:"outcome" binding:"required,notblank,max=10000"`
-	Learning             string `json:"learning" binding:"max=10000"`
+	Outcome              string `json:"outcome" binding:"required,notblank,text,max=10000"`
+	Learning             string `json:"learning" binding:"text,max=10000"`
 	CaseReviewConsidered *bool  `json:"case_review_considered"`
 }
 
@@ -728,7 +731,7 @@ func (s *Server) recordOutcome(c *gin.Context) error {
 type reviewRequest struct {
 	Followed   *bool  `json:"followed" binding:"required"`
 	SendBackTo int    `json:"send_back_to" binding:"min=0,max=99"`
-	NextSteps  string `json:"next_steps" binding:"required,notblank,max=10000"`
+	NextSteps  string `json:"next_steps" binding:"required,notblank,text,max=10000"`
 }
 
 // review is the partnership's check, on entry to a review stage, that the
@@ -743,13 +746,13 @@ func (s *Server) review(c *gin.Context) error {
 }
 
 type facilitatorRequest struct {
-	Name  string `json:"name" binding:"required,notblank,max=200"`
-	Email string `json:"email" binding:"required,email,max=254"`
+	Name  string `json:"name" binding:"required,notblank,singleline,max=200"`
+	Email string `json:"email" binding:"required,singleline,email,max=254"`
 }
 
 type meetingRequest struct {
-	At          string              `json:"at" binding:"required"`
-	Purpose     string              `json:"purpose" binding:"max=2000"`
+	At          string              `json:"at" binding:"required,singleline"`
+	Purpose     string              `json:"purpose" binding:"text,max=2000"`
 	Facilitator *facilitatorRequest `json:"facilitator"`
 }
 

@@ -187,6 +187,14 @@ func decodeJSON(body io.Reader, dst any) error {
 		}
 		return invalid("the body must be one JSON object with nothing after it", nil)
 	}
+	// encoding/json would replace invalid UTF-8, and a \u escape of half
+	// a surrogate pair, with U+FFFD without a word: refuse them instead.
+	if !utf8.Valid(raw) {
+		return invalid("the body is not valid UTF-8", nil)
+	}
+	if !validUTF16Escapes(raw) {
+		return invalid("the body has a \\u escape of half a UTF-16 surrogate pair: escape characters outside the BMP as a whole pair, or send them as UTF-8", nil)
+	}
 	var v any
 	generic := json.NewDecoder(bytes.NewReader(raw))
 	generic.UseNumber()
@@ -300,10 +308,11 @@ func checkShape(v any, t reflect.Type, path string, fields map[string]string) {
 	}
 }
 
-// joinPath names key within path: "respondent.dob"; a key that is empty or
-// could be misread as a path is quoted: respondent["a.b"].
+// joinPath names key within path: "respondent.dob"; a key that is empty,
+// could be misread as a path or holds control characters is quoted (Go
+// escapes, never the raw bytes): respondent["a.b"], ["a\x1b"].
 func joinPath(path, key string) string {
-	if key == "" || strings.ContainsAny(key, ".[]\"\\ ") || !utf8.ValidString(key) {
+	if key == "" || strings.ContainsAny(key, ".[]\"\\ ") || singleLineProblem(key) != "" {
 		return path + "[" + strconv.Quote(key) + "]"
 	}
 	if path == "" {
@@ -461,6 +470,12 @@ func describe(fe validator.FieldError) string {
 		return "must be one of: " + fe.Param()
 	case "childref":
 		return "letters, digits, '-' and '/' only, at most 64"
+	case "text":
+		s, _ := fe.Value().(string)
+		return textProblem(s)
+	case "singleline":
+		s, _ := fe.Value().(string)
+		return singleLineProblem(s)
 	}
 	return "is not valid (" + fe.Tag() + ")"
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // FuzzDecodeCreateCase: any body is either refused with a 400 naming what
-// is wrong, or is exactly one JSON object and decodes into a request that
-// keeps every field rule.
+// is wrong, or is exactly one JSON object of valid UTF-8 and decodes into a
+// request that keeps every field rule, with no control character in any
+// field and no line break in a single-line one.
 func FuzzDecodeCreateCase(f *testing.F) {
 	f.Add(`{"policy":"northamptonshire","child_ref":"NCT/1","category":"communication","summary":"s","respondent":{"name":"S","email":"s@x.example","agency":"nct"}}`)
 	f.Add(`{"policy":1}`)
@@ -25,6 +26,9 @@ func FuzzDecodeCreateCase(f *testing.F) {
 	f.Add(`{"policy":"northamptonshire","child_ref":"NCT/1","category":"communication","summary":"s","respondent":{"name":"S","email":"s@x.example","agency":"nct"}} {}`)
 	f.Add(`{"policy":"northamptonshire","child_ref":"NCT/1","category":"communication","summary":"s","respondent":{"name":"S","email":"s@x.example","agency":"nct","dob":"2020-01-01"}}`)
 	f.Add(`{"respondent":{"name":5}}`)
+	f.Add(`{"policy":"northamptonshire","child_ref":"NCT/1","category":"communication","summary":"a\u0000b","respondent":{"name":"S","email":"s@x.example","agency":"nct"}}`)
+	f.Add("{\"policy\":\"northamptonshire\",\"child_ref\":\"NCT/1\",\"category\":\"communication\",\"summary\":\"s\",\"respondent\":{\"name\":\"S\\r\\nBcc: x\",\"email\":\"s@x.example\",\"agency\":\"n\xffct\"}}")
+	f.Add(`{"summary":"\ud800"}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		rec := httptest.NewRecorder()
 		c, _ := gin.CreateTestContext(rec)
@@ -51,6 +55,14 @@ func FuzzDecodeCreateCase(f *testing.F) {
 			utf8.RuneCountInString(req.Summary) > 10000 || req.Policy == "" || req.Respondent.Email == "" ||
 			strings.TrimSpace(req.Respondent.Name) == "" {
 			t.Fatalf("accepted a body that breaks a field rule: %+v", req)
+		}
+		if !utf8.ValidString(body) || textProblem(req.Summary) != "" {
+			t.Fatalf("accepted invalid UTF-8 or a control character: %q", body)
+		}
+		for _, v := range []string{req.Policy, req.ChildRef, req.Category, req.DueAt, req.Respondent.Name, req.Respondent.Email, req.Respondent.Agency} {
+			if singleLineProblem(v) != "" {
+				t.Fatalf("accepted a single-line field with a line break or control character: %q", v)
+			}
 		}
 	})
 }

@@ -11,10 +11,10 @@ import (
 )
 
 type undeliveredQuery struct {
-	Status string `form:"status" binding:"omitempty,oneof=failed retrying"`
-	Policy string `form:"policy" binding:"max=64"`
-	Limit  int    `form:"limit" binding:"omitempty,min=1,max=200"`
-	Cursor string `form:"cursor" binding:"max=20"`
+	Status string `form:"status" binding:"omitempty,singleline,oneof=failed retrying"`
+	Policy string `form:"policy" binding:"singleline,max=64"`
+	Limit  *int   `form:"limit" binding:"omitempty,min=1,max=200"`
+	Cursor string `form:"cursor" binding:"singleline,max=20"`
 }
 
 type undeliveredResponse struct {
@@ -40,7 +40,10 @@ func (s *Server) undelivered(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.UndeliveredFilter{Policy: policy, Status: q.Status, Limit: q.Limit}
+	f := store.UndeliveredFilter{Policy: policy, Status: q.Status}
+	if q.Limit != nil {
+		f.Limit = *q.Limit
+	}
 	if f.Status == "" {
 		f.Status = store.NoteFailed
 	}

@@ -21,9 +21,9 @@ import (
 const reportZone = "Europe/London"
 
 type reportQuery struct {
-	Policy string `form:"policy" binding:"max=64"`
-	From   string `form:"from" binding:"max=64"`
-	To     string `form:"to" binding:"max=64"`
+	Policy string `form:"policy" binding:"singleline,max=64"`
+	From   string `form:"from" binding:"singleline,max=64"`
+	To     string `form:"to" binding:"singleline,max=64"`
 }
 
 // reportResponse is the summary with what it covers. From is included, To

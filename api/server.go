@@ -22,6 +22,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"escalate/internal/egress"
 	"escalate/policies"
 	"escalate/store"
 	"escalate/workflows"
@@ -46,11 +47,18 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	limits    *limiter
+	// authFails counts failed authentications per client address.
+	authFails *limiter
+	// trustedProxies may say, in X-Forwarded-For, whom they forward.
+	trustedProxies []string
 	// corsOrigins are the origins CORS_ORIGINS allows; none: CORS is off.
 	corsOrigins map[string]bool
 	// metrics is the registry /metrics serves; http records requests in it.
 	metrics *prometheus.Registry
 	http    *httpMetrics
+	// webhookAllowPrivate: webhooks may point at private networks.
+	webhookAllowPrivate bool
+	resolver            egress.Resolver
 }
 
 // Config is what New needs.
@@ -72,6 +80,22 @@ type Config struct {
 	// process that also runs the worker registers the SDK's metrics in
 	// it); nil: the API makes its own.
 	Metrics *prometheus.Registry
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE) lets an admin set a
+	// webhook whose host is or resolves to an address that is not public
+	// (loopback, private, link-local, ...); the worker's poster must be
+	// given the same. Off, such a webhook is a 400.
+	WebhookAllowPrivate bool
+	// Resolver looks up webhook hosts; nil is net.DefaultResolver.
+	Resolver egress.Resolver
+	// AuthFailuresPerMinute per client address (burst AuthFailureBurst):
+	// beyond them every /v1 request from that address is a 429 until the
+	// budget refills; 0 means no limit.
+	AuthFailuresPerMinute int
+	AuthFailureBurst      int
+	// TrustedProxies (ParseTrustedProxies) are the reverse proxies whose
+	// X-Forwarded-For names the client; none: the connection's peer is
+	// the client, whatever headers say.
+	TrustedProxies []string
 }
 
 // New builds the server.
@@ -79,6 +103,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies, namespace: cfg.Namespace,
 		log: cfg.Log, now: time.Now, corsOrigins: originSet(cfg.CORSOrigins),
+		webhookAllowPrivate: cfg.WebhookAllowPrivate, resolver: cfg.Resolver,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -94,8 +119,12 @@ func New(cfg Config) *Server {
 		if burst <= 0 {
 			burst = cfg.WritesPerMinute
 		}
-		s.limits = newLimiter(cfg.WritesPerMinute, burst)
+		s.limits = newLimiter(cfg.WritesPerMinute, burst, 0)
 	}
+	if cfg.AuthFailuresPerMinute > 0 {
+		s.authFails = newLimiter(cfg.AuthFailuresPerMinute, cfg.AuthFailureBurst, 0)
+	}
+	s.trustedProxies = cfg.TrustedProxies
 	if cfg.AdminToken != "" {
 		h := sha256.Sum256([]byte(cfg.AdminToken))
 		s.adminHash = h[:]
@@ -122,13 +151,20 @@ func init() {
 		_ = v.RegisterValidation("childref", func(fl validator.FieldLevel) bool {
 			return childRefPattern.MatchString(fl.Field().String())
 		})
+		registerTextRules(v)
 	}
 }
 
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() http.Handler {
 	r := gin.New()
-	r.Use(s.requestID, s.accessLog, s.http.observe, s.recover, securityHeaders, limitBody)
+	// Gin trusts every peer's X-Forwarded-For by default: anyone could
+	// then pick the address failed authentications count against.
+	if err := r.SetTrustedProxies(s.trustedProxies); err != nil {
+		s.log.Error("TRUSTED_PROXIES not usable: trusting no proxy", "error", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(s.requestID, s.accessLog, s.http.observe, s.recover, securityHeaders, s.cleanInput, limitBody)
 	r.Use(s.cors)
 	r.NoRoute(s.wrap(func(*gin.Context) error { return errNotFound }))
 	r.NoMethod(s.wrap(func(*gin.Context) error { return errNotFound }))
@@ -251,9 +287,13 @@ func (s *Server) workerPolling(ctx context.Context) (bool, error) {
 
 const requestIDKey = "request_id"
 
+// requestIDPattern is a client's X-Request-ID that is echoed: printable
+// ASCII without spaces or quotes, at most 64; any other is replaced.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:/+=@-]{1,64}$`)
+
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-ID")
-	if id == "" || len(id) > 64 || strings.ContainsAny(id, "\r\n\"") {
+	if !requestIDPattern.MatchString(id) {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		id = hex.EncodeToString(b[:])

@@ -89,7 +89,7 @@ func TestRequestValidation(t *testing.T) {
 		{"token role", "POST", "/v1/admin/tokens", "Bearer test-admin", `{"name":"A","email":"a@b.example","agency":"x","role":"king"}`, 400, "invalid_request", "role", ""},
 		{"partnership token needs a policy id", "POST", "/v1/admin/tokens", "Bearer test-admin", `{"name":"A","email":"a@b.example","agency":"x","role":"partnership"}`, 400, "invalid_request", "agency", ""},
 		{"list: bad status", "GET", "/v1/cases?status=lost", "Bearer test-admin", ``, 400, "invalid_request", "status", ""},
-		{"list: limit out of range", "GET", "/v1/cases?limit=1000", "Bearer test-admin", ``, 400, "invalid_request", "limit", "at most 100"},
+		{"list: limit out of range", "GET", "/v1/cases?limit=1000", "Bearer test-admin", ``, 400, "invalid_request", "limit", "at most 200"},
 		{"list: limit not a number", "GET", "/v1/cases?limit=abc", "Bearer test-admin", ``, 400, "invalid_request", "limit", "must be a whole number"},
 		{"list: stage not a number", "GET", "/v1/cases?stage=abc", "Bearer test-admin", ``, 400, "invalid_request", "stage", "must be a whole number"},
 		{"list: stage too large for a number", "GET", "/v1/cases?stage=99999999999999999999", "Bearer test-admin", ``, 400, "invalid_request", "stage", "must be a whole number"},

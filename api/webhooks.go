@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"escalate/internal/egress"
 	"escalate/store"
 )
 
@@ -18,7 +19,7 @@ import (
 var agencyPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)
 
 type putWebhookRequest struct {
-	URL string `json:"url" binding:"required,max=2000"`
+	URL string `json:"url" binding:"required,singleline,max=2000"`
 }
 
 type webhookResponse struct {
@@ -49,6 +50,14 @@ func (s *Server) putWebhook(c *gin.Context) error {
 	u, err := url.Parse(strings.TrimSpace(req.URL))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return invalidField("url", "must be an absolute http(s) URL without credentials, e.g. https://agency.example/escalate")
+	}
+	// Not this machine or the networks around it (the metadata service,
+	// Temporal, PostgreSQL): the worker checks again on every connection,
+	// since a name's DNS can change after this.
+	if !s.webhookAllowPrivate {
+		if why := egress.CheckHost(c.Request.Context(), s.resolver, u.Hostname()); why != "" {
+			return invalidField("url", "must reach a public address: the host "+why)
+		}
 	}
 	var b [32]byte
 	_, _ = rand.Read(b[:])

@@ -61,7 +61,8 @@ func env(key, def string) string {
 	return def
 }
 
-func startSystem(t *testing.T) *system {
+// startSystem starts it; each option may change the API's configuration.
+func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -122,7 +123,11 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := &activities.Activities{Store: appStore, Temporal: tc, Mailer: mailer, Webhooks: activities.NewWebhookPoster(),
+	// The tests' webhook receivers listen on 127.0.0.1, which a deployment
+	// refuses: the harness allows private addresses explicitly, in the
+	// worker's poster and in the API (TestWebhookPrivateAddresses shows
+	// both refusing when not allowed).
+	acts := &activities.Activities{Store: appStore, Temporal: tc, Mailer: mailer, Webhooks: activities.NewWebhookPoster(true),
 		PublicURL: "http://escalate.test", Log: quietSlog()}
 	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String()}
 	sys.startWorker()
@@ -132,8 +137,12 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpSrv := httptest.NewServer(api.New(api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
-		AdminToken: adminToken, Log: quietSlog(), Metrics: reg}).Handler())
+	cfg := api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
+		AdminToken: adminToken, Log: quietSlog(), WebhookAllowPrivate: true, Metrics: reg}
+	for _, o := range options {
+		o(&cfg)
+	}
+	httpSrv := httptest.NewServer(api.New(cfg).Handler())
 	t.Cleanup(httpSrv.Close)
 	sys.url = httpSrv.URL
 	return sys

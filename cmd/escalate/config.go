@@ -39,6 +39,16 @@ type config struct {
 	// worker metrics); empty: it serves none. The API serves /metrics on
 	// HTTP_ADDR.
 	MetricsAddr string
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE): webhooks may point at
+	// loopback, private and other non-public addresses.
+	WebhookAllowPrivate bool
+	// AuthFailuresPerMinute, AuthFailureBurst: failed authentications per
+	// client address (0: no limit).
+	AuthFailuresPerMinute int
+	AuthFailureBurst      int
+	// TrustedProxies (TRUSTED_PROXIES): reverse proxies whose
+	// X-Forwarded-For names the client; empty: none.
+	TrustedProxies []string
 
 	policies *policies.Registry   // loaded at start by dev and api
 	metrics  *prometheus.Registry // the process's registry, made by runServices
@@ -77,6 +87,15 @@ func loadConfig() (config, error) {
 	if c.WriteBurst, err = strconv.Atoi(env("RATE_LIMIT_BURST", "100")); err != nil || c.WriteBurst < 0 {
 		return c, fmt.Errorf("RATE_LIMIT_BURST: want a whole number")
 	}
+	if c.AuthFailuresPerMinute, err = strconv.Atoi(env("AUTH_FAILURES_PER_MINUTE", "10")); err != nil || c.AuthFailuresPerMinute < 0 {
+		return c, fmt.Errorf("AUTH_FAILURES_PER_MINUTE: want a whole number of failed authentications per minute per client address (0: no limit)")
+	}
+	if c.AuthFailureBurst, err = strconv.Atoi(env("AUTH_FAILURES_BURST", "20")); err != nil || c.AuthFailureBurst < 0 {
+		return c, fmt.Errorf("AUTH_FAILURES_BURST: want a whole number")
+	}
+	if c.TrustedProxies, err = api.ParseTrustedProxies(env("TRUSTED_PROXIES", "")); err != nil {
+		return c, err
+	}
 	if c.MailDevSMTPPort, err = strconv.Atoi(env("MAILDEV_SMTP_PORT", "1025")); err != nil {
 		return c, fmt.Errorf("MAILDEV_SMTP_PORT: %w", err)
 	}
@@ -85,6 +104,9 @@ func loadConfig() (config, error) {
 	}
 	if c.TemporalPort, err = strconv.Atoi(env("TEMPORAL_PORT", "7233")); err != nil {
 		return c, fmt.Errorf("TEMPORAL_PORT: %w", err)
+	}
+	if c.WebhookAllowPrivate, err = strconv.ParseBool(env("WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		return c, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: want true or false")
 	}
 	c.PublicURL = env("PUBLIC_URL", "http://"+c.HTTPAddr)
 	if c.CORSOrigins, err = api.ParseOrigins(env("CORS_ORIGINS", "")); err != nil {

@@ -135,6 +135,9 @@ func devAdminToken(dir string) (string, error) {
 func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, runAPI bool) error {
 	cfg.metrics = prometheus.NewRegistry()
 	cfg.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.WebhookAllowPrivate {
+		log.Warn("WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach loopback, private and link-local addresses (this machine, its networks, cloud metadata)")
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -148,7 +151,7 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 
 	var w sdkworker.Worker
 	if runWorker {
-		acts := &activities.Activities{Store: st, Temporal: tc, Webhooks: activities.NewWebhookPoster(), PublicURL: cfg.PublicURL, Log: log}
+		acts := &activities.Activities{Store: st, Temporal: tc, Webhooks: activities.NewWebhookPoster(cfg.WebhookAllowPrivate), PublicURL: cfg.PublicURL, Log: log}
 		if cfg.SMTPURL != "" {
 			m, err := activities.NewSMTPMailer(cfg.SMTPURL, cfg.SMTPFrom)
 			if err != nil {
@@ -192,7 +195,9 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 		Addr: cfg.HTTPAddr,
 		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: cfg.TemporalNamespace,
 			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
-			CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics}).Handler(),
+			CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
+			AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, AuthFailureBurst: cfg.AuthFailureBurst,
+			TrustedProxies: cfg.TrustedProxies}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
