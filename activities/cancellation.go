@@ -3,8 +3,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"strings"
-	"unicode"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -12,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"escalate/internal/oneline"
 	"escalate/workflows"
 )
 
@@ -42,7 +41,7 @@ func (a *Activities) Cancellation(ctx context.Context, in workflows.Cancellation
 		for _, ev := range resp.GetHistory().GetEvents() {
 			if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED {
 				attrs := ev.GetWorkflowExecutionCancelRequestedEventAttributes()
-				return workflows.CancellationResult{Identity: cleanLine(attrs.GetIdentity()), Reason: cleanLine(attrs.GetCause())}, nil
+				return workflows.CancellationResult{Identity: oneline.Clean(attrs.GetIdentity(), maxCancelText), Reason: oneline.Clean(attrs.GetCause(), maxCancelText)}, nil
 			}
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
@@ -50,25 +49,4 @@ func (a *Activities) Cancellation(ctx context.Context, in workflows.Cancellation
 		}
 	}
 	return workflows.CancellationResult{}, temporal.NewNonRetryableApplicationError("no cancel request in the history", "not_found", errors.New(in.Ref))
-}
-
-// cleanLine keeps the printable text of s on one line, at most
-// maxCancelText runes.
-func cleanLine(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range strings.ToValidUTF8(s, "") {
-		if n == maxCancelText {
-			break
-		}
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			r = ' '
-		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
-			continue
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimSpace(b.String())
 }

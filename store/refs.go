@@ -35,3 +35,13 @@ func (s *Store) Tokens(ctx context.Context, includeRevoked bool, limit int) ([]T
 		return t, err
 	})
 }
+
+// OpenCaseRefs lists the references of the cases PostgreSQL holds open,
+// oldest first.
+func (s *Store) OpenCaseRefs(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT ref FROM cases WHERE closed_at IS NULL ORDER BY created_at, ref`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

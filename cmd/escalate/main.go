@@ -5,6 +5,8 @@
 //	escalate worker   the Temporal worker
 //	escalate migrate  create the database if missing and apply migrations
 //	escalate setup    register escalate's search attributes in the Temporal namespace
+//	escalate drift    report cases open in one of PostgreSQL and Temporal and closed in the other
+//	                  ("drift repair" closes the records whose workflow ended in Temporal)
 package main
 
 import (
@@ -29,6 +31,12 @@ commands:
   migrate   create the database if missing and apply migrations, then exit
   setup     register escalate's search attributes in the Temporal namespace
             (idempotent; once per namespace before the workers start), then exit
+  drift     report every case open in PostgreSQL whose workflow has ended in
+            Temporal (terminated, cancelled, failed, missing) and every running
+            workflow whose case is closed or missing; exits 1 if any remains
+  drift repair
+            the same, then close the records of the cases whose workflow ended,
+            with a last event saying who ended it in Temporal and why
 
 configuration is read from the environment; see README.md.
 `
@@ -67,6 +75,8 @@ func main() {
 		err = runMigrate(ctx, cfg, log)
 	case "setup":
 		err = runSetup(ctx, cfg, log)
+	case "drift":
+		err = runDrift(ctx, cfg, log, len(os.Args) > 2 && os.Args[2] == "repair")
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,6 +29,7 @@ import (
 	"escalate/activities"
 	"escalate/api"
 	"escalate/metrics"
+	"escalate/ops"
 	"escalate/store"
 	"escalate/worker"
 )
@@ -102,6 +104,59 @@ func runSetup(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	log.Info("Temporal namespace ready", "namespace", cfg.TemporalNamespace)
 	return nil
+}
+
+// runDrift reports (and with repair, repairs) drift between the record and
+// Temporal. It prints one line per case and exits non-zero while drift
+// remains, so it can run from cron or CI.
+func runDrift(ctx context.Context, cfg config, log *slog.Logger, repair bool) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	drifts, err := ops.Find(ctx, st, tc, cfg.TemporalNamespace)
+	if err != nil {
+		return err
+	}
+	if repair {
+		if err := ops.Repair(ctx, st, drifts, time.Now()); err != nil {
+			return err
+		}
+	}
+	left := 0
+	for _, d := range drifts {
+		state := "not repaired"
+		switch {
+		case d.Repaired:
+			state = "repaired: closed as cancelled"
+		case d.Repairable:
+			state = "repairable with: escalate drift repair"
+		}
+		if !d.Repaired {
+			left++
+		}
+		fmt.Printf("%s\tPostgreSQL %s\tTemporal %s\t%s (%s)\n", d.Ref, orNone(d.Record), orNone(d.Temporal), d.Problem, state)
+	}
+	fmt.Printf("%d case(s) drifted, %d left\n", len(drifts), left)
+	if left > 0 {
+		return errDriftLeft
+	}
+	return nil
+}
+
+var errDriftLeft = errors.New("drift remains")
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // tokenHint is enough of a secret to tell which one it is, never enough
