@@ -46,10 +46,12 @@ type system struct {
 	dev   *testsuite.DevServer
 	mail  *mailDev
 	// acts are the activities the in-process worker runs; dsn is the
-	// database URL the worker and API use (through pg).
-	acts   *activities.Activities
-	dsn    string
-	worker sdkworker.Worker
+	// database URL the worker and API use (through pg); recordKey the key
+	// they seal the record with.
+	acts      *activities.Activities
+	dsn       string
+	recordKey string
+	worker    sdkworker.Worker
 }
 
 func env(key, def string) string {
@@ -88,7 +90,15 @@ func startSystem(t *testing.T) *system {
 	if err := store.Prepare(ctx, dsn); err != nil {
 		t.Fatalf("prepare database: %v", err)
 	}
-	st, err := store.Open(ctx, dsn)
+	recordKey, err := store.NewRecordKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := store.ParseRecordKeys(recordKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, dsn, store.Options{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +112,7 @@ func startSystem(t *testing.T) *system {
 	}
 	pg := startProxy(t, pgURL.Host)
 	pgURL.Host = pg.Addr()
-	appStore, err := store.Open(ctx, pgURL.String())
+	appStore, err := store.Open(ctx, pgURL.String(), store.Options{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +129,8 @@ func startSystem(t *testing.T) *system {
 	}
 	acts := &activities.Activities{Store: appStore, Mailer: mailer, Webhooks: activities.NewWebhookPoster(),
 		PublicURL: "http://escalate.test", Log: quietSlog()}
-	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String()}
+	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String(),
+		recordKey: recordKey}
 	sys.startWorker()
 	t.Cleanup(sys.stopWorker)
 

@@ -34,14 +34,25 @@ var (
 	ErrIdempotencyMismatch = errors.New("idempotency key was used with a different body")
 )
 
-// Store holds the connection pool.
+// Store holds the connection pool and the keys that seal the record.
 type Store struct {
 	pool *pgxpool.Pool
+	keys *RecordKeys
+}
+
+// Options are what Open needs besides the database's URL.
+type Options struct {
+	// Keys seal what is written to the record and verify what was
+	// (RECORD_KEY). Required.
+	Keys *RecordKeys
 }
 
 // Open connects to PostgreSQL. It does not create or migrate the database:
 // call Prepare first.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.Keys == nil || len(opts.Keys.keys) == 0 {
+		return nil, errors.New("no record key: the record cannot be sealed or verified without RECORD_KEY")
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
@@ -57,7 +68,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, keys: opts.Keys}, nil
 }
 
 // Close releases the pool.
@@ -242,25 +253,53 @@ func (s *Store) ReleaseRef(ctx context.Context, owner, key, ref string) error {
 
 var errKeyRace = errors.New("idempotency key claimed concurrently")
 
+// ErrRecordConflict is a RecordEvents that would have to rewrite the
+// record to go through: see RecordConflictError.
+var ErrRecordConflict = errors.New("record conflict")
+
+// RecordConflictError is an event whose sequence number is already taken
+// on the record by an event with other content, or that the record has gone
+// past without it. Writing it would lose it or rewrite the record, so
+// nothing of the step is written; retrying cannot help, and someone must
+// find out how the record came to differ from the case.
+type RecordConflictError struct {
+	Ref string
+	Seq int
+	Why string
+}
+
+func (e *RecordConflictError) Error() string {
+	return fmt.Sprintf("record of %s, event %d: %s", e.Ref, e.Seq, e.Why)
+}
+
+func (e *RecordConflictError) Is(target error) bool { return target == ErrRecordConflict }
+
 // RecordEvents writes events, the snapshot and the notifications of one
-// workflow step in one transaction. Replaying the same input changes
-// nothing; an older snapshot never overwrites a newer one.
-func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput, render Renderer) (int, error) {
+// workflow step in one transaction, seals each new event and then the case
+// row with the record key. Replaying the same input changes nothing; an
+// older snapshot never overwrites a newer one; an event whose place on the
+// record is taken by other content is a *RecordConflictError, and nothing is
+// written.
+func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput, render Renderer) (inserted int, err error) {
 	snap, err := json.Marshal(in.Case)
 	if err != nil {
 		return 0, err
 	}
+	key := s.keys.sealing()
 	parties := partyEmails(in.Case)
-	inserted := 0
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
+		inserted = 0
+		// Every column is the workflow's: a newer step restores any that
+		// were changed behind its back before the row is sealed again.
+		tag, err := tx.Exec(ctx, `
 INSERT INTO cases (ref, policy, status, stage, due_at, urgent, category, raiser_agency, respondent_agency,
                    parties, created_at, closed_at, version, snapshot)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (ref) DO UPDATE SET
-    status = EXCLUDED.status, stage = EXCLUDED.stage, due_at = EXCLUDED.due_at, urgent = EXCLUDED.urgent,
-    parties = EXCLUDED.parties, closed_at = EXCLUDED.closed_at, version = EXCLUDED.version,
-    snapshot = EXCLUDED.snapshot, updated_at = now()
+    policy = EXCLUDED.policy, status = EXCLUDED.status, stage = EXCLUDED.stage, due_at = EXCLUDED.due_at,
+    urgent = EXCLUDED.urgent, category = EXCLUDED.category, raiser_agency = EXCLUDED.raiser_agency,
+    respondent_agency = EXCLUDED.respondent_agency, parties = EXCLUDED.parties, created_at = EXCLUDED.created_at,
+    closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot, updated_at = now()
 WHERE cases.version < EXCLUDED.version`,
 			in.Case.Ref, in.Case.Policy, in.Case.Status, in.Case.Stage.Number, in.Case.Stage.DueAt, in.Case.Urgent,
 			in.Case.Category, in.Case.Raiser.Agency, in.Case.Respondent.Agency, parties, in.Case.CreatedAt,
@@ -268,11 +307,18 @@ WHERE cases.version < EXCLUDED.version`,
 		if err != nil {
 			return err
 		}
+		caseChanged := tag.RowsAffected() == 1
 		// Writers of one case take turns, so each event chains to the one
-		// written before it.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE ref = $1 FOR UPDATE`, in.Ref); err != nil {
+		// written before it. The opening event's seal covers the case's
+		// identity as PostgreSQL keeps it, which is what verification reads.
+		var id caseIdentity
+		if err := tx.QueryRow(ctx, `SELECT policy, coalesce(snapshot->>'child_ref', ''), coalesce(snapshot->>'summary', '')
+			FROM cases WHERE ref = $1 FOR UPDATE`, in.Ref).Scan(&id.Policy, &id.ChildRef, &id.Summary); err != nil {
 			return err
 		}
+		// Each new event is chained to the one written last, which is not
+		// always the one numbered before it: two steps of one case may be
+		// written concurrently (see verify).
 		var prev []byte
 		err = tx.QueryRow(ctx, `SELECT hash FROM events WHERE ref = $1 ORDER BY id DESC LIMIT 1`, in.Ref).Scan(&prev)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -284,23 +330,76 @@ WHERE cases.version < EXCLUDED.version`,
 				due := ev.DueAt.Truncate(time.Microsecond)
 				ev.DueAt = &due
 			}
-			h := EventHash(prev, in.Ref, ev)
+			mac := key.eventMAC(prev, in.Ref, ev, id)
 			tag, err := tx.Exec(ctx, `
-INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, due_at, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, due_at, prev_hash, hash, key_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (ref, seq) DO NOTHING`,
-				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, ev.DueAt, prev, h)
+				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, ev.DueAt, prev, mac, key.id)
 			if err != nil {
 				return err
 			}
-			if tag.RowsAffected() == 1 {
-				inserted++
-				prev = h
+			if tag.RowsAffected() == 0 {
+				// Written before (a retried activity), or its place is taken.
+				if err := sameEvent(ctx, tx, in.Ref, ev); err != nil {
+					return err
+				}
+				continue
+			}
+			inserted++
+			prev = mac
+		}
+		if inserted > 0 || caseChanged {
+			if err := sealCase(ctx, tx, key, in.Ref); err != nil {
+				return err
 			}
 		}
 		return insertNotifications(ctx, tx, in, render)
 	})
+	if err != nil {
+		inserted = 0
+	}
 	return inserted, err
+}
+
+// sameEvent checks that the event the record holds at ev's place is ev: the
+// same content again (a retry) is nothing to do; anything else is a
+// *RecordConflictError, never a silent skip that would lose ev.
+func sameEvent(ctx context.Context, tx pgx.Tx, ref string, ev workflows.Event) error {
+	var got workflows.Event
+	err := tx.QueryRow(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at FROM events WHERE ref = $1 AND seq = $2`,
+		ref, ev.Seq).Scan(&got.Seq, &got.At, &got.Type, &got.Stage, &got.By, &got.ByEmail, &got.Text, &got.DueAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &RecordConflictError{Ref: ref, Seq: ev.Seq, Why: "its place was taken and then emptied while it was written"}
+	}
+	if err != nil {
+		return err
+	}
+	sameDue := (got.DueAt == nil) == (ev.DueAt == nil) && (got.DueAt == nil || got.DueAt.Equal(*ev.DueAt))
+	if !got.At.Equal(ev.At) || got.Type != ev.Type || got.Stage != ev.Stage || got.By != ev.By || got.ByEmail != ev.ByEmail ||
+		got.Text != ev.Text || !sameDue {
+		return &RecordConflictError{Ref: ref, Seq: ev.Seq, Why: fmt.Sprintf(
+			"the record already holds a different event with this number (%s at %s, where the case has %s at %s)",
+			got.Type, got.At.UTC().Format(time.RFC3339Nano), ev.Type, ev.At.UTC().Format(time.RFC3339Nano))}
+	}
+	return nil
+}
+
+// sealCase seals the case row as PostgreSQL now holds it, with where its
+// record ends (its number of events and the event written last), in the
+// step's transaction.
+func sealCase(ctx context.Context, tx pgx.Tx, key recordKey, ref string) error {
+	c := sealedCase{Ref: ref}
+	if err := tx.QueryRow(ctx, `SELECT `+sealedColumns+` FROM cases WHERE ref = $1`, ref).Scan(c.scanTargets()...); err != nil {
+		return err
+	}
+	err := tx.QueryRow(ctx, `SELECT count(*) OVER (), seq, hash FROM events WHERE ref = $1 ORDER BY id DESC LIMIT 1`, ref).
+		Scan(&c.Events, &c.LastSeq, &c.LastHash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE cases SET seal = $2, seal_key_id = $3 WHERE ref = $1`, ref, key.caseMAC(c), key.id)
+	return err
 }
 
 func eventBySeq(events []workflows.Event, seq int) (workflows.Event, bool) {

@@ -24,7 +24,35 @@ func testStore(t *testing.T) *store.Store {
 	return st
 }
 
+// testKey seals the record in these tests.
+const testKey = "6c6f6e672d656e6f7567682d746573742d6b65792d666f722d7468652d7265636f7264"
+
+func testKeys(t *testing.T, keys string) *store.RecordKeys {
+	t.Helper()
+	k, err := store.ParseRecordKeys(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// testStoreDSN prepares a fresh database and opens the store on it. It
+// returns the database's URL (a superuser's), with which tests also play
+// the part of someone who can change the database.
 func testStoreDSN(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	dsn := testDatabase(t)
+	st, err := store.Open(context.Background(), dsn, store.Options{Keys: testKeys(t, testKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st, dsn
+}
+
+// testDatabase creates and migrates a fresh database, dropped after the
+// test, and returns its administrator's URL.
+func testDatabase(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
@@ -39,15 +67,8 @@ func testStoreDSN(t *testing.T) (*store.Store, string) {
 	if err := store.Prepare(ctx, dsn); err != nil {
 		t.Fatalf("prepare again: %v", err)
 	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Close()
-		_ = store.DropDatabase(context.Background(), dsn)
-	})
-	return st, dsn
+	t.Cleanup(func() { _ = store.DropDatabase(context.Background(), dsn) })
+	return dsn
 }
 
 func sampleInput(version int, status string, events ...workflows.Event) workflows.RecordEventsInput {

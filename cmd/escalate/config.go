@@ -33,6 +33,9 @@ type config struct {
 	MailDevWebPort    int
 	LogFormat         string
 	CORSOrigins       []string // CORS_ORIGINS; empty: CORS is off
+	// RecordKey seals the record (store.ParseRecordKeys); dev keeps one in
+	// DEV_DIR/record-key.
+	RecordKey string
 
 	policies *policies.Registry // loaded at start by dev and api
 }
@@ -58,6 +61,7 @@ func loadConfig() (config, error) {
 		DevDir:            env("DEV_DIR", ".dev"),
 		MailDev:           env("MAILDEV", ".dev/maildev/node_modules/.bin/maildev"),
 		LogFormat:         env("LOG_FORMAT", "text"),
+		RecordKey:         env("RECORD_KEY", ""),
 	}
 	var err error
 	if c.TemporalUIPort, err = strconv.Atoi(env("TEMPORAL_UI_PORT", "8233")); err != nil {
@@ -86,6 +90,18 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("LOG_FORMAT %q: use text or json", c.LogFormat)
 	}
 	return c, nil
+}
+
+// recordKeys are the keys that seal the record. The API and the worker do
+// not start without them: a record they cannot seal is one that anybody
+// with access to the database could rewrite unnoticed.
+func (c config) recordKeys() (*store.RecordKeys, error) {
+	if c.RecordKey == "" {
+		return nil, fmt.Errorf("RECORD_KEY is unset: the API and the worker seal the record with it; give %d random bytes, "+
+			"hex or base64 (openssl rand -hex 32), the same to both, kept out of the database's reach "+
+			"(escalate dev makes one in DEV_DIR/record-key)", store.MinRecordKeyBytes)
+	}
+	return store.ParseRecordKeys(c.RecordKey)
 }
 
 func newLogger(c config) *slog.Logger {

@@ -65,6 +65,14 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("database ready", "database", redact(cfg.DatabaseURL))
+	if cfg.RecordKey == "" {
+		key, err := devRecordKey(cfg.DevDir)
+		if err != nil {
+			return err
+		}
+		cfg.RecordKey = key
+		log.Info("RECORD_KEY unset: dev seals the record with the key kept in " + filepath.Join(cfg.DevDir, "record-key"))
+	}
 	if cfg.AdminToken == "" {
 		tok, err := devAdminToken(cfg.DevDir)
 		if err != nil {
@@ -94,13 +102,36 @@ func devAdminToken(dir string) (string, error) {
 	return tok, nil
 }
 
+// devRecordKey reads the dev record key from dir, creating a random one on
+// first use. It is kept, not made anew at each start: the record sealed with
+// it must still verify after a restart.
+func devRecordKey(dir string) (string, error) {
+	path := filepath.Join(dir, "record-key")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key, err := store.NewRecordKey()
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
 // runServices runs the worker, the API or both until ctx ends.
 func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, runAPI bool) error {
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	keys, err := cfg.recordKeys()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Keys: keys})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	log.Info("the record is sealed", "record_keys", keys.IDs())
 	tc, err := dialTemporal(ctx, cfg, log)
 	if err != nil {
 		return err
