@@ -86,7 +86,7 @@ func TestWorkerKilledAfterWrite(t *testing.T) {
 	// Only the crashing worker runs now.
 	s.stopWorker()
 	child := exec.Command(os.Args[0], "-test.run=^TestHelperCrashingWorker$", "-test.count=1")
-	child.Env = append(os.Environ(), "ESCALATE_CRASH_WORKER_TEMPORAL="+s.dev.FrontendHostPort(), "ESCALATE_CRASH_WORKER_DSN="+s.dsn, "RECORD_KEY="+s.recordKey)
+	child.Env = append(os.Environ(), "ESCALATE_CRASH_WORKER_TEMPORAL="+s.dev.FrontendHostPort(), "ESCALATE_CRASH_WORKER_DSN="+s.appDSN, "RECORD_KEY="+s.recordKey)
 	child.Stdout, child.Stderr = io.Discard, io.Discard
 	if err := child.Start(); err != nil {
 		t.Fatal(err)

@@ -46,10 +46,12 @@ type system struct {
 	dev   *testsuite.DevServer
 	mail  *mailDev
 	// acts are the activities the in-process worker runs; dsn is the
-	// database URL the worker and API use (through pg); recordKey the key
-	// they seal the record with.
+	// database's administrator URL through pg, for the test's own SQL;
+	// appDSN the application's login through pg, which the worker and API
+	// use; recordKey the key they seal the record with.
 	acts      *activities.Activities
 	dsn       string
+	appDSN    string
 	recordKey string
 	worker    sdkworker.Worker
 }
@@ -98,7 +100,9 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, dsn, store.Options{Keys: keys})
+	// The test's own store logs in as the administrator, beside the
+	// system; the system itself never may.
+	st, err := store.Open(ctx, dsn, store.Options{Keys: keys, UnsafeAllowPrivileged: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +116,11 @@ func startSystem(t *testing.T) *system {
 	}
 	pg := startProxy(t, pgURL.Host)
 	pgURL.Host = pg.Addr()
-	appStore, err := store.Open(ctx, pgURL.String(), store.Options{Keys: keys})
+	appDSN, err := store.AppURL(pgURL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	appStore, err := store.Open(ctx, appDSN, store.Options{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +138,7 @@ func startSystem(t *testing.T) *system {
 	acts := &activities.Activities{Store: appStore, Mailer: mailer, Webhooks: activities.NewWebhookPoster(),
 		PublicURL: "http://escalate.test", Log: quietSlog()}
 	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String(),
-		recordKey: recordKey}
+		appDSN: appDSN, recordKey: recordKey}
 	sys.startWorker()
 	t.Cleanup(sys.stopWorker)
 

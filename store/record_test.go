@@ -269,7 +269,7 @@ func TestRecordKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated, err := store.Open(ctx, admin, store.Options{Keys: testKeys(t, newKey+","+testKey)})
+	rotated, err := store.Open(ctx, appURL(t, admin), store.Options{Keys: testKeys(t, newKey+","+testKey)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,5 +413,75 @@ func TestRecordIsInSeqOrder(t *testing.T) {
 	}
 	if fmt.Sprint(seqs) != "[1 2 3]" || !v.Intact || !v.Keyed {
 		t.Fatalf("record order %v, %+v", seqs, v)
+	}
+}
+
+// The API and the worker log in as the application's role, which cannot
+// change the record and has nowhere to RESET ROLE to; the store refuses to
+// run as a superuser or a role with BYPASSRLS.
+func TestAppLoginCannotEscape(t *testing.T) {
+	_, admin := testStoreDSN(t)
+	ctx := context.Background()
+	keys := testKeys(t, testKey)
+
+	if st, err := store.Open(ctx, admin, store.Options{Keys: keys}); err == nil {
+		st.Close()
+		t.Fatal("the store opened with a superuser's login")
+	} else if pe := (*store.PrivilegeError)(nil); !errors.As(err, &pe) || !strings.Contains(err.Error(), "superuser") {
+		t.Fatalf("superuser login: %v", err)
+	}
+
+	conn, err := pgx.Connect(ctx, appURL(t, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "RESET ROLE"); err != nil {
+		t.Fatal(err)
+	}
+	var who string
+	var super bool
+	if err := conn.QueryRow(ctx, `SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&who, &super); err != nil {
+		t.Fatal(err)
+	}
+	if who != store.AppRole || super {
+		t.Fatalf("after RESET ROLE the session is %s (superuser %v)", who, super)
+	}
+	for _, sql := range []string{
+		"SET session_replication_role = replica",
+		"ALTER TABLE events DISABLE TRIGGER USER",
+		"UPDATE events SET text = 'changed'",
+		"DELETE FROM events",
+		"SET ROLE postgres",
+	} {
+		if _, err := conn.Exec(ctx, sql); err == nil {
+			t.Errorf("the application's login could %q", sql)
+		}
+	}
+
+	// A login role with BYPASSRLS is refused too, even one granted the
+	// application's role.
+	role := fmt.Sprintf("escalate_test_bypass_%d", time.Now().UnixNano()%1e9)
+	aconn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer aconn.Close(ctx)
+	if _, err := aconn.Exec(ctx, "CREATE ROLE "+role+" LOGIN BYPASSRLS IN ROLE "+store.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Roles outlive the test's database: drop it with a connection of its own.
+		if c, err := pgx.Connect(context.Background(), admin); err == nil {
+			_, _ = c.Exec(context.Background(), "DROP ROLE "+role)
+			c.Close(context.Background())
+		}
+	})
+	bypass := strings.Replace(appURL(t, admin), store.AppRole+"@", role+"@", 1)
+	if st, err := store.Open(ctx, bypass, store.Options{Keys: keys}); err == nil {
+		st.Close()
+		t.Fatal("the store opened with a BYPASSRLS login")
+	} else if !strings.Contains(err.Error(), "BYPASSRLS") {
+		t.Fatalf("BYPASSRLS login: %v", err)
 	}
 }

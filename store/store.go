@@ -45,30 +45,135 @@ type Options struct {
 	// Keys seal what is written to the record and verify what was
 	// (RECORD_KEY). Required.
 	Keys *RecordKeys
+	// UnsafeAllowPrivileged lets the login role be a superuser, have
+	// BYPASSRLS or own the record's tables. The API and the worker never set
+	// it: such a role can RESET ROLE, switch the record's triggers off and
+	// rewrite it. Only tests, for their own checks beside the system they
+	// test, open the store that way.
+	UnsafeAllowPrivileged bool
 }
 
-// Open connects to PostgreSQL. It does not create or migrate the database:
-// call Prepare first.
+// Open connects to PostgreSQL as the login role dsn names, which must not
+// be able to change the record: Open refuses a superuser, a role with
+// BYPASSRLS and the owner of the record's tables (a *PrivilegeError), and
+// so does every later connection of the pool. It does not create or migrate
+// the database: call Prepare first, with the administrator's URL.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Keys == nil || len(opts.Keys.keys) == 0 {
 		return nil, errors.New("no record key: the record cannot be sealed or verified without RECORD_KEY")
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, fmt.Errorf("database URL: %w", err)
 	}
 	cfg.MaxConns = 10
-	// Act as the application role whatever the login role is: it may read
-	// and add to the record, never change or remove it.
+	// Act as the application role: it may read and add to the record,
+	// never change or remove it. The login role is checked first, because
+	// a privileged one could RESET ROLE out of it.
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SET ROLE escalate_app")
+		if !opts.UnsafeAllowPrivileged {
+			if err := checkLoginRole(ctx, c); err != nil {
+				return err
+			}
+		}
+		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
 		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, keys: opts.Keys}, nil
+	s := &Store{pool: pool, keys: opts.Keys}
+	// One connection now, so that a privileged login role stops the process
+	// at start. PostgreSQL not answering yet is not a reason to stop: the
+	// pool connects when it can, and /readyz says it cannot meanwhile.
+	if err := s.Ping(ctx); err != nil {
+		var pe *PrivilegeError
+		if errors.As(err, &pe) {
+			pool.Close()
+			return nil, pe
+		}
+	}
+	return s, nil
+}
+
+// AppRole is the role the API and the worker act as: it may read the record
+// and add to it, never change or remove it (store/migrations/000002).
+const AppRole = "escalate_app"
+
+// PrivilegeError is a login role that could change the record.
+type PrivilegeError struct {
+	Role string
+	Why  string
+}
+
+func (e *PrivilegeError) Error() string {
+	return fmt.Sprintf("the database login role %q %s: the API and the worker must log in as a role that cannot change the record "+
+		"(%s, or a role granted it that is neither a superuser nor the tables' owner); set DATABASE_APP_URL, see SECURITY.md", e.Role, e.Why, AppRole)
+}
+
+// checkLoginRole refuses a session whose login role could escape the
+// application role: a superuser, a role with BYPASSRLS, or one that owns
+// (or is a member of the owner of) the events table, who could switch its
+// triggers off.
+func checkLoginRole(ctx context.Context, c *pgx.Conn) error {
+	var role string
+	var super, bypass, owner bool
+	err := c.QueryRow(ctx, `SELECT r.rolname, r.rolsuper, r.rolbypassrls, coalesce(pg_has_role(session_user, t.relowner, 'MEMBER'), false)
+		FROM pg_roles r LEFT JOIN pg_class t ON t.oid = to_regclass('public.events')
+		WHERE r.rolname = session_user`).Scan(&role, &super, &bypass, &owner)
+	if err != nil {
+		return err
+	}
+	switch {
+	case super:
+		return &PrivilegeError{Role: role, Why: "is a superuser"}
+	case bypass:
+		return &PrivilegeError{Role: role, Why: "has BYPASSRLS"}
+	case owner:
+		return &PrivilegeError{Role: role, Why: "owns the record's tables"}
+	}
+	return nil
+}
+
+// AppURL is the URL the API and the worker log in with when DATABASE_APP_URL
+// is unset: the administrator's URL (DATABASE_URL, which may be a superuser's
+// and is used only to create and migrate the database) with AppRole as its
+// user and no password. That suits trust, peer or certificate
+// authentication, as on a developer's machine; where passwords are used,
+// set DATABASE_APP_URL (migrate then gives AppRole its password).
+func AppURL(adminURL string) (string, error) {
+	u, err := url.Parse(adminURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", errors.New("DATABASE_URL is not a postgres:// URL, so the application's login cannot be derived from it: set DATABASE_APP_URL")
+	}
+	u.User = url.User(AppRole)
+	return u.String(), nil
+}
+
+// EnsureAppLogin gives AppRole the password appURL names, connecting with
+// adminURL, so a deployment that authenticates with passwords needs no step
+// by hand. A URL without a password, or for another role, changes nothing:
+// another role is the deployer's to create and grant AppRole.
+func EnsureAppLogin(ctx context.Context, adminURL, appURL string) error {
+	cfg, err := pgx.ParseConfig(appURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_APP_URL: %w", err)
+	}
+	if cfg.User != AppRole || cfg.Password == "" {
+		return nil
+	}
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var stmt string
+	if err := conn.QueryRow(ctx, `SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $2::text)`, AppRole, cfg.Password).Scan(&stmt); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, stmt)
+	return err
 }
 
 // Close releases the pool.

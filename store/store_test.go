@@ -36,13 +36,15 @@ func testKeys(t *testing.T, keys string) *store.RecordKeys {
 	return k
 }
 
-// testStoreDSN prepares a fresh database and opens the store on it. It
-// returns the database's URL (a superuser's), with which tests also play
-// the part of someone who can change the database.
+// testStoreDSN prepares a fresh database with the administrator's URL, as
+// migrate does, and opens the store as the application does, with the
+// application's login role. It returns the administrator's URL (a
+// superuser's), with which tests play the part of someone who can change
+// the database.
 func testStoreDSN(t *testing.T) (*store.Store, string) {
 	t.Helper()
 	dsn := testDatabase(t)
-	st, err := store.Open(context.Background(), dsn, store.Options{Keys: testKeys(t, testKey)})
+	st, err := store.Open(context.Background(), appURL(t, dsn), store.Options{Keys: testKeys(t, testKey)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +71,15 @@ func testDatabase(t *testing.T) string {
 	}
 	t.Cleanup(func() { _ = store.DropDatabase(context.Background(), dsn) })
 	return dsn
+}
+
+func appURL(t *testing.T, adminURL string) string {
+	t.Helper()
+	u, err := store.AppURL(adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func sampleInput(version int, status string, events ...workflows.Event) workflows.RecordEventsInput {

@@ -33,6 +33,11 @@ type config struct {
 	MailDevWebPort    int
 	LogFormat         string
 	CORSOrigins       []string // CORS_ORIGINS; empty: CORS is off
+	// DatabaseAppURL is the API's and the worker's login, which must not be
+	// able to change the record; empty: DatabaseURL's host and database with
+	// store.AppRole as the user. DatabaseURL is the administrator's, used
+	// only to create and migrate the database.
+	DatabaseAppURL string
 	// RecordKey seals the record (store.ParseRecordKeys); dev keeps one in
 	// DEV_DIR/record-key.
 	RecordKey string
@@ -61,6 +66,7 @@ func loadConfig() (config, error) {
 		DevDir:            env("DEV_DIR", ".dev"),
 		MailDev:           env("MAILDEV", ".dev/maildev/node_modules/.bin/maildev"),
 		LogFormat:         env("LOG_FORMAT", "text"),
+		DatabaseAppURL:    env("DATABASE_APP_URL", ""),
 		RecordKey:         env("RECORD_KEY", ""),
 	}
 	var err error
@@ -90,6 +96,14 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("LOG_FORMAT %q: use text or json", c.LogFormat)
 	}
 	return c, nil
+}
+
+// appURL is the login the API and the worker use.
+func (c config) appURL() (string, error) {
+	if c.DatabaseAppURL != "" {
+		return c.DatabaseAppURL, nil
+	}
+	return store.AppURL(c.DatabaseURL)
 }
 
 // recordKeys are the keys that seal the record. The API and the worker do

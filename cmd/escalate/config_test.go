@@ -31,6 +31,36 @@ func TestServicesNeedARecordKey(t *testing.T) {
 	}
 }
 
+// By default the API and the worker log in as the application's role at
+// DATABASE_URL's database; DATABASE_APP_URL overrides it.
+func TestAppLogin(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("DATABASE_APP_URL", "")
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := cfg.appURL(); err != nil || u != "postgres://escalate_app@127.0.0.1:5432/escalate?sslmode=disable" {
+		t.Fatalf("default login %q %v", u, err)
+	}
+	t.Setenv("DATABASE_URL", "postgres://admin:secret@db.example:5432/esc?sslmode=require")
+	cfg, _ = loadConfig()
+	if u, err := cfg.appURL(); err != nil || u != "postgres://escalate_app@db.example:5432/esc?sslmode=require" {
+		t.Fatalf("derived login %q %v: the administrator's password must not follow", u, err)
+	}
+	t.Setenv("DATABASE_APP_URL", "postgres://app:pw@db.example/esc")
+	cfg, _ = loadConfig()
+	if u, _ := cfg.appURL(); u != "postgres://app:pw@db.example/esc" {
+		t.Fatalf("DATABASE_APP_URL ignored: %q", u)
+	}
+	t.Setenv("DATABASE_APP_URL", "")
+	t.Setenv("DATABASE_URL", "host=db.example user=admin dbname=esc")
+	cfg, _ = loadConfig()
+	if _, err := cfg.appURL(); err == nil || !strings.Contains(err.Error(), "DATABASE_APP_URL") {
+		t.Fatalf("keyword DSN: %v, want to be told to set DATABASE_APP_URL", err)
+	}
+}
+
 // dev makes its record key once and keeps it: the record sealed with it
 // must verify after a restart.
 func TestDevRecordKeyIsKept(t *testing.T) {

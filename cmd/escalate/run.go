@@ -28,8 +28,20 @@ import (
 )
 
 func runMigrate(ctx context.Context, cfg config, log *slog.Logger) error {
+	return prepareDatabase(ctx, cfg, log)
+}
+
+// prepareDatabase creates and migrates the database as DATABASE_URL's
+// login, and gives the application's role the password DATABASE_APP_URL
+// names, if it names one.
+func prepareDatabase(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := store.Prepare(ctx, cfg.DatabaseURL); err != nil {
 		return err
+	}
+	if cfg.DatabaseAppURL != "" {
+		if err := store.EnsureAppLogin(ctx, cfg.DatabaseURL, cfg.DatabaseAppURL); err != nil {
+			return fmt.Errorf("the application's login (DATABASE_APP_URL): %w", err)
+		}
 	}
 	log.Info("database ready", "database", redact(cfg.DatabaseURL))
 	return nil
@@ -61,10 +73,9 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
 			log.Warn("MailDev is not installed (make dev installs it with npm): notifications are logged, not mailed", "looked_for", cfg.MailDev)
 		}
 	}
-	if err := store.Prepare(ctx, cfg.DatabaseURL); err != nil {
+	if err := prepareDatabase(ctx, cfg, log); err != nil {
 		return err
 	}
-	log.Info("database ready", "database", redact(cfg.DatabaseURL))
 	if cfg.RecordKey == "" {
 		key, err := devRecordKey(cfg.DevDir)
 		if err != nil {
@@ -120,18 +131,24 @@ func devRecordKey(dir string) (string, error) {
 	return key, nil
 }
 
-// runServices runs the worker, the API or both until ctx ends.
+// runServices runs the worker, the API or both until ctx ends. They log in
+// as the application's role, never as DATABASE_URL's administrator: the
+// store refuses a login that could change the record.
 func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, runAPI bool) error {
 	keys, err := cfg.recordKeys()
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Keys: keys})
+	appURL, err := cfg.appURL()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, appURL, store.Options{Keys: keys})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	log.Info("the record is sealed", "record_keys", keys.IDs())
+	log.Info("database", "login", redact(appURL), "record_keys", keys.IDs())
 	tc, err := dialTemporal(ctx, cfg, log)
 	if err != nil {
 		return err
