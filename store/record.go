@@ -62,6 +62,8 @@ type Verification struct {
 // seals, and the verification of the whole: their continuity, their number
 // against the case's version, the chain, and the case row's seal.
 func (s *Store) Record(ctx context.Context, ref string) (entries []RecordEntry, v Verification, err error) {
+	ctx, done := s.call(ctx, "Record", reads, s.timeout)
+	defer done(&err)
 	var c sealedCase
 	var id caseIdentity
 	var seal []byte

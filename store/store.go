@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -38,6 +39,8 @@ var (
 type Store struct {
 	pool *pgxpool.Pool
 	keys *RecordKeys
+	// timeout bounds each call; recordTimeout RecordEvents' transaction.
+	timeout, recordTimeout time.Duration
 }
 
 // Options are what Open needs besides the database's URL.
@@ -45,6 +48,13 @@ type Options struct {
 	// Keys seal what is written to the record and verify what was
 	// (RECORD_KEY). Required.
 	Keys *RecordKeys
+	// Timeout bounds every store call (DATABASE_TIMEOUT, default
+	// DefaultTimeout): a PostgreSQL that takes connections but answers
+	// nothing then fails a request in seconds instead of holding it.
+	Timeout time.Duration
+	// RecordTimeout bounds RecordEvents' transaction (DATABASE_RECORD_TIMEOUT,
+	// default DefaultRecordTimeout), which does more than any other call.
+	RecordTimeout time.Duration
 	// UnsafeAllowPrivileged lets the login role be a superuser, have
 	// BYPASSRLS or own the record's tables. The API and the worker never set
 	// it: such a role can RESET ROLE, switch the record's triggers off and
@@ -52,6 +62,14 @@ type Options struct {
 	// test, open the store that way.
 	UnsafeAllowPrivileged bool
 }
+
+// Defaults of Options and of the connection.
+const (
+	DefaultTimeout       = 5 * time.Second
+	DefaultRecordTimeout = 10 * time.Second
+	// DefaultConnectTimeout is used when the URL sets no connect_timeout.
+	DefaultConnectTimeout = 5 * time.Second
+)
 
 // Open connects to PostgreSQL as the login role dsn names, which must not
 // be able to change the record: Open refuses a superuser, a role with
@@ -67,6 +85,21 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("database URL: %w", err)
 	}
 	cfg.MaxConns = 10
+	// A connection that stops answering is noticed: dialing and the
+	// handshake are bounded, the kernel probes an idle connection whose
+	// peer has gone, the pool checks idle ones every few seconds and pings
+	// one idle for over a second before handing it out.
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	dialer := &net.Dialer{
+		Timeout:         cfg.ConnConfig.ConnectTimeout,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3},
+	}
+	cfg.ConnConfig.DialFunc = dialer.DialContext
+	cfg.HealthCheckPeriod = 15 * time.Second
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.PingTimeout = 2 * time.Second
 	// Act as the application role: it may read and add to the record,
 	// never change or remove it. The login role is checked first, because
 	// a privileged one could RESET ROLE out of it.
@@ -83,7 +116,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool, keys: opts.Keys}
+	s := &Store{pool: pool, keys: opts.Keys, timeout: opts.Timeout, recordTimeout: opts.RecordTimeout}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	if s.recordTimeout <= 0 {
+		s.recordTimeout = DefaultRecordTimeout
+	}
 	// One connection now, so that a privileged login role stops the process
 	// at start. PostgreSQL not answering yet is not a reason to stop: the
 	// pool connects when it can, and /readyz says it cannot meanwhile.
@@ -180,7 +219,77 @@ func EnsureAppLogin(ctx context.Context, adminURL, appURL string) error {
 func (s *Store) Close() { s.pool.Close() }
 
 // Ping checks that PostgreSQL answers.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+func (s *Store) Ping(ctx context.Context) (err error) {
+	ctx, done := s.call(ctx, "Ping", reads, s.timeout)
+	defer done(&err)
+	return s.pool.Ping(ctx)
+}
+
+// access says whether a store call may change data.
+type access bool
+
+const (
+	reads  access = false
+	writes access = true
+)
+
+// errDeadline is the cause of a store call's own deadline.
+var errDeadline = errors.New("the store call's deadline passed")
+
+// call bounds one store call, and every exported method begins with it: a
+// PostgreSQL that accepts connections but answers nothing fails the call
+// when its deadline passes, instead of holding it (and the request or the
+// activity waiting on it) for as long as TCP takes to give up. done(&err)
+// ends the call; an error the deadline caused becomes a *TimeoutError.
+func (s *Store) call(ctx context.Context, op string, a access, d time.Duration) (context.Context, func(*error)) {
+	ctx, cancel := context.WithTimeoutCause(ctx, d, errDeadline)
+	return ctx, func(errp *error) {
+		defer cancel()
+		err := *errp
+		if err == nil {
+			return
+		}
+		var pgErr *pgconn.PgError
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrIdempotencyMismatch) || errors.Is(err, ErrRecordConflict) || errors.As(err, &pgErr) {
+			return // an answer, which came in time
+		}
+		// The deadline passed; or a new connection's own connect_timeout
+		// (the pool connects on a context of its own) ran out first.
+		var connectErr *pgconn.ConnectError
+		ours := ctx.Err() != nil && errors.Is(context.Cause(ctx), errDeadline)
+		connectTimedOut := errors.As(err, &connectErr) && (pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded))
+		if ours || connectTimedOut {
+			*errp = &TimeoutError{Op: op, After: d, MayHaveWritten: a == writes && !nothingSent(err), Err: err}
+		}
+	}
+}
+
+// nothingSent reports whether a call failed before anything it sent could
+// reach PostgreSQL: waiting for a connection of the pool (a bare context
+// error), connecting, or a statement pgconn never sent.
+func nothingSent(err error) bool {
+	var connectErr *pgconn.ConnectError
+	return err == context.DeadlineExceeded || errors.As(err, &connectErr) || pgconn.SafeToRetry(err)
+}
+
+// TimeoutError is a store call that PostgreSQL did not answer within its
+// deadline.
+type TimeoutError struct {
+	Op    string
+	After time.Duration
+	// MayHaveWritten: the call changes data and what it sent may have
+	// reached PostgreSQL, so whether the change was made is not known. A
+	// call that only reads, or that failed before sending anything, changed
+	// nothing.
+	MayHaveWritten bool
+	Err            error
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("PostgreSQL did not answer %s within %s: %v", e.Op, e.After, e.Err)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // Prepare creates the database named in dsn if it does not exist (connecting
 // to the server's "postgres" database to do so) and applies every embedded
@@ -275,9 +384,11 @@ func IsUnavailable(err error) bool {
 
 // NextRef allocates the next case reference for a prefix and year. Used
 // without an idempotency key; with one, ClaimRef allocates.
-func (s *Store) NextRef(ctx context.Context, prefix string, year int) (string, error) {
+func (s *Store) NextRef(ctx context.Context, prefix string, year int) (_ string, err error) {
+	ctx, done := s.call(ctx, "NextRef", writes, s.timeout)
+	defer done(&err)
 	var n int64
-	err := s.pool.QueryRow(ctx, allocateNumber, prefix, year).Scan(&n)
+	err = s.pool.QueryRow(ctx, allocateNumber, prefix, year).Scan(&n)
 	if err != nil {
 		return "", err
 	}
@@ -296,6 +407,8 @@ RETURNING last_number`
 // A key whose claim was released (ReleaseRef: its case was never started)
 // is claimed afresh, with a new reference.
 func (s *Store) ClaimRef(ctx context.Context, owner, key string, bodyHash []byte, prefix string, year int) (ref string, existing bool, err error) {
+	ctx, done := s.call(ctx, "ClaimRef", writes, s.timeout)
+	defer done(&err)
 	for attempt := 0; attempt < 3; attempt++ {
 		var hash []byte
 		err = s.pool.QueryRow(ctx, `SELECT body_hash, ref FROM idempotency_keys WHERE owner = $1 AND key = $2`, owner, key).Scan(&hash, &ref)
@@ -350,8 +463,10 @@ const releasedRef = ""
 // the key is not left naming a case that does not exist. The reference's
 // number is not reused. A key bound meanwhile to another reference is left
 // alone.
-func (s *Store) ReleaseRef(ctx context.Context, owner, key, ref string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET ref = $4 WHERE owner = $1 AND key = $2 AND ref = $3`,
+func (s *Store) ReleaseRef(ctx context.Context, owner, key, ref string) (err error) {
+	ctx, done := s.call(ctx, "ReleaseRef", writes, s.timeout)
+	defer done(&err)
+	_, err = s.pool.Exec(ctx, `UPDATE idempotency_keys SET ref = $4 WHERE owner = $1 AND key = $2 AND ref = $3`,
 		owner, key, ref, releasedRef)
 	return err
 }
@@ -386,6 +501,8 @@ func (e *RecordConflictError) Is(target error) bool { return target == ErrRecord
 // record is taken by other content is a *RecordConflictError, and nothing is
 // written.
 func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput, render Renderer) (inserted int, err error) {
+	ctx, done := s.call(ctx, "RecordEvents", writes, s.recordTimeout)
+	defer done(&err)
 	snap, err := json.Marshal(in.Case)
 	if err != nil {
 		return 0, err
@@ -528,9 +645,11 @@ func partyEmails(c workflows.Case) []string {
 }
 
 // GetCase returns a case with its history from the record.
-func (s *Store) GetCase(ctx context.Context, ref string) (workflows.Case, error) {
+func (s *Store) GetCase(ctx context.Context, ref string) (_ workflows.Case, err error) {
+	ctx, done := s.call(ctx, "GetCase", reads, s.timeout)
+	defer done(&err)
 	var snap []byte
-	err := s.pool.QueryRow(ctx, `SELECT snapshot FROM cases WHERE ref = $1`, ref).Scan(&snap)
+	err = s.pool.QueryRow(ctx, `SELECT snapshot FROM cases WHERE ref = $1`, ref).Scan(&snap)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return workflows.Case{}, ErrNotFound
 	}
@@ -550,7 +669,9 @@ func (s *Store) GetCase(ctx context.Context, ref string) (workflows.Case, error)
 }
 
 // Events returns a case's record in order.
-func (s *Store) Events(ctx context.Context, ref string) ([]workflows.Event, error) {
+func (s *Store) Events(ctx context.Context, ref string) (_ []workflows.Event, err error) {
+	ctx, done := s.call(ctx, "Events", reads, s.timeout)
+	defer done(&err)
 	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at FROM events WHERE ref = $1 ORDER BY seq`, ref)
 	if err != nil {
 		return nil, err
@@ -591,7 +712,9 @@ type ListFilter struct {
 
 // ListCases returns the cases the viewer may read, newest first, and whether
 // there are more.
-func (s *Store) ListCases(ctx context.Context, v Viewer, f ListFilter) ([]workflows.Case, bool, error) {
+func (s *Store) ListCases(ctx context.Context, v Viewer, f ListFilter) (_ []workflows.Case, _ bool, err error) {
+	ctx, done := s.call(ctx, "ListCases", reads, s.timeout)
+	defer done(&err)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -661,17 +784,21 @@ type Token struct {
 }
 
 // CreateToken stores a token's hash and person.
-func (s *Store) CreateToken(ctx context.Context, t Token, hash []byte) (Token, error) {
-	err := s.pool.QueryRow(ctx, `INSERT INTO tokens (id, hash, name, email, agency, role, created_by, expires_at)
+func (s *Store) CreateToken(ctx context.Context, t Token, hash []byte) (_ Token, err error) {
+	ctx, done := s.call(ctx, "CreateToken", writes, s.timeout)
+	defer done(&err)
+	err = s.pool.QueryRow(ctx, `INSERT INTO tokens (id, hash, name, email, agency, role, created_by, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at`,
 		t.ID, hash, t.Name, t.Email, t.Agency, t.Role, t.CreatedBy, t.ExpiresAt).Scan(&t.CreatedAt)
 	return t, err
 }
 
 // TokenByHash finds a token by the hash of its secret.
-func (s *Store) TokenByHash(ctx context.Context, hash []byte) (Token, error) {
+func (s *Store) TokenByHash(ctx context.Context, hash []byte) (_ Token, err error) {
+	ctx, done := s.call(ctx, "TokenByHash", reads, s.timeout)
+	defer done(&err)
 	var t Token
-	err := s.pool.QueryRow(ctx, `SELECT id, name, email, agency, role, created_at, created_by, expires_at, revoked_at
+	err = s.pool.QueryRow(ctx, `SELECT id, name, email, agency, role, created_at, created_by, expires_at, revoked_at
 		FROM tokens WHERE hash = $1`, hash).Scan(&t.ID, &t.Name, &t.Email, &t.Agency, &t.Role, &t.CreatedAt,
 		&t.CreatedBy, &t.ExpiresAt, &t.RevokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -682,7 +809,9 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (Token, error) {
 
 // RevokeToken marks a token revoked; revoking twice is harmless. It returns
 // ErrNotFound for an unknown id.
-func (s *Store) RevokeToken(ctx context.Context, id string) error {
+func (s *Store) RevokeToken(ctx context.Context, id string) (err error) {
+	ctx, done := s.call(ctx, "RevokeToken", writes, s.timeout)
+	defer done(&err)
 	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1`, id)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"escalate/api"
 	"escalate/policies"
@@ -38,6 +39,10 @@ type config struct {
 	// store.AppRole as the user. DatabaseURL is the administrator's, used
 	// only to create and migrate the database.
 	DatabaseAppURL string
+	// DatabaseTimeout bounds each store call; DatabaseRecordTimeout the
+	// transaction that writes a step of a case.
+	DatabaseTimeout       time.Duration
+	DatabaseRecordTimeout time.Duration
 	// RecordKey seals the record (store.ParseRecordKeys); dev keeps one in
 	// DEV_DIR/record-key.
 	RecordKey string
@@ -88,6 +93,12 @@ func loadConfig() (config, error) {
 	if c.TemporalPort, err = strconv.Atoi(env("TEMPORAL_PORT", "7233")); err != nil {
 		return c, fmt.Errorf("TEMPORAL_PORT: %w", err)
 	}
+	if c.DatabaseTimeout, err = positiveDuration("DATABASE_TIMEOUT", store.DefaultTimeout); err != nil {
+		return c, err
+	}
+	if c.DatabaseRecordTimeout, err = positiveDuration("DATABASE_RECORD_TIMEOUT", store.DefaultRecordTimeout); err != nil {
+		return c, err
+	}
 	c.PublicURL = env("PUBLIC_URL", "http://"+c.HTTPAddr)
 	if c.CORSOrigins, err = api.ParseOrigins(env("CORS_ORIGINS", "")); err != nil {
 		return c, err
@@ -96,6 +107,14 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("LOG_FORMAT %q: use text or json", c.LogFormat)
 	}
 	return c, nil
+}
+
+func positiveDuration(key string, def time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(env(key, def.String()))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: want a duration such as 5s", key)
+	}
+	return d, nil
 }
 
 // appURL is the login the API and the worker use.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The API and the worker refuse to start without a record key, before
@@ -58,6 +59,21 @@ func TestAppLogin(t *testing.T) {
 	cfg, _ = loadConfig()
 	if _, err := cfg.appURL(); err == nil || !strings.Contains(err.Error(), "DATABASE_APP_URL") {
 		t.Fatalf("keyword DSN: %v, want to be told to set DATABASE_APP_URL", err)
+	}
+}
+
+func TestDatabaseTimeouts(t *testing.T) {
+	t.Setenv("DATABASE_TIMEOUT", "")
+	t.Setenv("DATABASE_RECORD_TIMEOUT", "")
+	cfg, err := loadConfig()
+	if err != nil || cfg.DatabaseTimeout != 5*time.Second || cfg.DatabaseRecordTimeout != 10*time.Second {
+		t.Fatalf("defaults: %v %v %v", cfg.DatabaseTimeout, cfg.DatabaseRecordTimeout, err)
+	}
+	for _, bad := range []string{"0s", "-1s", "5"} {
+		t.Setenv("DATABASE_TIMEOUT", bad)
+		if _, err := loadConfig(); err == nil {
+			t.Errorf("DATABASE_TIMEOUT=%s taken", bad)
+		}
 	}
 }
 

@@ -143,12 +143,12 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, appURL, store.Options{Keys: keys})
+	st, err := store.Open(ctx, appURL, store.Options{Keys: keys, Timeout: cfg.DatabaseTimeout, RecordTimeout: cfg.DatabaseRecordTimeout})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	log.Info("database", "login", redact(appURL), "record_keys", keys.IDs())
+	log.Info("database", "login", redact(appURL), "record_keys", keys.IDs(), "timeout", cfg.DatabaseTimeout, "record_timeout", cfg.DatabaseRecordTimeout)
 	tc, err := dialTemporal(ctx, cfg, log)
 	if err != nil {
 		return err
