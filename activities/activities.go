@@ -50,12 +50,34 @@ func (a *Activities) RecordEvents(ctx context.Context, in workflows.RecordEvents
 			"a value of this change cannot be recorded (SQLSTATE "+code+")", workflows.ErrRecordRefused, nil)
 	}
 	if err != nil {
-		return workflows.RecordEventsResult{}, fmt.Errorf("record %s events %d..%d: %w", in.Ref, in.Events[0].Seq, in.Events[len(in.Events)-1].Seq, err)
+		return workflows.RecordEventsResult{}, a.recordFailed(in, err)
 	}
 	for _, ev := range in.Events {
 		a.logger().Info("recorded", "ref", in.Ref, "seq", ev.Seq, "type", ev.Type, "stage", ev.Stage)
 	}
 	return workflows.RecordEventsResult{Inserted: n}, nil
+}
+
+// ErrTypeRecordConflict is the application error type of a step the record
+// refused because an event's place on it is taken by other content.
+const ErrTypeRecordConflict = "record_conflict"
+
+// recordFailed is the activity's error for a step that was not recorded.
+// A record conflict is not retried: the record holds, under the event's
+// number, something the case never wrote (a forged row, or another run's
+// event), and writing over it or skipping the case's event would both make
+// the record false. It is logged as loudly as anything here, for an operator
+// to find out how the record came to differ. Anything else (PostgreSQL down
+// or slow) is retried until it is written.
+func (a *Activities) recordFailed(in workflows.RecordEventsInput, err error) error {
+	span := fmt.Sprintf("record %s events %d..%d", in.Ref, in.Events[0].Seq, in.Events[len(in.Events)-1].Seq)
+	var conflict *store.RecordConflictError
+	if errors.As(err, &conflict) {
+		a.logger().Error("RECORD CONFLICT: the case's step was NOT recorded and will not be retried; the record must be investigated",
+			"ref", in.Ref, "seq", conflict.Seq, "why", conflict.Why)
+		return temporal.NewNonRetryableApplicationError(span+": "+conflict.Error(), ErrTypeRecordConflict, err)
+	}
+	return fmt.Errorf("%s: %w", span, err)
 }
 
 // DeliverNotifications sends the recorded notifications of the given events

@@ -109,9 +109,20 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 		}
 	}
 	var unavailable *serviceerror.Unavailable
+	var storeTimeout *store.TimeoutError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound
+	case errors.As(err, &storeTimeout):
+		// PostgreSQL took the call but did not answer within the store's
+		// deadline. Only a write that may have reached it leaves the
+		// outcome unknown; a read, or a call that sent nothing, changed
+		// nothing, whatever the request's method.
+		s.log.WarnContext(c.Request.Context(), "PostgreSQL did not answer in time", "request_id", requestID(c), "error", err)
+		if storeTimeout.MayHaveWritten {
+			return errMaybeDone
+		}
+		return errUnavailable
 	case timedOut(err):
 		s.log.WarnContext(c.Request.Context(), "dependency timed out", "request_id", requestID(c), "error", err)
 		if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {

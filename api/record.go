@@ -23,8 +23,8 @@ type recordResponse struct {
 	Verification store.Verification  `json:"verification"`
 }
 
-// getRecord returns the case's written record with the verification of its
-// hash chain.
+// getRecord returns the case's written record with its verification: the
+// events' keyed seals and links, their continuity, and the case row's seal.
 func (s *Server) getRecord(c *gin.Context) error {
 	cs, err := s.loadCase(c, canRead)
 	if err != nil {
@@ -195,7 +195,7 @@ func newRecordPage(cs workflows.Case, pol *policies.Policy, v store.Verification
 	page.Stages = stages(cs, pol, clock)
 	for _, e := range cs.History {
 		row := entryRow{Seq: e.Seq, At: e.At, Stage: e.Stage, Who: e.By, Email: e.ByEmail, What: eventWord(e.Type), Text: e.Text,
-			Broken: !v.Intact && v.FirstBroken == e.Seq, Unchecked: !v.Intact && e.Seq > v.FirstBroken}
+			Broken: !v.Intact && v.FirstBroken == e.Seq, Unchecked: !v.Intact && v.FirstBroken > 0 && e.Seq > v.FirstBroken}
 		if e.By == systemName && e.ByEmail == "" {
 			row.Who = "Recorded automatically"
 		}

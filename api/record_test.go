@@ -275,7 +275,7 @@ func TestRecordPage(t *testing.T) {
 			name:  "resolved at stage 4 with an agreement",
 			build: resolvedCase,
 			verify: func(c workflows.Case) store.Verification {
-				return store.Verification{Intact: true, Events: len(c.History)}
+				return store.Verification{Intact: true, Keyed: true, Events: len(c.History)}
 			},
 			stages: []stageWant{
 				{"Stage 1: Direct professional to professional discussion", "Thu 27 Mar 2025, 09:40 GMT", "Mon 31 Mar 2025, 17:00 BST", "Deadline passed: escalated automatically to stage 2"},
@@ -311,7 +311,7 @@ func TestRecordPage(t *testing.T) {
 			name:  "withdrawn at stage 2",
 			build: withdrawnCase,
 			verify: func(c workflows.Case) store.Verification {
-				return store.Verification{Intact: true, Events: len(c.History)}
+				return store.Verification{Intact: true, Keyed: true, Events: len(c.History)}
 			},
 			stages: []stageWant{
 				{"Stage 1: Direct professional to professional discussion", "Mon 2 Jun 2025, 09:30 BST", "Wed 4 Jun 2025, 17:00 BST", "Escalated to stage 2 by Priya Shah"},
@@ -328,7 +328,7 @@ func TestRecordPage(t *testing.T) {
 			name:  "unresolved after partnership mediation",
 			build: unresolvedCase,
 			verify: func(c workflows.Case) store.Verification {
-				return store.Verification{Intact: true, Events: len(c.History)}
+				return store.Verification{Intact: true, Keyed: true, Events: len(c.History)}
 			},
 			stages: []stageWant{
 				{"Stage 1: Direct professional to professional discussion", "Mon 20 Oct 2025, 10:00 BST", "Wed 22 Oct 2025, 17:00 BST", "Deadline passed: escalated automatically to stage 2"},
@@ -360,6 +360,39 @@ func TestRecordPage(t *testing.T) {
 				"Current stage", "(overdue)",
 			},
 			absent: []string{"<script>", "<b>urgent", "Record verified.", "Agreed outcome"},
+		},
+		{
+			name:  "recorded before the record was keyed",
+			build: withdrawnCase,
+			verify: func(c workflows.Case) store.Verification {
+				return store.Verification{Intact: true, Keyed: false, Unkeyed: []int{1, 2, 3}, Events: len(c.History),
+					Reason: "events 1-3 were recorded before the record was sealed with a key: their plain hashes show accidental change, not a deliberate rewrite by someone with access to the database"}
+			},
+			stages: []stageWant{
+				{"Stage 1: Direct professional to professional discussion", "Mon 2 Jun 2025, 09:30 BST", "Wed 4 Jun 2025, 17:00 BST", "Escalated to stage 2 by Priya Shah"},
+				{"Stage 2: Direct manager to manager discussion", "Tue 3 Jun 2025, 10:00 BST", "Tue 10 Jun 2025, 17:00 BST", "Withdrawn by Priya Shah (raising side)"},
+			},
+			want: []string{
+				"Record checked, but not all of it can be vouched for.", "but events 1-3 were recorded before the record was sealed with a key",
+			},
+			absent: []string{"Record verified.", "failed verification"},
+		},
+		{
+			name:  "the case row does not match its seal",
+			build: withdrawnCase,
+			verify: func(c workflows.Case) store.Verification {
+				return store.Verification{Intact: false, FirstBroken: 0, Events: len(c.History),
+					Reason: "the case's details (status, stage, deadline, parties, agencies, summary) or the end of its record do not match the seal written with its last event: they were changed since"}
+			},
+			stages: []stageWant{
+				{"Stage 1: Direct professional to professional discussion", "Mon 2 Jun 2025, 09:30 BST", "Wed 4 Jun 2025, 17:00 BST", "Escalated to stage 2 by Priya Shah"},
+				{"Stage 2: Direct manager to manager discussion", "Tue 3 Jun 2025, 10:00 BST", "Tue 10 Jun 2025, 17:00 BST", "Withdrawn by Priya Shah (raising side)"},
+			},
+			want: []string{
+				"Warning: this record failed verification.", "The case's details do not match their seal</strong>: the case&#39;s details (status",
+				"Tell the NSCP Business Office",
+			},
+			absent: []string{"Record verified.", "First broken link", "Not checked", "event 0"},
 		},
 	}
 	for _, tt := range tests {
@@ -435,9 +468,10 @@ func TestRecordPage(t *testing.T) {
 						t.Errorf("record row %d (%s) lacks %q:\n%s", i+1, e.Type, s, r)
 					}
 				}
-				// Rows the verification did not vouch for say so.
+				// Rows the verification did not vouch for say so. When it is
+				// the case row that fails (FirstBroken 0), the events verified.
 				broken, unchecked := strings.Contains(r, "First broken link"), strings.Contains(r, "Not checked")
-				if broken != (!v.Intact && e.Seq == v.FirstBroken) || unchecked != (!v.Intact && e.Seq > v.FirstBroken) {
+				if broken != (!v.Intact && e.Seq == v.FirstBroken) || unchecked != (!v.Intact && v.FirstBroken > 0 && e.Seq > v.FirstBroken) {
 					t.Errorf("record row %d: first broken link %v, not checked %v; verification %+v", e.Seq, broken, unchecked, v)
 				}
 			}

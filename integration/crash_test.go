@@ -48,7 +48,11 @@ func TestHelperCrashingWorker(t *testing.T) {
 		return // run only as the child process
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, os.Getenv("ESCALATE_CRASH_WORKER_DSN"))
+	keys, err := store.ParseRecordKeys(os.Getenv("RECORD_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, os.Getenv("ESCALATE_CRASH_WORKER_DSN"), store.Options{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +86,7 @@ func TestWorkerKilledAfterWrite(t *testing.T) {
 	// Only the crashing worker runs now.
 	s.stopWorker()
 	child := exec.Command(os.Args[0], "-test.run=^TestHelperCrashingWorker$", "-test.count=1")
-	child.Env = append(os.Environ(), "ESCALATE_CRASH_WORKER_TEMPORAL="+s.dev.FrontendHostPort(), "ESCALATE_CRASH_WORKER_DSN="+s.dsn)
+	child.Env = append(os.Environ(), "ESCALATE_CRASH_WORKER_TEMPORAL="+s.dev.FrontendHostPort(), "ESCALATE_CRASH_WORKER_DSN="+s.appDSN, "RECORD_KEY="+s.recordKey)
 	child.Stdout, child.Stderr = io.Discard, io.Discard
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
@@ -131,7 +135,7 @@ func TestWorkerKilledAfterWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !v.Intact || v.Events != len(entries) {
+	if !v.Intact || !v.Keyed || v.Events != len(entries) {
 		t.Errorf("record after the crash: %+v", v)
 	}
 	for i, e := range entries {

@@ -48,10 +48,14 @@ type system struct {
 	dev   *testsuite.DevServer
 	mail  *mailDev
 	// acts are the activities the in-process worker runs; dsn is the
-	// database URL the worker and API use (through pg).
-	acts   *activities.Activities
-	dsn    string
-	worker sdkworker.Worker
+	// database's administrator URL through pg, for the test's own SQL;
+	// appDSN the application's login through pg, which the worker and API
+	// use; recordKey the key they seal the record with.
+	acts      *activities.Activities
+	dsn       string
+	appDSN    string
+	recordKey string
+	worker    sdkworker.Worker
 }
 
 func env(key, def string) string {
@@ -94,7 +98,17 @@ func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	if err := store.Prepare(ctx, dsn); err != nil {
 		t.Fatalf("prepare database: %v", err)
 	}
-	st, err := store.Open(ctx, dsn)
+	recordKey, err := store.NewRecordKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := store.ParseRecordKeys(recordKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test's own store logs in as the administrator, beside the
+	// system; the system itself never may.
+	st, err := store.Open(ctx, dsn, store.Options{Keys: keys, UnsafeAllowPrivileged: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +122,11 @@ func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	}
 	pg := startProxy(t, pgURL.Host)
 	pgURL.Host = pg.Addr()
-	appStore, err := store.Open(ctx, pgURL.String())
+	appDSN, err := store.AppURL(pgURL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	appStore, err := store.Open(ctx, appDSN, store.Options{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +147,8 @@ func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	// both refusing when not allowed).
 	acts := &activities.Activities{Store: appStore, Temporal: tc, Mailer: mailer, Webhooks: activities.NewWebhookPoster(true),
 		PublicURL: "http://escalate.test", Log: quietSlog()}
-	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String()}
+	sys := &system{t: t, temporal: tc, store: st, pg: pg, dev: srv, mail: sink, acts: acts, dsn: pgURL.String(),
+		appDSN: appDSN, recordKey: recordKey}
 	sys.startWorker()
 	t.Cleanup(sys.stopWorker)
 

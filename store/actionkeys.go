@@ -19,8 +19,10 @@ type ActionKey struct {
 // the case, the action and the body), the first time the key is used, and
 // returns what is bound to it. The same key with another request is
 // ErrIdempotencyMismatch. Concurrent claims of one key agree.
-func (s *Store) ClaimActionKey(ctx context.Context, owner, key, ref, action string, requestHash []byte) (ActionKey, error) {
-	_, err := s.pool.Exec(ctx, `INSERT INTO action_keys (owner, key, ref, action, request_hash) VALUES ($1, $2, $3, $4, $5)
+func (s *Store) ClaimActionKey(ctx context.Context, owner, key, ref, action string, requestHash []byte) (_ ActionKey, err error) {
+	ctx, done := s.call(ctx, "ClaimActionKey", writes, s.timeout)
+	defer done(&err)
+	_, err = s.pool.Exec(ctx, `INSERT INTO action_keys (owner, key, ref, action, request_hash) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (owner, key) DO NOTHING`, owner, key, ref, action, requestHash)
 	if err != nil {
 		return ActionKey{}, err
@@ -41,8 +43,10 @@ func (s *Store) ClaimActionKey(ctx context.Context, owner, key, ref, action stri
 
 // AnswerActionKey keeps the first successful answer to the key's request;
 // a later one never replaces it.
-func (s *Store) AnswerActionKey(ctx context.Context, owner, key string, response []byte) error {
-	_, err := s.pool.Exec(ctx, `UPDATE action_keys SET response = $3, answered_at = now()
+func (s *Store) AnswerActionKey(ctx context.Context, owner, key string, response []byte) (err error) {
+	ctx, done := s.call(ctx, "AnswerActionKey", writes, s.timeout)
+	defer done(&err)
+	_, err = s.pool.Exec(ctx, `UPDATE action_keys SET response = $3, answered_at = now()
 		WHERE owner = $1 AND key = $2 AND response IS NULL`, owner, key, response)
 	return err
 }

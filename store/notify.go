@@ -142,12 +142,16 @@ func scanNotification(r pgx.CollectableRow) (Notification, error) {
 
 // PendingNotifications returns the notifications of the given events that
 // have not gone yet: new, or waiting for another attempt.
-func (s *Store) PendingNotifications(ctx context.Context, ref string, seqs []int) ([]Notification, error) {
+func (s *Store) PendingNotifications(ctx context.Context, ref string, seqs []int) (_ []Notification, err error) {
+	ctx, done := s.call(ctx, "PendingNotifications", reads, s.timeout)
+	defer done(&err)
 	return s.notifications(ctx, `WHERE ref = $1 AND seq = ANY($2) AND status IN ('pending', 'retrying') ORDER BY seq, id`, ref, seqs)
 }
 
 // Notifications returns every notification of a case.
-func (s *Store) Notifications(ctx context.Context, ref string) ([]Notification, error) {
+func (s *Store) Notifications(ctx context.Context, ref string) (_ []Notification, err error) {
+	ctx, done := s.call(ctx, "Notifications", reads, s.timeout)
+	defer done(&err)
 	return s.notifications(ctx, `WHERE ref = $1 ORDER BY seq, id`, ref)
 }
 
@@ -161,12 +165,14 @@ func (s *Store) notifications(ctx context.Context, where string, args ...any) ([
 
 // MarkNotification records a delivery attempt: sent, logged, retrying or
 // failed. A notification that has gone is never marked again.
-func (s *Store) MarkNotification(ctx context.Context, id int64, status string, sendErr error) error {
+func (s *Store) MarkNotification(ctx context.Context, id int64, status string, sendErr error) (err error) {
+	ctx, done := s.call(ctx, "MarkNotification", writes, s.timeout)
+	defer done(&err)
 	var msg any
 	if sendErr != nil {
 		msg = sendErr.Error()
 	}
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3,
+	_, err = s.pool.Exec(ctx, `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3,
 		sent_at = CASE WHEN $2 IN ('sent', 'logged') THEN now() ELSE sent_at END
 		WHERE id = $1 AND status IN ('pending', 'retrying')`, id, status, msg)
 	return err
@@ -194,7 +200,9 @@ type FailedDelivery struct {
 
 // Deliveries summarises a case's notifications. It reads their statuses
 // only, not what was sent: it runs on every read of a case.
-func (s *Store) Deliveries(ctx context.Context, ref string) (DeliverySummary, error) {
+func (s *Store) Deliveries(ctx context.Context, ref string) (_ DeliverySummary, err error) {
+	ctx, done := s.call(ctx, "Deliveries", reads, s.timeout)
+	defer done(&err)
 	rows, err := s.pool.Query(ctx, `SELECT seq, channel, target, status, attempts FROM notifications
 		WHERE ref = $1 ORDER BY seq, id`, ref)
 	if err != nil {
@@ -240,7 +248,9 @@ type NotificationCount struct {
 
 // NotificationCounts counts every notification by channel and status, for
 // /metrics.
-func (s *Store) NotificationCounts(ctx context.Context) ([]NotificationCount, error) {
+func (s *Store) NotificationCounts(ctx context.Context) (_ []NotificationCount, err error) {
+	ctx, done := s.call(ctx, "NotificationCounts", reads, s.timeout)
+	defer done(&err)
 	rows, err := s.pool.Query(ctx, `SELECT channel, status, count(*) FROM notifications GROUP BY channel, status ORDER BY channel, status`)
 	if err != nil {
 		return nil, err
@@ -262,7 +272,9 @@ type CaseCount struct {
 
 // CaseCounts counts cases by policy and status, with how many of the open
 // ones are past their stage deadline, for /metrics.
-func (s *Store) CaseCounts(ctx context.Context, now time.Time) ([]CaseCount, error) {
+func (s *Store) CaseCounts(ctx context.Context, now time.Time) (_ []CaseCount, err error) {
+	ctx, done := s.call(ctx, "CaseCounts", reads, s.timeout)
+	defer done(&err)
 	rows, err := s.pool.Query(ctx, `SELECT policy, status, count(*),
 		count(*) FILTER (WHERE closed_at IS NULL AND due_at < $1)
 		FROM cases GROUP BY policy, status ORDER BY policy, status`, now)
@@ -286,8 +298,10 @@ type Webhook struct {
 }
 
 // PutWebhook sets an agency's webhook, replacing any earlier one.
-func (s *Store) PutWebhook(ctx context.Context, w Webhook) (Webhook, error) {
-	err := s.pool.QueryRow(ctx, `INSERT INTO webhooks (agency, url, secret, created_by) VALUES ($1, $2, $3, $4)
+func (s *Store) PutWebhook(ctx context.Context, w Webhook) (_ Webhook, err error) {
+	ctx, done := s.call(ctx, "PutWebhook", writes, s.timeout)
+	defer done(&err)
+	err = s.pool.QueryRow(ctx, `INSERT INTO webhooks (agency, url, secret, created_by) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (agency) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret,
 		created_by = EXCLUDED.created_by, created_at = now()
 		RETURNING created_at`, w.Agency, w.URL, w.Secret, w.CreatedBy).Scan(&w.CreatedAt)
@@ -295,9 +309,11 @@ func (s *Store) PutWebhook(ctx context.Context, w Webhook) (Webhook, error) {
 }
 
 // GetWebhook returns an agency's webhook, or ErrNotFound.
-func (s *Store) GetWebhook(ctx context.Context, agency string) (Webhook, error) {
+func (s *Store) GetWebhook(ctx context.Context, agency string) (_ Webhook, err error) {
+	ctx, done := s.call(ctx, "GetWebhook", reads, s.timeout)
+	defer done(&err)
 	var w Webhook
-	err := s.pool.QueryRow(ctx, `SELECT agency, url, secret, created_at, created_by FROM webhooks WHERE agency = $1`, agency).
+	err = s.pool.QueryRow(ctx, `SELECT agency, url, secret, created_at, created_by FROM webhooks WHERE agency = $1`, agency).
 		Scan(&w.Agency, &w.URL, &w.Secret, &w.CreatedAt, &w.CreatedBy)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Webhook{}, ErrNotFound
@@ -307,7 +323,9 @@ func (s *Store) GetWebhook(ctx context.Context, agency string) (Webhook, error) 
 
 // Webhooks lists every agency's webhook (secrets included: callers must not
 // show them).
-func (s *Store) Webhooks(ctx context.Context) ([]Webhook, error) {
+func (s *Store) Webhooks(ctx context.Context) (_ []Webhook, err error) {
+	ctx, done := s.call(ctx, "Webhooks", reads, s.timeout)
+	defer done(&err)
 	rows, err := s.pool.Query(ctx, `SELECT agency, url, secret, created_at, created_by FROM webhooks ORDER BY agency`)
 	if err != nil {
 		return nil, err
@@ -321,7 +339,9 @@ func (s *Store) Webhooks(ctx context.Context) ([]Webhook, error) {
 
 // DeleteWebhook removes an agency's webhook; ErrNotFound if it had none.
 // Deliveries already recorded for it fail at their next attempt.
-func (s *Store) DeleteWebhook(ctx context.Context, agency string) error {
+func (s *Store) DeleteWebhook(ctx context.Context, agency string) (err error) {
+	ctx, done := s.call(ctx, "DeleteWebhook", writes, s.timeout)
+	defer done(&err)
 	tag, err := s.pool.Exec(ctx, `DELETE FROM webhooks WHERE agency = $1`, agency)
 	if err != nil {
 		return err

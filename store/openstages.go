@@ -18,7 +18,9 @@ type OpenStageCount struct {
 
 // OpenStageCounts counts the open cases by policy, stage and overdue, for
 // /metrics.
-func (s *Store) OpenStageCounts(ctx context.Context, now time.Time) ([]OpenStageCount, error) {
+func (s *Store) OpenStageCounts(ctx context.Context, now time.Time) (_ []OpenStageCount, err error) {
+	ctx, done := s.call(ctx, "OpenStageCounts", reads, s.timeout)
+	defer done(&err)
 	rows, err := s.pool.Query(ctx, `SELECT policy, stage, due_at < $1, count(*) FROM cases
 		WHERE closed_at IS NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, now)
 	if err != nil {

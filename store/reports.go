@@ -102,7 +102,9 @@ const (
 )
 
 // Summary builds the summary report of one policy (or all) for a period.
-func (s *Store) Summary(ctx context.Context, f ReportFilter) (Report, error) {
+func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err error) {
+	ctx, done := s.call(ctx, "Summary", reads, s.timeout)
+	defer done(&err)
 	r := Report{
 		ByCategory: map[string]int{}, ByRaisingAgency: map[string]int{}, ByRespondingAgency: map[string]int{},
 		ByHighestStage: map[string]int{}, ByStatus: map[string]int{}, DeadlinesMissedByStage: map[string]int{},

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -34,37 +35,261 @@ var (
 	ErrIdempotencyMismatch = errors.New("idempotency key was used with a different body")
 )
 
-// Store holds the connection pool.
+// Store holds the connection pool and the keys that seal the record.
 type Store struct {
 	pool *pgxpool.Pool
+	keys *RecordKeys
+	// timeout bounds each call; recordTimeout RecordEvents' transaction.
+	timeout, recordTimeout time.Duration
 }
 
-// Open connects to PostgreSQL. It does not create or migrate the database:
-// call Prepare first.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+// Options are what Open needs besides the database's URL.
+type Options struct {
+	// Keys seal what is written to the record and verify what was
+	// (RECORD_KEY). Required.
+	Keys *RecordKeys
+	// Timeout bounds every store call (DATABASE_TIMEOUT, default
+	// DefaultTimeout): a PostgreSQL that takes connections but answers
+	// nothing then fails a request in seconds instead of holding it.
+	Timeout time.Duration
+	// RecordTimeout bounds RecordEvents' transaction (DATABASE_RECORD_TIMEOUT,
+	// default DefaultRecordTimeout), which does more than any other call.
+	RecordTimeout time.Duration
+	// UnsafeAllowPrivileged lets the login role be a superuser, have
+	// BYPASSRLS or own the record's tables. The API and the worker never set
+	// it: such a role can RESET ROLE, switch the record's triggers off and
+	// rewrite it. Only tests, for their own checks beside the system they
+	// test, open the store that way.
+	UnsafeAllowPrivileged bool
+}
+
+// Defaults of Options and of the connection.
+const (
+	DefaultTimeout       = 5 * time.Second
+	DefaultRecordTimeout = 10 * time.Second
+	// DefaultConnectTimeout is used when the URL sets no connect_timeout.
+	DefaultConnectTimeout = 5 * time.Second
+)
+
+// Open connects to PostgreSQL as the login role dsn names, which must not
+// be able to change the record: Open refuses a superuser, a role with
+// BYPASSRLS and the owner of the record's tables (a *PrivilegeError), and
+// so does every later connection of the pool. It does not create or migrate
+// the database: call Prepare first, with the administrator's URL.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.Keys == nil || len(opts.Keys.keys) == 0 {
+		return nil, errors.New("no record key: the record cannot be sealed or verified without RECORD_KEY")
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, fmt.Errorf("database URL: %w", err)
 	}
 	cfg.MaxConns = 10
-	// Act as the application role whatever the login role is: it may read
-	// and add to the record, never change or remove it.
+	// A connection that stops answering is noticed: dialing and the
+	// handshake are bounded, the kernel probes an idle connection whose
+	// peer has gone, the pool checks idle ones every few seconds and pings
+	// one idle for over a second before handing it out.
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	dialer := &net.Dialer{
+		Timeout:         cfg.ConnConfig.ConnectTimeout,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3},
+	}
+	cfg.ConnConfig.DialFunc = dialer.DialContext
+	cfg.HealthCheckPeriod = 15 * time.Second
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.PingTimeout = 2 * time.Second
+	// Act as the application role: it may read and add to the record,
+	// never change or remove it. The login role is checked first, because
+	// a privileged one could RESET ROLE out of it.
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SET ROLE escalate_app")
+		if !opts.UnsafeAllowPrivileged {
+			if err := checkLoginRole(ctx, c); err != nil {
+				return err
+			}
+		}
+		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
 		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool, keys: opts.Keys, timeout: opts.Timeout, recordTimeout: opts.RecordTimeout}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	if s.recordTimeout <= 0 {
+		s.recordTimeout = DefaultRecordTimeout
+	}
+	// One connection now, so that a privileged login role stops the process
+	// at start. PostgreSQL not answering yet is not a reason to stop: the
+	// pool connects when it can, and /readyz says it cannot meanwhile.
+	if err := s.Ping(ctx); err != nil {
+		var pe *PrivilegeError
+		if errors.As(err, &pe) {
+			pool.Close()
+			return nil, pe
+		}
+	}
+	return s, nil
+}
+
+// AppRole is the role the API and the worker act as: it may read the record
+// and add to it, never change or remove it (store/migrations/000002).
+const AppRole = "escalate_app"
+
+// PrivilegeError is a login role that could change the record.
+type PrivilegeError struct {
+	Role string
+	Why  string
+}
+
+func (e *PrivilegeError) Error() string {
+	return fmt.Sprintf("the database login role %q %s: the API and the worker must log in as a role that cannot change the record "+
+		"(%s, or a role granted it that is neither a superuser nor the tables' owner); set DATABASE_APP_URL, see SECURITY.md", e.Role, e.Why, AppRole)
+}
+
+// checkLoginRole refuses a session whose login role could escape the
+// application role: a superuser, a role with BYPASSRLS, or one that owns
+// (or is a member of the owner of) the events table, who could switch its
+// triggers off.
+func checkLoginRole(ctx context.Context, c *pgx.Conn) error {
+	var role string
+	var super, bypass, owner bool
+	err := c.QueryRow(ctx, `SELECT r.rolname, r.rolsuper, r.rolbypassrls, coalesce(pg_has_role(session_user, t.relowner, 'MEMBER'), false)
+		FROM pg_roles r LEFT JOIN pg_class t ON t.oid = to_regclass('public.events')
+		WHERE r.rolname = session_user`).Scan(&role, &super, &bypass, &owner)
+	if err != nil {
+		return err
+	}
+	switch {
+	case super:
+		return &PrivilegeError{Role: role, Why: "is a superuser"}
+	case bypass:
+		return &PrivilegeError{Role: role, Why: "has BYPASSRLS"}
+	case owner:
+		return &PrivilegeError{Role: role, Why: "owns the record's tables"}
+	}
+	return nil
+}
+
+// AppURL is the URL the API and the worker log in with when DATABASE_APP_URL
+// is unset: the administrator's URL (DATABASE_URL, which may be a superuser's
+// and is used only to create and migrate the database) with AppRole as its
+// user and no password. That suits trust, peer or certificate
+// authentication, as on a developer's machine; where passwords are used,
+// set DATABASE_APP_URL (migrate then gives AppRole its password).
+func AppURL(adminURL string) (string, error) {
+	u, err := url.Parse(adminURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", errors.New("DATABASE_URL is not a postgres:// URL, so the application's login cannot be derived from it: set DATABASE_APP_URL")
+	}
+	u.User = url.User(AppRole)
+	return u.String(), nil
+}
+
+// EnsureAppLogin gives AppRole the password appURL names, connecting with
+// adminURL, so a deployment that authenticates with passwords needs no step
+// by hand. A URL without a password, or for another role, changes nothing:
+// another role is the deployer's to create and grant AppRole.
+func EnsureAppLogin(ctx context.Context, adminURL, appURL string) error {
+	cfg, err := pgx.ParseConfig(appURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_APP_URL: %w", err)
+	}
+	if cfg.User != AppRole || cfg.Password == "" {
+		return nil
+	}
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var stmt string
+	if err := conn.QueryRow(ctx, `SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $2::text)`, AppRole, cfg.Password).Scan(&stmt); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, stmt)
+	return err
 }
 
 // Close releases the pool.
 func (s *Store) Close() { s.pool.Close() }
 
 // Ping checks that PostgreSQL answers.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+func (s *Store) Ping(ctx context.Context) (err error) {
+	ctx, done := s.call(ctx, "Ping", reads, s.timeout)
+	defer done(&err)
+	return s.pool.Ping(ctx)
+}
+
+// access says whether a store call may change data.
+type access bool
+
+const (
+	reads  access = false
+	writes access = true
+)
+
+// errDeadline is the cause of a store call's own deadline.
+var errDeadline = errors.New("the store call's deadline passed")
+
+// call bounds one store call, and every exported method begins with it: a
+// PostgreSQL that accepts connections but answers nothing fails the call
+// when its deadline passes, instead of holding it (and the request or the
+// activity waiting on it) for as long as TCP takes to give up. done(&err)
+// ends the call; an error the deadline caused becomes a *TimeoutError.
+func (s *Store) call(ctx context.Context, op string, a access, d time.Duration) (context.Context, func(*error)) {
+	ctx, cancel := context.WithTimeoutCause(ctx, d, errDeadline)
+	return ctx, func(errp *error) {
+		defer cancel()
+		err := *errp
+		if err == nil {
+			return
+		}
+		var pgErr *pgconn.PgError
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrIdempotencyMismatch) || errors.Is(err, ErrRecordConflict) || errors.As(err, &pgErr) {
+			return // an answer, which came in time
+		}
+		// The deadline passed; or a new connection's own connect_timeout
+		// (the pool connects on a context of its own) ran out first.
+		var connectErr *pgconn.ConnectError
+		ours := ctx.Err() != nil && errors.Is(context.Cause(ctx), errDeadline)
+		connectTimedOut := errors.As(err, &connectErr) && (pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded))
+		if ours || connectTimedOut {
+			*errp = &TimeoutError{Op: op, After: d, MayHaveWritten: a == writes && !nothingSent(err), Err: err}
+		}
+	}
+}
+
+// nothingSent reports whether a call failed before anything it sent could
+// reach PostgreSQL: waiting for a connection of the pool (a bare context
+// error), connecting, or a statement pgconn never sent.
+func nothingSent(err error) bool {
+	var connectErr *pgconn.ConnectError
+	return err == context.DeadlineExceeded || errors.As(err, &connectErr) || pgconn.SafeToRetry(err)
+}
+
+// TimeoutError is a store call that PostgreSQL did not answer within its
+// deadline.
+type TimeoutError struct {
+	Op    string
+	After time.Duration
+	// MayHaveWritten: the call changes data and what it sent may have
+	// reached PostgreSQL, so whether the change was made is not known. A
+	// call that only reads, or that failed before sending anything, changed
+	// nothing.
+	MayHaveWritten bool
+	Err            error
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("PostgreSQL did not answer %s within %s: %v", e.Op, e.After, e.Err)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // Prepare creates the database named in dsn if it does not exist (connecting
 // to the server's "postgres" database to do so) and applies every embedded
@@ -171,9 +396,11 @@ func RefusedCode(err error) string {
 
 // NextRef allocates the next case reference for a prefix and year. Used
 // without an idempotency key; with one, ClaimRef allocates.
-func (s *Store) NextRef(ctx context.Context, prefix string, year int) (string, error) {
+func (s *Store) NextRef(ctx context.Context, prefix string, year int) (_ string, err error) {
+	ctx, done := s.call(ctx, "NextRef", writes, s.timeout)
+	defer done(&err)
 	var n int64
-	err := s.pool.QueryRow(ctx, allocateNumber, prefix, year).Scan(&n)
+	err = s.pool.QueryRow(ctx, allocateNumber, prefix, year).Scan(&n)
 	if err != nil {
 		return "", err
 	}
@@ -192,6 +419,8 @@ RETURNING last_number`
 // A key whose claim was released (ReleaseRef: its case was never started)
 // is claimed afresh, with a new reference.
 func (s *Store) ClaimRef(ctx context.Context, owner, key string, bodyHash []byte, prefix string, year int) (ref string, existing bool, err error) {
+	ctx, done := s.call(ctx, "ClaimRef", writes, s.timeout)
+	defer done(&err)
 	for attempt := 0; attempt < 3; attempt++ {
 		var hash []byte
 		err = s.pool.QueryRow(ctx, `SELECT body_hash, ref FROM idempotency_keys WHERE owner = $1 AND key = $2`, owner, key).Scan(&hash, &ref)
@@ -246,33 +475,65 @@ const releasedRef = ""
 // the key is not left naming a case that does not exist. The reference's
 // number is not reused. A key bound meanwhile to another reference is left
 // alone.
-func (s *Store) ReleaseRef(ctx context.Context, owner, key, ref string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET ref = $4 WHERE owner = $1 AND key = $2 AND ref = $3`,
+func (s *Store) ReleaseRef(ctx context.Context, owner, key, ref string) (err error) {
+	ctx, done := s.call(ctx, "ReleaseRef", writes, s.timeout)
+	defer done(&err)
+	_, err = s.pool.Exec(ctx, `UPDATE idempotency_keys SET ref = $4 WHERE owner = $1 AND key = $2 AND ref = $3`,
 		owner, key, ref, releasedRef)
 	return err
 }
 
 var errKeyRace = errors.New("idempotency key claimed concurrently")
 
+// ErrRecordConflict is a RecordEvents that would have to rewrite the
+// record to go through: see RecordConflictError.
+var ErrRecordConflict = errors.New("record conflict")
+
+// RecordConflictError is an event whose sequence number is already taken
+// on the record by an event with other content, or that the record has gone
+// past without it. Writing it would lose it or rewrite the record, so
+// nothing of the step is written; retrying cannot help, and someone must
+// find out how the record came to differ from the case.
+type RecordConflictError struct {
+	Ref string
+	Seq int
+	Why string
+}
+
+func (e *RecordConflictError) Error() string {
+	return fmt.Sprintf("record of %s, event %d: %s", e.Ref, e.Seq, e.Why)
+}
+
+func (e *RecordConflictError) Is(target error) bool { return target == ErrRecordConflict }
+
 // RecordEvents writes events, the snapshot and the notifications of one
-// workflow step in one transaction. Replaying the same input changes
-// nothing; an older snapshot never overwrites a newer one.
-func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput, render Renderer) (int, error) {
+// workflow step in one transaction, seals each new event and then the case
+// row with the record key. Replaying the same input changes nothing; an
+// older snapshot never overwrites a newer one; an event whose place on the
+// record is taken by other content is a *RecordConflictError, and nothing is
+// written.
+func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput, render Renderer) (inserted int, err error) {
+	ctx, done := s.call(ctx, "RecordEvents", writes, s.recordTimeout)
+	defer done(&err)
 	snap, err := json.Marshal(in.Case)
 	if err != nil {
 		return 0, err
 	}
+	key := s.keys.sealing()
 	parties := partyEmails(in.Case)
-	inserted := 0
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
+		inserted = 0
+		// Every column is the workflow's: a newer step restores any that
+		// were changed behind its back before the row is sealed again.
+		tag, err := tx.Exec(ctx, `
 INSERT INTO cases (ref, policy, status, stage, due_at, urgent, category, raiser_agency, respondent_agency,
                    parties, created_at, closed_at, version, snapshot)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (ref) DO UPDATE SET
-    status = EXCLUDED.status, stage = EXCLUDED.stage, due_at = EXCLUDED.due_at, urgent = EXCLUDED.urgent,
-    parties = EXCLUDED.parties, closed_at = EXCLUDED.closed_at, version = EXCLUDED.version,
-    snapshot = EXCLUDED.snapshot, updated_at = now()
+    policy = EXCLUDED.policy, status = EXCLUDED.status, stage = EXCLUDED.stage, due_at = EXCLUDED.due_at,
+    urgent = EXCLUDED.urgent, category = EXCLUDED.category, raiser_agency = EXCLUDED.raiser_agency,
+    respondent_agency = EXCLUDED.respondent_agency, parties = EXCLUDED.parties, created_at = EXCLUDED.created_at,
+    closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot, updated_at = now()
 WHERE cases.version < EXCLUDED.version`,
 			in.Case.Ref, in.Case.Policy, in.Case.Status, in.Case.Stage.Number, in.Case.Stage.DueAt, in.Case.Urgent,
 			in.Case.Category, in.Case.Raiser.Agency, in.Case.Respondent.Agency, parties, in.Case.CreatedAt,
@@ -280,11 +541,18 @@ WHERE cases.version < EXCLUDED.version`,
 		if err != nil {
 			return err
 		}
+		caseChanged := tag.RowsAffected() == 1
 		// Writers of one case take turns, so each event chains to the one
-		// written before it.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE ref = $1 FOR UPDATE`, in.Ref); err != nil {
+		// written before it. The opening event's seal covers the case's
+		// identity as PostgreSQL keeps it, which is what verification reads.
+		var id caseIdentity
+		if err := tx.QueryRow(ctx, `SELECT policy, coalesce(snapshot->>'child_ref', ''), coalesce(snapshot->>'summary', '')
+			FROM cases WHERE ref = $1 FOR UPDATE`, in.Ref).Scan(&id.Policy, &id.ChildRef, &id.Summary); err != nil {
 			return err
 		}
+		// Each new event is chained to the one written last, which is not
+		// always the one numbered before it: two steps of one case may be
+		// written concurrently (see verify).
 		var prev []byte
 		err = tx.QueryRow(ctx, `SELECT hash FROM events WHERE ref = $1 ORDER BY id DESC LIMIT 1`, in.Ref).Scan(&prev)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -296,23 +564,76 @@ WHERE cases.version < EXCLUDED.version`,
 				due := ev.DueAt.Truncate(time.Microsecond)
 				ev.DueAt = &due
 			}
-			h := EventHash(prev, in.Ref, ev)
+			mac := key.eventMAC(prev, in.Ref, ev, id)
 			tag, err := tx.Exec(ctx, `
-INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, due_at, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, due_at, prev_hash, hash, key_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (ref, seq) DO NOTHING`,
-				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, ev.DueAt, prev, h)
+				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, ev.DueAt, prev, mac, key.id)
 			if err != nil {
 				return err
 			}
-			if tag.RowsAffected() == 1 {
-				inserted++
-				prev = h
+			if tag.RowsAffected() == 0 {
+				// Written before (a retried activity), or its place is taken.
+				if err := sameEvent(ctx, tx, in.Ref, ev); err != nil {
+					return err
+				}
+				continue
+			}
+			inserted++
+			prev = mac
+		}
+		if inserted > 0 || caseChanged {
+			if err := sealCase(ctx, tx, key, in.Ref); err != nil {
+				return err
 			}
 		}
 		return insertNotifications(ctx, tx, in, render)
 	})
+	if err != nil {
+		inserted = 0
+	}
 	return inserted, err
+}
+
+// sameEvent checks that the event the record holds at ev's place is ev: the
+// same content again (a retry) is nothing to do; anything else is a
+// *RecordConflictError, never a silent skip that would lose ev.
+func sameEvent(ctx context.Context, tx pgx.Tx, ref string, ev workflows.Event) error {
+	var got workflows.Event
+	err := tx.QueryRow(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at FROM events WHERE ref = $1 AND seq = $2`,
+		ref, ev.Seq).Scan(&got.Seq, &got.At, &got.Type, &got.Stage, &got.By, &got.ByEmail, &got.Text, &got.DueAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &RecordConflictError{Ref: ref, Seq: ev.Seq, Why: "its place was taken and then emptied while it was written"}
+	}
+	if err != nil {
+		return err
+	}
+	sameDue := (got.DueAt == nil) == (ev.DueAt == nil) && (got.DueAt == nil || got.DueAt.Equal(*ev.DueAt))
+	if !got.At.Equal(ev.At) || got.Type != ev.Type || got.Stage != ev.Stage || got.By != ev.By || got.ByEmail != ev.ByEmail ||
+		got.Text != ev.Text || !sameDue {
+		return &RecordConflictError{Ref: ref, Seq: ev.Seq, Why: fmt.Sprintf(
+			"the record already holds a different event with this number (%s at %s, where the case has %s at %s)",
+			got.Type, got.At.UTC().Format(time.RFC3339Nano), ev.Type, ev.At.UTC().Format(time.RFC3339Nano))}
+	}
+	return nil
+}
+
+// sealCase seals the case row as PostgreSQL now holds it, with where its
+// record ends (its number of events and the event written last), in the
+// step's transaction.
+func sealCase(ctx context.Context, tx pgx.Tx, key recordKey, ref string) error {
+	c := sealedCase{Ref: ref}
+	if err := tx.QueryRow(ctx, `SELECT `+sealedColumns+` FROM cases WHERE ref = $1`, ref).Scan(c.scanTargets()...); err != nil {
+		return err
+	}
+	err := tx.QueryRow(ctx, `SELECT count(*) OVER (), seq, hash FROM events WHERE ref = $1 ORDER BY id DESC LIMIT 1`, ref).
+		Scan(&c.Events, &c.LastSeq, &c.LastHash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE cases SET seal = $2, seal_key_id = $3 WHERE ref = $1`, ref, key.caseMAC(c), key.id)
+	return err
 }
 
 func eventBySeq(events []workflows.Event, seq int) (workflows.Event, bool) {
@@ -336,9 +657,11 @@ func partyEmails(c workflows.Case) []string {
 }
 
 // GetCase returns a case with its history from the record.
-func (s *Store) GetCase(ctx context.Context, ref string) (workflows.Case, error) {
+func (s *Store) GetCase(ctx context.Context, ref string) (_ workflows.Case, err error) {
+	ctx, done := s.call(ctx, "GetCase", reads, s.timeout)
+	defer done(&err)
 	var snap []byte
-	err := s.pool.QueryRow(ctx, `SELECT snapshot FROM cases WHERE ref = $1`, ref).Scan(&snap)
+	err = s.pool.QueryRow(ctx, `SELECT snapshot FROM cases WHERE ref = $1`, ref).Scan(&snap)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return workflows.Case{}, ErrNotFound
 	}
@@ -358,7 +681,9 @@ func (s *Store) GetCase(ctx context.Context, ref string) (workflows.Case, error)
 }
 
 // Events returns a case's record in order.
-func (s *Store) Events(ctx context.Context, ref string) ([]workflows.Event, error) {
+func (s *Store) Events(ctx context.Context, ref string) (_ []workflows.Event, err error) {
+	ctx, done := s.call(ctx, "Events", reads, s.timeout)
+	defer done(&err)
 	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at FROM events WHERE ref = $1 ORDER BY seq`, ref)
 	if err != nil {
 		return nil, err
@@ -399,7 +724,9 @@ type ListFilter struct {
 
 // ListCases returns the cases the viewer may read, newest first, and whether
 // there are more.
-func (s *Store) ListCases(ctx context.Context, v Viewer, f ListFilter) ([]workflows.Case, bool, error) {
+func (s *Store) ListCases(ctx context.Context, v Viewer, f ListFilter) (_ []workflows.Case, _ bool, err error) {
+	ctx, done := s.call(ctx, "ListCases", reads, s.timeout)
+	defer done(&err)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -469,17 +796,21 @@ type Token struct {
 }
 
 // CreateToken stores a token's hash and person.
-func (s *Store) CreateToken(ctx context.Context, t Token, hash []byte) (Token, error) {
-	err := s.pool.QueryRow(ctx, `INSERT INTO tokens (id, hash, name, email, agency, role, created_by, expires_at)
+func (s *Store) CreateToken(ctx context.Context, t Token, hash []byte) (_ Token, err error) {
+	ctx, done := s.call(ctx, "CreateToken", writes, s.timeout)
+	defer done(&err)
+	err = s.pool.QueryRow(ctx, `INSERT INTO tokens (id, hash, name, email, agency, role, created_by, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at`,
 		t.ID, hash, t.Name, t.Email, t.Agency, t.Role, t.CreatedBy, t.ExpiresAt).Scan(&t.CreatedAt)
 	return t, err
 }
 
 // TokenByHash finds a token by the hash of its secret.
-func (s *Store) TokenByHash(ctx context.Context, hash []byte) (Token, error) {
+func (s *Store) TokenByHash(ctx context.Context, hash []byte) (_ Token, err error) {
+	ctx, done := s.call(ctx, "TokenByHash", reads, s.timeout)
+	defer done(&err)
 	var t Token
-	err := s.pool.QueryRow(ctx, `SELECT id, name, email, agency, role, created_at, created_by, expires_at, revoked_at
+	err = s.pool.QueryRow(ctx, `SELECT id, name, email, agency, role, created_at, created_by, expires_at, revoked_at
 		FROM tokens WHERE hash = $1`, hash).Scan(&t.ID, &t.Name, &t.Email, &t.Agency, &t.Role, &t.CreatedAt,
 		&t.CreatedBy, &t.ExpiresAt, &t.RevokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -490,7 +821,9 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (Token, error) {
 
 // RevokeToken marks a token revoked; revoking twice is harmless. It returns
 // ErrNotFound for an unknown id.
-func (s *Store) RevokeToken(ctx context.Context, id string) error {
+func (s *Store) RevokeToken(ctx context.Context, id string) (err error) {
+	ctx, done := s.call(ctx, "RevokeToken", writes, s.timeout)
+	defer done(&err)
 	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1`, id)
 	if err != nil {
 		return err

@@ -24,7 +24,37 @@ func testStore(t *testing.T) *store.Store {
 	return st
 }
 
+// testKey seals the record in these tests.
+const testKey = "6c6f6e672d656e6f7567682d746573742d6b65792d666f722d7468652d7265636f7264"
+
+func testKeys(t *testing.T, keys string) *store.RecordKeys {
+	t.Helper()
+	k, err := store.ParseRecordKeys(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// testStoreDSN prepares a fresh database with the administrator's URL, as
+// migrate does, and opens the store as the application does, with the
+// application's login role. It returns the administrator's URL (a
+// superuser's), with which tests play the part of someone who can change
+// the database.
 func testStoreDSN(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	dsn := testDatabase(t)
+	st, err := store.Open(context.Background(), appURL(t, dsn), store.Options{Keys: testKeys(t, testKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st, dsn
+}
+
+// testDatabase creates and migrates a fresh database, dropped after the
+// test, and returns its administrator's URL.
+func testDatabase(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
@@ -39,15 +69,17 @@ func testStoreDSN(t *testing.T) (*store.Store, string) {
 	if err := store.Prepare(ctx, dsn); err != nil {
 		t.Fatalf("prepare again: %v", err)
 	}
-	st, err := store.Open(ctx, dsn)
+	t.Cleanup(func() { _ = store.DropDatabase(context.Background(), dsn) })
+	return dsn
+}
+
+func appURL(t *testing.T, adminURL string) string {
+	t.Helper()
+	u, err := store.AppURL(adminURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		st.Close()
-		_ = store.DropDatabase(context.Background(), dsn)
-	})
-	return st, dsn
+	return u
 }
 
 func sampleInput(version int, status string, events ...workflows.Event) workflows.RecordEventsInput {

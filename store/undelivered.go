@@ -39,7 +39,9 @@ type UndeliveredFilter struct {
 // UndeliveredNotifications lists notifications of one delivery status
 // across cases, newest first, and whether there are more. The partial
 // index notifications_status serves it.
-func (s *Store) UndeliveredNotifications(ctx context.Context, f UndeliveredFilter) ([]Undelivered, bool, error) {
+func (s *Store) UndeliveredNotifications(ctx context.Context, f UndeliveredFilter) (_ []Undelivered, _ bool, err error) {
+	ctx, done := s.call(ctx, "UndeliveredNotifications", reads, s.timeout)
+	defer done(&err)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50

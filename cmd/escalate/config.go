@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -49,6 +50,18 @@ type config struct {
 	// TrustedProxies (TRUSTED_PROXIES): reverse proxies whose
 	// X-Forwarded-For names the client; empty: none.
 	TrustedProxies []string
+	// DatabaseAppURL is the API's and the worker's login, which must not be
+	// able to change the record; empty: DatabaseURL's host and database with
+	// store.AppRole as the user. DatabaseURL is the administrator's, used
+	// only to create and migrate the database.
+	DatabaseAppURL string
+	// DatabaseTimeout bounds each store call; DatabaseRecordTimeout the
+	// transaction that writes a step of a case.
+	DatabaseTimeout       time.Duration
+	DatabaseRecordTimeout time.Duration
+	// RecordKey seals the record (store.ParseRecordKeys); dev keeps one in
+	// DEV_DIR/record-key.
+	RecordKey string
 
 	policies *policies.Registry   // loaded at start by dev and api
 	metrics  *prometheus.Registry // the process's registry, made by runServices
@@ -76,6 +89,8 @@ func loadConfig() (config, error) {
 		MailDev:           env("MAILDEV", ".dev/maildev/node_modules/.bin/maildev"),
 		LogFormat:         env("LOG_FORMAT", "text"),
 		MetricsAddr:       env("METRICS_ADDR", ""),
+		DatabaseAppURL:    env("DATABASE_APP_URL", ""),
+		RecordKey:         env("RECORD_KEY", ""),
 	}
 	var err error
 	if c.TemporalUIPort, err = strconv.Atoi(env("TEMPORAL_UI_PORT", "8233")); err != nil {
@@ -108,6 +123,12 @@ func loadConfig() (config, error) {
 	if c.WebhookAllowPrivate, err = strconv.ParseBool(env("WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
 		return c, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: want true or false")
 	}
+	if c.DatabaseTimeout, err = positiveDuration("DATABASE_TIMEOUT", store.DefaultTimeout); err != nil {
+		return c, err
+	}
+	if c.DatabaseRecordTimeout, err = positiveDuration("DATABASE_RECORD_TIMEOUT", store.DefaultRecordTimeout); err != nil {
+		return c, err
+	}
 	c.PublicURL = env("PUBLIC_URL", "http://"+c.HTTPAddr)
 	if c.CORSOrigins, err = api.ParseOrigins(env("CORS_ORIGINS", "")); err != nil {
 		return c, err
@@ -116,6 +137,34 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("LOG_FORMAT %q: use text or json", c.LogFormat)
 	}
 	return c, nil
+}
+
+func positiveDuration(key string, def time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(env(key, def.String()))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: want a duration such as 5s", key)
+	}
+	return d, nil
+}
+
+// appURL is the login the API and the worker use.
+func (c config) appURL() (string, error) {
+	if c.DatabaseAppURL != "" {
+		return c.DatabaseAppURL, nil
+	}
+	return store.AppURL(c.DatabaseURL)
+}
+
+// recordKeys are the keys that seal the record. The API and the worker do
+// not start without them: a record they cannot seal is one that anybody
+// with access to the database could rewrite unnoticed.
+func (c config) recordKeys() (*store.RecordKeys, error) {
+	if c.RecordKey == "" {
+		return nil, fmt.Errorf("RECORD_KEY is unset: the API and the worker seal the record with it; give %d random bytes, "+
+			"hex or base64 (openssl rand -hex 32), the same to both, kept out of the database's reach "+
+			"(escalate dev makes one in DEV_DIR/record-key)", store.MinRecordKeyBytes)
+	}
+	return store.ParseRecordKeys(c.RecordKey)
 }
 
 func newLogger(c config) *slog.Logger {

@@ -35,8 +35,20 @@ import (
 )
 
 func runMigrate(ctx context.Context, cfg config, log *slog.Logger) error {
+	return prepareDatabase(ctx, cfg, log)
+}
+
+// prepareDatabase creates and migrates the database as DATABASE_URL's
+// login, and gives the application's role the password DATABASE_APP_URL
+// names, if it names one.
+func prepareDatabase(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := store.Prepare(ctx, cfg.DatabaseURL); err != nil {
 		return err
+	}
+	if cfg.DatabaseAppURL != "" {
+		if err := store.EnsureAppLogin(ctx, cfg.DatabaseURL, cfg.DatabaseAppURL); err != nil {
+			return fmt.Errorf("the application's login (DATABASE_APP_URL): %w", err)
+		}
 	}
 	log.Info("database ready", "database", redact(cfg.DatabaseURL))
 	return nil
@@ -68,10 +80,17 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
 			log.Warn("MailDev is not installed (make dev installs it with npm): notifications are logged, not mailed", "looked_for", cfg.MailDev)
 		}
 	}
-	if err := store.Prepare(ctx, cfg.DatabaseURL); err != nil {
+	if err := prepareDatabase(ctx, cfg, log); err != nil {
 		return err
 	}
-	log.Info("database ready", "database", redact(cfg.DatabaseURL))
+	if cfg.RecordKey == "" {
+		key, err := devRecordKey(cfg.DevDir)
+		if err != nil {
+			return err
+		}
+		cfg.RecordKey = key
+		log.Info("RECORD_KEY unset: dev seals the record with the key kept in " + filepath.Join(cfg.DevDir, "record-key"))
+	}
 	if cfg.AdminToken == "" {
 		tok, err := devAdminToken(cfg.DevDir)
 		if err != nil {
@@ -110,7 +129,7 @@ func runSetup(ctx context.Context, cfg config, log *slog.Logger) error {
 // Temporal. It prints one line per case and exits non-zero while drift
 // remains, so it can run from cron or CI.
 func runDrift(ctx context.Context, cfg config, log *slog.Logger, repair bool) error {
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -186,14 +205,53 @@ func devAdminToken(dir string) (string, error) {
 	return tok, nil
 }
 
-// runServices runs the worker, the API or both until ctx ends.
+// devRecordKey reads the dev record key from dir, creating a random one on
+// first use. It is kept, not made anew at each start: the record sealed with
+// it must still verify after a restart.
+func devRecordKey(dir string) (string, error) {
+	path := filepath.Join(dir, "record-key")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key, err := store.NewRecordKey()
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// openStore logs in to PostgreSQL as the application's role with the record
+// keys (api, worker, drift): never as DATABASE_URL's administrator.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (*store.Store, error) {
+	keys, err := cfg.recordKeys()
+	if err != nil {
+		return nil, err
+	}
+	appURL, err := cfg.appURL()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, appURL, store.Options{Keys: keys, Timeout: cfg.DatabaseTimeout, RecordTimeout: cfg.DatabaseRecordTimeout})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("database", "login", redact(appURL), "record_keys", keys.IDs(), "timeout", cfg.DatabaseTimeout, "record_timeout", cfg.DatabaseRecordTimeout)
+	return st, nil
+}
+
+// runServices runs the worker, the API or both until ctx ends. They log in
+// as the application's role, never as DATABASE_URL's administrator: the
+// store refuses a login that could change the record.
 func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, runAPI bool) error {
 	cfg.metrics = prometheus.NewRegistry()
 	cfg.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cfg.WebhookAllowPrivate {
 		log.Warn("WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach loopback, private and link-local addresses (this machine, its networks, cloud metadata)")
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
