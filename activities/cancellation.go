@@ -50,3 +50,13 @@ func (a *Activities) Cancellation(ctx context.Context, in workflows.Cancellation
 	}
 	return workflows.CancellationResult{}, temporal.NewNonRetryableApplicationError("no cancel request in the history", "not_found", errors.New(in.Ref))
 }
+
+// RecordedSeq says how far a case's record goes, for a workflow run made
+// by a reset that must number its events after the ones already recorded.
+func (a *Activities) RecordedSeq(ctx context.Context, in workflows.RecordedSeqInput) (workflows.RecordedSeqResult, error) {
+	n, err := a.Store.LastSeq(ctx, in.Ref)
+	if err != nil {
+		return workflows.RecordedSeqResult{}, err
+	}
+	return workflows.RecordedSeqResult{Seq: n}, nil
+}

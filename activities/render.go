@@ -58,6 +58,10 @@ var notices = map[string]notice{
 		"No further action is needed on this disagreement."},
 	workflows.EventOutcome: {"Partnership outcome recorded",
 		"Please read the partnership's outcome and any learning on the case record."},
+	workflows.EventCancelled: {"Closed by an operator",
+		"The case was cancelled by an operator of the service and is closed. Please read why on the case record; raise it again if the disagreement is not resolved."},
+	workflows.EventReset: {"Case restored to an earlier point",
+		"An operator restored the case to an earlier point after a fault. Please check the case record: it says where the case now stands."},
 }
 
 // renderer renders the notifications of one recorded step.
@@ -94,10 +98,14 @@ func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, st
 	if c.Urgent {
 		v.Urgent = "This disagreement is marked URGENT: please act today."
 	}
-	if ev.ByEmail == "" {
+	switch {
+	case ev.Type == workflows.EventCancelled:
+		// The operator's reason is typed text: it stays on the record.
+		v.What = "The case was cancelled by an operator of the service."
+	case ev.ByEmail == "":
 		// Written by escalate itself: no personal detail beyond the parties.
 		v.What = ev.Text
-	} else {
+	default:
 		v.RecordedBy = fmt.Sprintf("Recorded by %s at %s.", ev.By, ev.At.In(r.loc).Format("15:04 Mon 2 Jan 2006 MST"))
 	}
 	if !c.Closed() {

@@ -136,6 +136,7 @@ var eventWords = map[string]string{
 	workflows.EventReviewConfirmed:   "Earlier stages confirmed",
 	workflows.EventMeeting:           "Meeting recorded",
 	workflows.EventCancelled:         "Cancelled by an operator",
+	workflows.EventReset:             "Reset by an operator",
 }
 
 // eventWord names an event type in plain words.

@@ -53,3 +53,12 @@ func (s *Store) OpenCaseRefs(ctx context.Context) (_ []string, err error) {
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// LastSeq is the highest sequence number on a case's record, 0 for none.
+func (s *Store) LastSeq(ctx context.Context, ref string) (_ int, err error) {
+	ctx, done := s.call(ctx, "LastSeq", reads, s.timeout)
+	defer done(&err)
+	var n int
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events WHERE ref = $1`, ref).Scan(&n)
+	return n, err
+}

@@ -47,6 +47,11 @@ type caseState struct {
 	writing bool
 	// openErr is why the opening could not be recorded, if it could not.
 	openErr error
+	// reset: this run was made by resetting the case's workflow in
+	// Temporal to an earlier point; resynced once its first new step has
+	// learnt how far the record goes (the run before the reset may have
+	// recorded events past that point).
+	reset, resynced bool
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -63,6 +68,7 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		startDue: in.DueAt,
 		reminded: -1,
 		runID:    workflow.GetInfo(ctx).WorkflowExecution.RunID,
+		reset:    isResetRun(workflow.GetInfo(ctx)),
 		c: Case{
 			Ref:          in.Ref,
 			Policy:       in.Policy.ID,
@@ -163,6 +169,7 @@ type saved struct {
 	c        Case
 	epoch    int
 	reminded int
+	resynced bool
 }
 
 // save copies the state deeply enough that restore undoes anything a
@@ -178,11 +185,11 @@ func (s *caseState) save() saved {
 		a := *c.Agreement
 		c.Agreement = &a
 	}
-	return saved{c: c, epoch: s.epoch, reminded: s.reminded}
+	return saved{c: c, epoch: s.epoch, reminded: s.reminded, resynced: s.resynced}
 }
 
 func (s *caseState) restore(v saved) {
-	s.c, s.epoch, s.reminded = v.c, v.epoch, v.reminded
+	s.c, s.epoch, s.reminded, s.resynced = v.c, v.epoch, v.reminded, v.resynced
 }
 
 func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
@@ -555,6 +562,10 @@ func (s *caseState) event(ctx workflow.Context, typ string, stage int, by Person
 // commit records events with the case snapshot and their notifications,
 // waits until that is durable, then sends the notifications in the background.
 func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
+	events, err := s.resyncAfterReset(ctx, events)
+	if err != nil {
+		return err
+	}
 	snapshot := s.c
 	snapshot.History = nil
 	in := RecordEventsInput{
@@ -626,6 +637,59 @@ var (
 		Summary: "notify the parties",
 	}
 )
+
+// isResetRun: the run was made by resetting the workflow in Temporal (its
+// original run is another); a continued or retried run is not.
+func isResetRun(info *workflow.Info) bool {
+	return info.OriginalRunID != "" && info.OriginalRunID != info.WorkflowExecution.RunID
+}
+
+// resyncAfterReset runs once in a reset run, at its first step past the
+// point it was reset to: the run before the reset may have recorded events
+// after that point, with the numbers this run would give its own. It asks
+// the record how far it goes and numbers this step's events after that,
+// with an event saying the case was reset first; the earlier run's events
+// stay on the record. The steps replayed from before the reset point find
+// no version marker and pass through unchanged; the change id names the
+// step, so replaying this run finds its marker at the same step.
+func (s *caseState) resyncAfterReset(ctx workflow.Context, events []Event) ([]Event, error) {
+	if !s.reset || s.resynced || len(events) == 0 {
+		return events, nil
+	}
+	first := events[0].Seq
+	if workflow.GetVersion(ctx, fmt.Sprintf("resync-after-reset-%d", first), workflow.DefaultVersion, 1) != 1 {
+		return events, nil
+	}
+	var last RecordedSeqResult
+	actx := workflow.WithActivityOptions(ctx, recordOptions)
+	if err := workflow.ExecuteActivity(actx, ActivityRecordedSeq, RecordedSeqInput{Ref: s.c.Ref}).Get(ctx, &last); err != nil {
+		return nil, err
+	}
+	s.resynced = true
+	n := len(events)
+	mine := append([]Event(nil), s.c.History[len(s.c.History)-n:]...)
+	s.c.History = s.c.History[:len(s.c.History)-n]
+	if last.Seq > first-1 {
+		s.c.Version = last.Seq
+	} else {
+		s.c.Version = first - 1
+	}
+	text := fmt.Sprintf("The case's workflow was reset in Temporal to an earlier point: it goes on from stage %d (%s) as it stood then.",
+		s.c.Stage.Number, s.stageLabel())
+	if last.Seq >= first {
+		text += fmt.Sprintf(" Events %d to %d were recorded before the reset and stay on the record.", first, last.Seq)
+	}
+	out := []Event{s.event(ctx, EventReset, s.c.Stage.Number, Person{Name: "escalate"}, text)}
+	for i := range mine {
+		s.c.Version++
+		mine[i].Seq = s.c.Version
+		events[i].Seq = s.c.Version
+		s.c.History = append(s.c.History, mine[i])
+		out = append(out, events[i])
+	}
+	workflow.GetLogger(ctx).Warn("case reset in Temporal: numbering after the record", "ref", s.c.Ref, "recorded", last.Seq, "next", out[0].Seq)
+	return out, nil
+}
 
 // publish updates what operators see of the case in the Temporal Web UI:
 // the search attributes they filter on and the case's current details in

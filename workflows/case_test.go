@@ -55,6 +55,12 @@ func (f *fakeActivities) Cancellation(_ context.Context, in workflows.Cancellati
 	return workflows.CancellationResult{Identity: "ops@escalate-admin", Reason: "Raised in error: duplicate of " + in.Ref}, nil
 }
 
+func (f *fakeActivities) RecordedSeq(_ context.Context, in workflows.RecordedSeqInput) (workflows.RecordedSeqResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return workflows.RecordedSeqResult{Seq: len(f.events)}, nil
+}
+
 func (f *fakeActivities) types() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

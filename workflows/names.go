@@ -97,6 +97,7 @@ const (
 	ActivityRecordEvents         = "RecordEvents"
 	ActivityDeliverNotifications = "DeliverNotifications"
 	ActivityCancellation         = "Cancellation"
+	ActivityRecordedSeq          = "RecordedSeq"
 )
 
 // DeliverMaxAttempts bounds the attempts to deliver a notification; the

@@ -57,6 +57,8 @@ var Told = map[string]Audience{
 	EventAgreementRejected: ToEveryone,
 	EventWithdrawn:         ToEveryone | ToOfficeAtPartnership,
 	EventOutcome:           ToEveryone | ToOfficeAtPartnership,
+	EventCancelled:         ToEveryone | ToOfficeAtPartnership,
+	EventReset:             ToEveryone,
 }
 
 // EventTypes lists every event type, in the order the README's table
@@ -66,6 +68,7 @@ var EventTypes = []string{
 	EventDeadlinePassed, EventDeadlineChanged, EventNote, EventContact, EventPartyJoined,
 	EventMeeting, EventSentBack, EventReviewConfirmed, EventAgreementProposed,
 	EventAgreementConfirm, EventAgreementRejected, EventWithdrawn, EventOutcome,
+	EventCancelled, EventReset,
 }
 
 // AudienceNames are the words the README uses for each audience, in order.

@@ -45,6 +45,7 @@ const (
 	EventReviewConfirmed   = "review_confirmed"
 	EventMeeting           = "meeting_recorded"
 	EventCancelled         = "case_cancelled"
+	EventReset             = "case_reset"
 )
 
 // Phases of a review stage (Devon's Case Resolution Protocol).
@@ -348,6 +349,17 @@ type RecordEventsResult struct {
 type DeliverNotificationsInput struct {
 	Ref  string `json:"ref"`
 	Seqs []int  `json:"seqs"`
+}
+
+// RecordedSeqInput asks how far a case's record goes.
+type RecordedSeqInput struct {
+	Ref string `json:"ref"`
+}
+
+// RecordedSeqResult is the highest sequence number on the record (0 for
+// none).
+type RecordedSeqResult struct {
+	Seq int `json:"seq"`
 }
 
 // CancellationInput asks who cancelled a case's workflow, and why.
