@@ -96,7 +96,13 @@ func (a *Activities) DeliverNotifications(ctx context.Context, in workflows.Deli
 	var res workflows.DeliverNotificationsResult
 	var failed []error
 	for _, n := range pending {
-		status, sendErr := a.deliver(ctx, n)
+		// Each send has its own deadline, well inside the attempt's, so a
+		// mail server that hangs fails this notification and the attempt
+		// still marks it and reports, rather than timing out unmarked.
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		status, sendErr := a.deliver(sctx, n)
+		cancel()
+		activity.RecordHeartbeat(ctx, n.ID)
 		if sendErr != nil {
 			a.logger().Warn("notification not delivered", "ref", n.Ref, "seq", n.Seq, "channel", n.Channel, "to", n.Target,
 				"attempt", attempt, "of", workflows.DeliverMaxAttempts, "now", failStatus, "error", sendErr)
@@ -121,6 +127,9 @@ func (a *Activities) DeliverNotifications(ctx context.Context, in workflows.Deli
 	}
 	return res, nil
 }
+
+// sendTimeout bounds one notification's send (SMTP or webhook).
+const sendTimeout = 20 * time.Second
 
 // statusAfterFailure is what a failed attempt leaves: retrying while
 // Temporal will try again, failed at the last attempt.

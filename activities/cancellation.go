@@ -60,3 +60,16 @@ func (a *Activities) RecordedSeq(ctx context.Context, in workflows.RecordedSeqIn
 	}
 	return workflows.RecordedSeqResult{Seq: n}, nil
 }
+
+// SettleNotifications marks what is still undelivered of the given events
+// failed, once Temporal has no attempt left for their delivery.
+func (a *Activities) SettleNotifications(ctx context.Context, in workflows.SettleNotificationsInput) (workflows.SettleNotificationsResult, error) {
+	n, err := a.Store.SettleNotifications(ctx, in.Ref, in.Seqs)
+	if err != nil {
+		return workflows.SettleNotificationsResult{}, err
+	}
+	if n > 0 {
+		a.logger().Warn("notifications failed for good", "ref", in.Ref, "seqs", in.Seqs, "count", n)
+	}
+	return workflows.SettleNotificationsResult{Failed: n}, nil
+}

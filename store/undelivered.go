@@ -77,3 +77,18 @@ LIMIT $4`, f.Status, f.Policy, before, limit+1)
 	}
 	return out, more, nil
 }
+
+// SettleNotifications marks the notifications of the given events that are
+// still pending or retrying as failed: no attempt is left for them. It is
+// the last word on a delivery, however the last attempt ended.
+func (s *Store) SettleNotifications(ctx context.Context, ref string, seqs []int) (_ int64, err error) {
+	ctx, done := s.call(ctx, "SettleNotifications", writes, s.timeout)
+	defer done(&err)
+	tag, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'failed',
+		last_error = coalesce(last_error || '; ', '') || 'no attempts left'
+		WHERE ref = $1 AND seq = ANY($2) AND status IN ('pending', 'retrying')`, ref, seqs)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}

@@ -54,3 +54,42 @@ func TestUndeliveredNotificationsAcrossCases(t *testing.T) {
 		t.Errorf("retrying: %+v %v", retrying, err)
 	}
 }
+
+// Once no attempt is left, what was not delivered is failed for good,
+// whatever the last attempt left (issue 13: a last attempt that timed out
+// left "retrying" for ever); what was sent stays sent.
+func TestSettleNotifications(t *testing.T) {
+	st := testStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	in := sampleInput(2, workflows.StatusOpen,
+		workflows.Event{Seq: 1, At: at, Type: workflows.EventOpened, Stage: 1, By: "Hana", Text: "opened"},
+		workflows.Event{Seq: 2, At: at, Type: workflows.EventStageEntered, Stage: 1, By: "escalate", Text: "stage 1"})
+	if _, err := st.RecordEvents(ctx, in, render); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := st.Notifications(ctx, in.Ref)
+	if err != nil || len(notes) != 2 {
+		t.Fatalf("notifications: %d %v", len(notes), err)
+	}
+	if err := st.MarkNotification(ctx, notes[0].ID, store.NoteSent, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkNotification(ctx, notes[1].ID, store.NoteRetrying, errors.New("timeout")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.SettleNotifications(ctx, in.Ref, []int{1, 2})
+	if err != nil || n != 1 {
+		t.Fatalf("settled %d, %v; want 1", n, err)
+	}
+	after, err := st.Notifications(ctx, in.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after[0].Status != store.NoteSent || after[1].Status != store.NoteFailed || after[1].LastError != "timeout; no attempts left" {
+		t.Errorf("after settling: %s, %s %q", after[0].Status, after[1].Status, after[1].LastError)
+	}
+	if n, err := st.SettleNotifications(ctx, in.Ref, []int{1, 2}); err != nil || n != 0 {
+		t.Errorf("settling twice: %d %v", n, err)
+	}
+}

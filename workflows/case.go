@@ -596,9 +596,18 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 		var res DeliverNotificationsResult
 		if err := workflow.ExecuteActivity(dctx, ActivityDeliverNotifications,
 			DeliverNotificationsInput{Ref: s.c.Ref, Seqs: seqs}).Get(ctx, &res); err != nil {
-			// A failing mailbox never blocks the case; the notification
-			// rows keep their failed status for operators.
+			// A failing mailbox never blocks the case. Every attempt is
+			// over: whatever the last one left (it may have timed out
+			// before it could mark anything), what was not delivered is
+			// now failed for good, for the partnership and operators.
 			workflow.GetLogger(ctx).Warn("notification delivery failed", "ref", s.c.Ref, "seqs", seqs, "error", err)
+			if workflow.GetVersion(ctx, "settle-deliveries", workflow.DefaultVersion, 1) >= 1 {
+				sctx := workflow.WithActivityOptions(ctx, settleOptions)
+				if err := workflow.ExecuteActivity(sctx, ActivitySettleNotifications,
+					SettleNotificationsInput{Ref: s.c.Ref, Seqs: seqs}).Get(ctx, nil); err != nil {
+					workflow.GetLogger(ctx).Error("undelivered notifications not marked failed", "ref", s.c.Ref, "seqs", seqs, "error", err)
+				}
+			}
 		}
 	})
 	return nil
@@ -624,10 +633,20 @@ var (
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
 		Summary:             "who cancelled the case",
 	}
+	// Marking what was not delivered as failed is a small write, retried
+	// like the record while PostgreSQL is away.
+	settleOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Summary:             "mark undelivered notifications failed",
+	}
 	// Notifications are retried a bounded number of times, then left as
 	// failed on the record.
 	deliverOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
+		// The activity reports after each notification, so one that hangs
+		// is noticed long before the whole attempt's time is up.
+		HeartbeatTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    5 * time.Second,
 			BackoffCoefficient: 2,

@@ -26,7 +26,15 @@ type fakeActivities struct {
 	delivered []int
 	// refuse, when set, makes RecordEvents refuse a batch it matches, as
 	// PostgreSQL refuses a value it cannot store.
-	refuse func(workflows.RecordEventsInput) bool
+	refuse  func(workflows.RecordEventsInput) bool
+	settled []int
+}
+
+func (f *fakeActivities) SettleNotifications(_ context.Context, in workflows.SettleNotificationsInput) (workflows.SettleNotificationsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settled = append(f.settled, in.Seqs...)
+	return workflows.SettleNotificationsResult{Failed: int64(len(in.Seqs))}, nil
 }
 
 func (f *fakeActivities) RecordEvents(_ context.Context, in workflows.RecordEventsInput) (workflows.RecordEventsResult, error) {

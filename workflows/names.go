@@ -98,6 +98,7 @@ const (
 	ActivityDeliverNotifications = "DeliverNotifications"
 	ActivityCancellation         = "Cancellation"
 	ActivityRecordedSeq          = "RecordedSeq"
+	ActivitySettleNotifications  = "SettleNotifications"
 )
 
 // DeliverMaxAttempts bounds the attempts to deliver a notification; the

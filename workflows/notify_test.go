@@ -66,6 +66,18 @@ func TestFailingNotificationsDoNotBlockTheCase(t *testing.T) {
 			t.Errorf("delivery from event %d tried %d times, want %d", seq, n, workflows.DeliverMaxAttempts)
 		}
 	}
+	// Once no attempt is left, every event's notifications are marked
+	// failed, whatever the last attempt managed (issue 13: a last attempt
+	// that timed out left them "retrying" for ever).
+	settled := map[int]bool{}
+	for _, seq := range acts.settled {
+		settled[seq] = true
+	}
+	for _, ev := range acts.events {
+		if !settled[ev.Seq] {
+			t.Errorf("event %d (%s): its undelivered notifications were never settled", ev.Seq, ev.Type)
+		}
+	}
 }
 
 // Who is told follows the one table: a reminder goes to the stage's own

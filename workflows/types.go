@@ -376,6 +376,18 @@ type CancellationResult struct {
 	Reason   string `json:"reason"`
 }
 
+// SettleNotificationsInput marks the notifications of the given events that
+// are still pending or retrying as failed, once no attempt is left.
+type SettleNotificationsInput struct {
+	Ref  string `json:"ref"`
+	Seqs []int  `json:"seqs"`
+}
+
+// SettleNotificationsResult counts the notifications marked failed.
+type SettleNotificationsResult struct {
+	Failed int64 `json:"failed"`
+}
+
 // DeliverNotificationsResult counts what happened to them.
 type DeliverNotificationsResult struct {
 	Sent   int `json:"sent"`
