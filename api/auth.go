@@ -13,30 +13,20 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"escalate/cases"
 	"escalate/store"
-	"escalate/workflows"
 )
 
 // Roles a token may have.
 const (
-	RolePractitioner = "practitioner"
-	RoleManager      = "manager"
-	RolePartnership  = "partnership"
-	RoleAdmin        = "admin"
+	RolePractitioner = cases.RolePractitioner
+	RoleManager      = cases.RoleManager
+	RolePartnership  = cases.RolePartnership
+	RoleAdmin        = cases.RoleAdmin
 )
 
 // principal is the person a bearer token belongs to.
-type principal struct {
-	TokenID string
-	Name    string
-	Email   string
-	Agency  string
-	Role    string
-}
-
-func (p principal) person() workflows.Person {
-	return workflows.Person{Name: p.Name, Email: p.Email, Agency: p.Agency, Role: p.Role}
-}
+type principal = cases.Principal
 
 const principalKey = "principal"
 
@@ -84,71 +74,23 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
-// ---- who may do what: the contract's rules, in one place ----
+// ---- who may do what: the rules live in package cases ----
 
-// isParty: the raiser, the respondent or a recorded contact, by email.
-func isParty(p principal, c workflows.Case) bool {
-	e := strings.ToLower(p.Email)
-	if e == "" {
-		return false
-	}
-	if strings.ToLower(c.Raiser.Email) == e || strings.ToLower(c.Respondent.Email) == e {
-		return true
-	}
-	for _, ct := range c.Contacts {
-		if strings.ToLower(ct.Email) == e {
-			return true
-		}
-	}
-	for _, a := range c.Advisers {
-		if strings.ToLower(a.Email) == e {
-			return true
-		}
-	}
-	return false
-}
+var (
+	canRead           = cases.CanRead
+	canAct            = cases.CanAct
+	partnershipOf     = cases.PartnershipOf
+	actsForEitherSide = cases.ActsForEitherSide
+	oversees          = cases.Oversees
+)
 
-// partnershipOf: a partnership person of the case's policy.
-func partnershipOf(p principal, c workflows.Case) bool {
-	return p.Role == RolePartnership && p.Agency == c.Policy
-}
-
-// canAct: parties, the case policy's partnership, admins.
-func canAct(p principal, c workflows.Case) bool {
-	return p.Role == RoleAdmin || partnershipOf(p, c) || isParty(p, c)
-}
-
-// actsForEitherSide: the partnership of the case's policy and admins may
-// name a contact for either side; a party names their own side's only.
-func actsForEitherSide(p principal, c workflows.Case) bool {
-	return p.Role == RoleAdmin || partnershipOf(p, c)
-}
-
-// canRead: those who can act, plus managers of either agency.
-func canRead(p principal, c workflows.Case) bool {
-	if canAct(p, c) {
-		return true
-	}
-	return p.Role == RoleManager && p.Agency != "" && (p.Agency == c.Raiser.Agency || p.Agency == c.Respondent.Agency)
-}
-
-// oversees: the partnership and admins see across cases (reports, the
-// notifications that did not arrive).
-func oversees(p principal) bool {
-	return p.Role == RolePartnership || p.Role == RoleAdmin
-}
-
-// overseenPolicy is the policy an overseer's cross-case view covers: a
-// partnership person's own policy only (asked, if given, must be it); for
-// an admin, asked ("" meaning every policy).
+// overseenPolicy is cases.OverseenPolicy with the contract's refusal.
 func overseenPolicy(p principal, asked string) (string, error) {
-	if p.Role == RoleAdmin {
-		return asked, nil
-	}
-	if p.Role != RolePartnership || (asked != "" && asked != p.Agency) {
+	policy, ok := cases.OverseenPolicy(p, asked)
+	if !ok {
 		return "", errForbidden
 	}
-	return p.Agency, nil
+	return policy, nil
 }
 
 func viewer(p principal) store.Viewer {

@@ -591,7 +591,7 @@ func (s *Server) addNote(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	return s.act(c, canAct, workflows.UpdateNote, workflows.NoteInput{By: caller(c).person(), Text: req.Text})
+	return s.act(c, canAct, workflows.UpdateNote, workflows.NoteInput{By: caller(c).Person(), Text: req.Text})
 }
 
 type contactRequest struct {
@@ -609,7 +609,7 @@ func (s *Server) addContact(c *gin.Context) error {
 	me := caller(c)
 	return s.actOn(c, canAct, workflows.UpdateContact, func(cs workflows.Case) any {
 		return workflows.ContactInput{
-			By: me.person(), Side: req.Side, Name: strings.TrimSpace(req.Name), Email: strings.TrimSpace(req.Email),
+			By: me.Person(), Side: req.Side, Name: strings.TrimSpace(req.Name), Email: strings.TrimSpace(req.Email),
 			Role: strings.TrimSpace(req.Role), ForEitherSide: actsForEitherSide(me, cs)}
 	})
 }
@@ -627,7 +627,7 @@ func (s *Server) escalate(c *gin.Context) error {
 		return err
 	}
 	return s.act(c, canAct, workflows.UpdateEscalate, workflows.EscalateInput{
-		By: caller(c).person(), Reason: req.Reason, Evidence: req.Evidence, ToStage: req.ToStage, NextLevel: req.NextLevel})
+		By: caller(c).Person(), Reason: req.Reason, Evidence: req.Evidence, ToStage: req.ToStage, NextLevel: req.NextLevel})
 }
 
 type deadlineRequest struct {
@@ -647,7 +647,7 @@ func (s *Server) agreeDeadline(c *gin.Context) error {
 	if !due.After(s.now()) {
 		return invalidField("due_at", "must be in the future")
 	}
-	return s.act(c, canAct, workflows.UpdateDeadline, workflows.DeadlineInput{By: caller(c).person(), DueAt: due, Reason: req.Reason})
+	return s.act(c, canAct, workflows.UpdateDeadline, workflows.DeadlineInput{By: caller(c).Person(), DueAt: due, Reason: req.Reason})
 }
 
 type actionRequest struct {
@@ -676,7 +676,7 @@ func (s *Server) proposeAgreement(c *gin.Context) error {
 		actions = append(actions, workflows.Action{What: a.What, Who: a.Who, By: by})
 	}
 	return s.act(c, canAct, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{
-		By: caller(c).person(), Outcome: req.Outcome, Actions: actions, Learning: req.Learning})
+		By: caller(c).Person(), Outcome: req.Outcome, Actions: actions, Learning: req.Learning})
 }
 
 type confirmRequest struct{}
@@ -688,7 +688,7 @@ func (s *Server) confirmAgreement(c *gin.Context) error {
 			return err
 		}
 	}
-	return s.act(c, canAct, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: caller(c).person()})
+	return s.act(c, canAct, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: caller(c).Person()})
 }
 
 type reasonRequest struct {
@@ -700,7 +700,7 @@ func (s *Server) rejectAgreement(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	return s.act(c, canAct, workflows.UpdateRejectAgreement, workflows.RejectAgreementInput{By: caller(c).person(), Reason: req.Reason})
+	return s.act(c, canAct, workflows.UpdateRejectAgreement, workflows.RejectAgreementInput{By: caller(c).Person(), Reason: req.Reason})
 }
 
 func (s *Server) withdraw(c *gin.Context) error {
@@ -708,7 +708,7 @@ func (s *Server) withdraw(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	return s.act(c, canAct, workflows.UpdateWithdraw, workflows.WithdrawInput{By: caller(c).person(), Reason: req.Reason})
+	return s.act(c, canAct, workflows.UpdateWithdraw, workflows.WithdrawInput{By: caller(c).Person(), Reason: req.Reason})
 }
 
 type outcomeRequest struct {
@@ -724,7 +724,7 @@ func (s *Server) recordOutcome(c *gin.Context) error {
 		return err
 	}
 	return s.act(c, partnershipOf, workflows.UpdateOutcome, workflows.OutcomeInput{
-		By: caller(c).person(), Resolved: *req.Resolved, Outcome: req.Outcome, Learning: req.Learning,
+		By: caller(c).Person(), Resolved: *req.Resolved, Outcome: req.Outcome, Learning: req.Learning,
 		CaseReviewConsidered: req.CaseReviewConsidered})
 }
 
@@ -742,7 +742,7 @@ func (s *Server) review(c *gin.Context) error {
 		return err
 	}
 	return s.act(c, partnershipOf, workflows.UpdateReview, workflows.ReviewInput{
-		By: caller(c).person(), Followed: *req.Followed, SendBackTo: req.SendBackTo, NextSteps: req.NextSteps})
+		By: caller(c).Person(), Followed: *req.Followed, SendBackTo: req.SendBackTo, NextSteps: req.NextSteps})
 }
 
 type facilitatorRequest struct {
@@ -765,7 +765,7 @@ func (s *Server) recordMeeting(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	in := workflows.MeetingInput{By: caller(c).person(), At: at, Purpose: req.Purpose}
+	in := workflows.MeetingInput{By: caller(c).Person(), At: at, Purpose: req.Purpose}
 	if req.Facilitator != nil {
 		in.Facilitator = &workflows.Party{Name: strings.TrimSpace(req.Facilitator.Name), Email: strings.TrimSpace(req.Facilitator.Email)}
 	}

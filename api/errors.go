@@ -101,8 +101,6 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 			return conflict(appErr.Message())
 		case workflows.ErrRuleViolation:
 			return ruleViolation(appErr.Message(), nil)
-		case workflows.ErrForbidden:
-			return errForbidden
 		case workflows.ErrRecordRefused:
 			s.log.ErrorContext(c.Request.Context(), "record refused a value", "request_id", requestID(c), "error", err)
 			return errRecordRefused

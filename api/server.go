@@ -42,7 +42,6 @@ type Server struct {
 	store     *store.Store
 	temporal  client.Client
 	policies  *policies.Registry
-	namespace string
 	adminHash []byte
 	log       *slog.Logger
 	now       func() time.Time
@@ -66,7 +65,6 @@ type Config struct {
 	Store      *store.Store
 	Temporal   client.Client
 	Policies   *policies.Registry
-	Namespace  string
 	AdminToken string // ESCALATE_ADMIN_TOKEN; empty means no bootstrap admin
 	Log        *slog.Logger
 	// WritesPerMinute per token on write routes (burst WriteBurst); 0 means
@@ -101,7 +99,7 @@ type Config struct {
 // New builds the server.
 func New(cfg Config) *Server {
 	s := &Server{
-		store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies, namespace: cfg.Namespace,
+		store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies,
 		log: cfg.Log, now: time.Now, corsOrigins: originSet(cfg.CORSOrigins),
 		webhookAllowPrivate: cfg.WebhookAllowPrivate, resolver: cfg.Resolver,
 	}

@@ -27,6 +27,7 @@ import (
 
 	"escalate/activities"
 	"escalate/api"
+	"escalate/internal/testdb"
 	"escalate/metrics"
 	"escalate/policies"
 	"escalate/store"
@@ -114,7 +115,7 @@ func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	}
 	t.Cleanup(func() {
 		st.Close()
-		_ = store.DropDatabase(context.Background(), dsn)
+		_ = testdb.Drop(context.Background(), dsn)
 	})
 	pgURL, err := url.Parse(dsn)
 	if err != nil {
@@ -156,7 +157,7 @@ func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
+	cfg := api.Config{Store: appStore, Temporal: tc, Policies: pols,
 		AdminToken: adminToken, Log: quietSlog(), WebhookAllowPrivate: true, Metrics: reg}
 	for _, o := range options {
 		o(&cfg)

@@ -36,7 +36,7 @@ func TestWebhookPrivateAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	strict := httptest.NewServer(api.New(api.Config{Store: s.store, Temporal: s.temporal, Policies: pols, Namespace: "default",
+	strict := httptest.NewServer(api.New(api.Config{Store: s.store, Temporal: s.temporal, Policies: pols,
 		AdminToken: adminToken, Log: quietSlog()}).Handler())
 	defer strict.Close()
 	strictSys := &system{t: t, url: strict.URL}

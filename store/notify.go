@@ -276,7 +276,7 @@ func (s *Store) CaseCounts(ctx context.Context, now time.Time) (_ []CaseCount, e
 	ctx, done := s.call(ctx, "CaseCounts", reads, s.timeout)
 	defer done(&err)
 	rows, err := s.pool.Query(ctx, `SELECT policy, status, count(*),
-		count(*) FILTER (WHERE closed_at IS NULL AND due_at < $1)
+		count(*) FILTER (WHERE `+overdueSQL("$1")+`)
 		FROM cases GROUP BY policy, status ORDER BY policy, status`, now)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ type OpenStageCount struct {
 func (s *Store) OpenStageCounts(ctx context.Context, now time.Time) (_ []OpenStageCount, err error) {
 	ctx, done := s.call(ctx, "OpenStageCounts", reads, s.timeout)
 	defer done(&err)
-	rows, err := s.pool.Query(ctx, `SELECT policy, stage, due_at < $1, count(*) FROM cases
+	rows, err := s.pool.Query(ctx, `SELECT policy, stage, `+overdueSQL("$1")+`, count(*) FROM cases
 		WHERE closed_at IS NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, now)
 	if err != nil {
 		return nil, err

@@ -202,10 +202,10 @@ GROUP BY e.stage`, f.Policy, f.From, f.To, workflows.EventDeadlinePassed)
 
 	// Open and overdue now, whenever raised.
 	err = tx.QueryRow(ctx, `
-SELECT count(*), count(*) FILTER (WHERE due_at < $4)
+SELECT count(*), count(*) FILTER (WHERE `+overdueSQL("$2")+`)
 FROM cases
-WHERE ($1 = '' OR policy = $1) AND status IN ($2, $3)`,
-		f.Policy, workflows.StatusOpen, workflows.StatusAgreementProposed, f.Now).Scan(&r.OpenNow, &r.OverdueNow)
+WHERE ($1 = '' OR policy = $1) AND closed_at IS NULL`,
+		f.Policy, f.Now).Scan(&r.OpenNow, &r.OverdueNow)
 	if err != nil {
 		return Report{}, err
 	}

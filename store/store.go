@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"escalate/policies"
 	"escalate/workflows"
 )
 
@@ -348,23 +349,6 @@ func createDatabase(ctx context.Context, dsn string) error {
 	return err
 }
 
-// DropDatabase removes a database; tests use it to clean up.
-func DropDatabase(ctx context.Context, dsn string) error {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return err
-	}
-	name := cfg.Database
-	cfg.Database = "postgres"
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
-}
-
 // IsUnavailable reports whether err means PostgreSQL could not be reached,
 // as opposed to a query it refused.
 func IsUnavailable(err error) bool {
@@ -520,7 +504,7 @@ func (s *Store) RecordEvents(ctx context.Context, in workflows.RecordEventsInput
 		return 0, err
 	}
 	key := s.keys.sealing()
-	parties := partyEmails(in.Case)
+	parties := in.Case.PartyEmails()
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		inserted = 0
 		// Every column is the workflow's: a newer step restores any that
@@ -645,17 +629,6 @@ func eventBySeq(events []workflows.Event, seq int) (workflows.Event, bool) {
 	return workflows.Event{}, false
 }
 
-func partyEmails(c workflows.Case) []string {
-	out := []string{strings.ToLower(c.Raiser.Email), strings.ToLower(c.Respondent.Email)}
-	for _, ct := range c.Contacts {
-		out = append(out, strings.ToLower(ct.Email))
-	}
-	for _, a := range c.Advisers {
-		out = append(out, strings.ToLower(a.Email))
-	}
-	return out
-}
-
 // GetCase returns a case with its history from the record.
 func (s *Store) GetCase(ctx context.Context, ref string) (_ workflows.Case, err error) {
 	ctx, done := s.call(ctx, "GetCase", reads, s.timeout)
@@ -695,11 +668,52 @@ func (s *Store) Events(ctx context.Context, ref string) (_ []workflows.Event, er
 	})
 }
 
-// markOverdue sets overdue for an open case whose deadline has passed.
+// markOverdue sets overdue for an open case whose deadline has passed
+// (policies.Overdue).
 func markOverdue(c *workflows.Case, now time.Time) {
-	if !c.Closed() && now.After(c.Stage.DueAt) {
+	if policies.Overdue(c.Closed(), c.Stage.DueAt, now) {
 		c.Stage.Overdue = true
 	}
+}
+
+// overdueSQL is policies.Overdue over a cases row, now being the SQL
+// expression of the instant (a parameter). TestOverdueSQLAgrees proves
+// they agree.
+func overdueSQL(now string) string {
+	return "(closed_at IS NULL AND due_at < " + now + ")"
+}
+
+// readableSQL is the read rule (cases.CanRead) over a cases row, for one
+// viewer, with its arguments numbered from the next free parameter: the
+// condition is written for the viewer's role, so the parties GIN index
+// (and the agency indexes for a manager) can serve it. TestReadRuleAgrees
+// proves it matches cases.CanRead.
+func readableSQL(v Viewer, args *[]any) string {
+	param := func(x any) string {
+		*args = append(*args, x)
+		return fmt.Sprintf("$%d", len(*args))
+	}
+	party := func() string {
+		email := strings.ToLower(strings.TrimSpace(v.Email))
+		if email == "" {
+			return "FALSE"
+		}
+		return "parties @> ARRAY[" + param(email) + "::text]"
+	}
+	switch v.Role {
+	case "admin":
+		return "TRUE"
+	case "partnership":
+		if v.Agency != "" {
+			return "(policy = " + param(v.Agency) + " OR " + party() + ")"
+		}
+	case "manager":
+		if v.Agency != "" {
+			a := param(v.Agency)
+			return "(" + party() + " OR raiser_agency = " + a + " OR respondent_agency = " + a + ")"
+		}
+	}
+	return party()
 }
 
 // Viewer is who is listing cases, for the read rule.
@@ -731,33 +745,12 @@ func (s *Store) ListCases(ctx context.Context, v Viewer, f ListFilter) (_ []work
 	if limit <= 0 {
 		limit = 50
 	}
-	var overdue any
-	if f.Overdue != nil {
-		overdue = *f.Overdue
-	}
-	var afterCreated any
-	if f.AfterRef != "" {
-		afterCreated = f.AfterCreated
-	}
-	rows, err := s.pool.Query(ctx, `
-SELECT snapshot FROM cases
-WHERE ($1 = 'admin'
-       OR ($1 = 'partnership' AND policy = $2)
-       OR lower($3) = ANY (parties)
-       OR ($1 = 'manager' AND $2 IN (raiser_agency, respondent_agency)))
-  AND ($4 = '' OR status = $4)
-  AND ($5 = '' OR policy = $5)
-  AND ($6 = 0 OR stage = $6)
-  AND ($7 = '' OR raiser_agency = $7 OR respondent_agency = $7)
-  AND ($8::boolean IS NULL OR $8 = (status IN ('open', 'agreement_proposed') AND due_at < now()))
-  AND ($9::timestamptz IS NULL OR (created_at, ref) < ($9, $10))
-ORDER BY created_at DESC, ref DESC
-LIMIT $11`,
-		v.Role, v.Agency, v.Email, f.Status, f.Policy, f.Stage, f.Agency, overdue, afterCreated, f.AfterRef, limit+1)
+	now := time.Now()
+	query, args := listCasesQuery(v, f, now, limit)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, false, err
 	}
-	now := time.Now()
 	cases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflows.Case, error) {
 		var snap []byte
 		if err := r.Scan(&snap); err != nil {
@@ -778,6 +771,31 @@ LIMIT $11`,
 		cases = cases[:limit]
 	}
 	return cases, more, nil
+}
+
+// listCasesQuery is ListCases' query for the viewer and filter: the read
+// rule written for the viewer's role, then the filters, newest first.
+func listCasesQuery(v Viewer, f ListFilter, now time.Time, limit int) (string, []any) {
+	var overdue any
+	if f.Overdue != nil {
+		overdue = *f.Overdue
+	}
+	var afterCreated any
+	if f.AfterRef != "" {
+		afterCreated = f.AfterCreated
+	}
+	args := []any{f.Status, f.Policy, f.Stage, f.Agency, overdue, now, afterCreated, f.AfterRef, limit + 1}
+	return `
+SELECT snapshot FROM cases
+WHERE ` + readableSQL(v, &args) + `
+  AND ($1 = '' OR status = $1)
+  AND ($2 = '' OR policy = $2)
+  AND ($3 = 0 OR stage = $3)
+  AND ($4 = '' OR raiser_agency = $4 OR respondent_agency = $4)
+  AND ($5::boolean IS NULL OR $5 = ` + overdueSQL("$6") + `)
+  AND ($7::timestamptz IS NULL OR (created_at, ref) < ($7, $8))
+ORDER BY created_at DESC, ref DESC
+LIMIT $9`, args
 }
 
 // ---- tokens ----

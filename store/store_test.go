@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"escalate/internal/testdb"
 	"escalate/store"
 	"escalate/workflows"
 )
@@ -69,7 +70,7 @@ func testDatabase(t *testing.T) string {
 	if err := store.Prepare(ctx, dsn); err != nil {
 		t.Fatalf("prepare again: %v", err)
 	}
-	t.Cleanup(func() { _ = store.DropDatabase(context.Background(), dsn) })
+	t.Cleanup(func() { _ = testdb.Drop(context.Background(), dsn) })
 	return dsn
 }
 

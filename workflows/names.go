@@ -39,7 +39,6 @@ const (
 const (
 	ErrConflict      = "conflict"       // the case's state does not allow it (409)
 	ErrRuleViolation = "rule_violation" // a procedure rule says no (422)
-	ErrForbidden     = "forbidden"      // not this person's action (403)
 	// ErrRecordRefused: PostgreSQL refused to store a value of the change
 	// (a data or constraint error): retrying cannot help, so the change is
 	// undone and refused (400); nothing was recorded.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"strings"
 	"time"
 
 	"escalate/policies"
@@ -181,6 +182,21 @@ type Case struct {
 	SafetyNotice         string  `json:"safety_notice"`
 	// Version is the sequence number of the latest event applied.
 	Version int `json:"version"`
+}
+
+// PartyEmails are the lower-cased emails of everyone who is a party of the
+// case: the raiser, the respondent, every contact and every adviser. The
+// access rules match a person by them, and the store keeps exactly these
+// in the case's parties column for its list query.
+func (c Case) PartyEmails() []string {
+	out := []string{strings.ToLower(strings.TrimSpace(c.Raiser.Email)), strings.ToLower(strings.TrimSpace(c.Respondent.Email))}
+	for _, ct := range c.Contacts {
+		out = append(out, strings.ToLower(strings.TrimSpace(ct.Email)))
+	}
+	for _, a := range c.Advisers {
+		out = append(out, strings.ToLower(strings.TrimSpace(a.Email)))
+	}
+	return out
 }
 
 // Closed reports whether the case has ended.

@@ -306,7 +306,7 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	}
 	srv := &http.Server{
 		Addr: cfg.HTTPAddr,
-		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: cfg.TemporalNamespace,
+		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
 			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
 			CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 			AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, AuthFailureBurst: cfg.AuthFailureBurst,
