@@ -4,6 +4,7 @@
 //	escalate api      the HTTP API
 //	escalate worker   the Temporal worker
 //	escalate migrate  create the database if missing and apply migrations
+//	escalate healthcheck api|worker   a container's health check
 package main
 
 import (
@@ -26,6 +27,9 @@ commands:
   api       run the HTTP API
   worker    run the Temporal worker
   migrate   create the database if missing and apply migrations, then exit
+  healthcheck api|worker
+            exit 0 if this host's API answers /healthz, or a worker on this
+            host polls the cases' task queue (container health checks)
 
 configuration is read from the environment; see README.md.
 `
@@ -62,6 +66,15 @@ func main() {
 		err = runServices(ctx, cfg, log, true, false)
 	case "migrate":
 		err = runMigrate(ctx, cfg, log)
+	case "healthcheck":
+		what := ""
+		if len(os.Args) > 2 {
+			what = os.Args[2]
+		}
+		if err = runHealthcheck(ctx, cfg, what); err != nil {
+			fmt.Fprintln(os.Stderr, "unhealthy:", err)
+			os.Exit(1)
+		}
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
