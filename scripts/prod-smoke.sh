@@ -118,9 +118,17 @@ alive() { kill -0 "$1" 2>/dev/null || fail "$2 exited; see its log below"; }
 for tool in curl jq ss psql; do
   command -v "$tool" >/dev/null || fail "$tool is needed"
 done
+# Built only when missing, so a cached ./bin from before a version bump is
+# rebuilt here rather than silently testing the old release.
+for tool in temporal-server temporal-sql-tool; do
+  if [ -x "$BIN/$tool" ] && [ "$("$BIN/$tool" --version 2>/dev/null | awk '{print $NF}')" != "${SERVER_VERSION#v}" ]; then
+    say "$BIN/$tool is not $SERVER_VERSION: rebuilding it"
+    rm -f "$BIN/$tool"
+  fi
+done
 if [ ! -x "$BIN/temporal-server" ] || [ ! -x "$BIN/temporal-sql-tool" ] || [ ! -x "$BIN/temporal" ]; then
   say "building the Temporal server $SERVER_VERSION, its SQL tool and the CLI into ./bin (minutes, once)"
-  make --no-print-directory temporal-server-tools "$BIN/temporal"
+  make --no-print-directory TEMPORAL_SERVER_VERSION="$SERVER_VERSION" GO="$GO" temporal-server-tools "$BIN/temporal"
 fi
 pg_isready -q || fail "no PostgreSQL answers at $PGHOST:$PGPORT (scripts/ensure-postgres.sh starts a local one)"
 SCHEMA=$(cd / && "$GO" mod download -json "go.temporal.io/server@$SERVER_VERSION" | jq -r .Dir)/schema/postgresql/v12
@@ -235,7 +243,7 @@ for ((i = 0; ; i++)); do
   ((i < 120)) || fail "the Temporal server is not healthy after 60s"
   sleep 0.5
 done
-say "Temporal server $("$BIN/temporal-server" --version 2>/dev/null | awk '{print $NF}') serving at $TEMPORAL_ADDR on PostgreSQL ($(elapsed))"
+say "Temporal server ${SERVER_VERSION#v} serving at $TEMPORAL_ADDR on PostgreSQL ($(elapsed))"
 
 for ((i = 0; ; i++)); do
   tctl operator namespace describe -n default >/dev/null 2>&1 && break
