@@ -6,11 +6,13 @@ SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 TEMPORAL_CLI_VERSION := v1.5.1
+# The Temporal server prod-smoke runs, and docker-compose.yml's image tags.
+TEMPORAL_SERVER_VERSION := v1.30.4
 WORKFLOWCHECK_VERSION := v0.6.0
 export POLICY_DIR ?= policies/drill
 FUZZTIME ?= 10s
 
-.PHONY: dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean
+.PHONY: dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools
 
 MAILDEV := $(CURDIR)/.dev/maildev/node_modules/.bin/maildev
 export MAILDEV
@@ -28,10 +30,15 @@ maildev:
 $(MAILDEV):
 	npm install --no-audit --no-fund --prefix .dev/maildev maildev@2
 
-## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests, short fuzzing
+## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests, short fuzzing, prod-smoke
 test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) postgres lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
+	$(MAKE) prod-smoke
+
+## prod-smoke: docker-compose.yml's topology without Docker (real Temporal server on PostgreSQL, 2 workers, API), one drill case to its end
+prod-smoke: temporal-server-tools $(BIN)/temporal postgres
+	TEMPORAL_SERVER_VERSION=$(TEMPORAL_SERVER_VERSION) GO=$(GO) scripts/prod-smoke.sh
 
 ## fuzz: run each fuzz target for FUZZTIME (seed corpora in */testdata/fuzz run in every go test)
 fuzz:
@@ -55,6 +62,23 @@ $(BIN)/temporal:
 	@echo "installing the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (a few minutes the first time)"
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
+## temporal-server-tools: the real Temporal server and its SQL schema tool, built into ./bin once
+temporal-server-tools: $(BIN)/temporal-server $(BIN)/temporal-sql-tool
+
+# go install names them server and sql: built in a scratch directory beside
+# ./bin and renamed into place, so a half-built binary never appears there.
+$(BIN)/temporal-server:
+	@echo "building the Temporal server $(TEMPORAL_SERVER_VERSION) into ./bin (several minutes the first time)"
+	@mkdir -p $(BIN)
+	tmp=$$(mktemp -d $(BIN)/.install.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
+	  GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) && mv "$$tmp/server" $@
+
+$(BIN)/temporal-sql-tool:
+	@echo "building temporal-sql-tool $(TEMPORAL_SERVER_VERSION) into ./bin (a few minutes the first time)"
+	@mkdir -p $(BIN)
+	tmp=$$(mktemp -d $(BIN)/.install.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
+	  GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION) && mv "$$tmp/sql" $@
+
 $(BIN)/workflowcheck:
 	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
@@ -62,8 +86,11 @@ $(BIN)/workflowcheck:
 record-histories: $(BIN)/temporal postgres
 	ESCALATE_RECORD_HISTORY=$(CURDIR)/workflows/testdata $(GO) test -count=1 ./integration/
 
+## compose-config: check docker-compose.yml (no Docker engine needed); without a .env, against .env.example
 compose-config:
-	ESCALATE_ADMIN_TOKEN=$${ESCALATE_ADMIN_TOKEN:-check-only} RECORD_KEY=$${RECORD_KEY:-check-only} docker-compose config -q
+	@if [ -f .env ]; then docker-compose config -q; \
+	  else cp .env.example .env && trap 'rm -f .env' EXIT && docker-compose config -q; fi
+	@echo "docker-compose.yml: valid"
 
 clean:
 	rm -rf $(BIN) .dev

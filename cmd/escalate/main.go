@@ -7,6 +7,7 @@
 //	escalate setup    register escalate's search attributes in the Temporal namespace
 //	escalate drift    report cases open in one of PostgreSQL and Temporal and closed in the other
 //	                  ("drift repair" closes the records whose workflow ended in Temporal)
+//	escalate healthcheck api|worker   a container's health check
 package main
 
 import (
@@ -37,6 +38,9 @@ commands:
   drift repair
             the same, then close the records of the cases whose workflow ended,
             with a last event saying who ended it in Temporal and why
+  healthcheck api|worker
+            exit 0 if this host's API answers /healthz, or a worker on this
+            host polls the cases' task queue (container health checks)
 
 configuration is read from the environment; see README.md.
 `
@@ -77,6 +81,15 @@ func main() {
 		err = runSetup(ctx, cfg, log)
 	case "drift":
 		err = runDrift(ctx, cfg, log, len(os.Args) > 2 && os.Args[2] == "repair")
+	case "healthcheck":
+		what := ""
+		if len(os.Args) > 2 {
+			what = os.Args[2]
+		}
+		if err = runHealthcheck(ctx, cfg, what); err != nil {
+			fmt.Fprintln(os.Stderr, "unhealthy:", err)
+			os.Exit(1)
+		}
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
