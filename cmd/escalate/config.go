@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"escalate/api"
+	"escalate/codec"
 	"escalate/policies"
 	"escalate/store"
 )
@@ -35,6 +36,11 @@ type config struct {
 	CORSOrigins       []string // CORS_ORIGINS; empty: CORS is off
 
 	policies *policies.Registry // loaded at start by dev and api
+
+	// Set by loadTemporalCodec (codec.go), for dev, api and worker.
+	codec              *codec.Codec // CODEC_KEYS: every Temporal client encrypts with it
+	temporalUIOrigin   string       // TEMPORAL_UI_ORIGIN: the one browser origin allowed to call /codec
+	codecTrustsLocalUI bool         // dev only: the UI's pages on this machine may use /codec without a token
 }
 
 func env(key, def string) string {

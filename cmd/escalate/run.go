@@ -147,7 +147,8 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 		Addr: cfg.HTTPAddr,
 		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols, Namespace: cfg.TemporalNamespace,
 			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
-			CORSOrigins: cfg.CORSOrigins}).Handler(),
+			CORSOrigins: cfg.CORSOrigins,
+			Codec:       cfg.codec, TemporalUIOrigin: cfg.temporalUIOrigin, CodecTrustsLocalUI: cfg.codecTrustsLocalUI}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -179,13 +180,17 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 	if addr == "" {
 		addr = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
 	}
+	opts := client.Options{
+		HostPort:  addr,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+	}
+	if err := temporalConverters(cfg, &opts); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  addr,
-			Namespace: cfg.TemporalNamespace,
-			Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		})
+		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
 		}
@@ -276,11 +281,13 @@ func startTemporal(ctx context.Context, cfg config, log *slog.Logger) (*child, e
 		"--port", strconv.Itoa(cfg.TemporalPort),
 		"--ui-port", strconv.Itoa(cfg.TemporalUIPort),
 		"--namespace", cfg.TemporalNamespace,
+		// The Web UI decrypts payloads through the API's codec endpoint.
+		"--ui-codec-endpoint", devCodecEndpoint(cfg),
 		"--log-level", "warn")
 	if err != nil {
 		return nil, err
 	}
-	log.Info("Temporal dev server running", "address", addr, "web_ui", fmt.Sprintf("http://127.0.0.1:%d", cfg.TemporalUIPort),
+	log.Info("Temporal dev server running", "address", addr, "web_ui", fmt.Sprintf("http://127.0.0.1:%d", cfg.TemporalUIPort), "codec_endpoint", devCodecEndpoint(cfg),
 		"log", filepath.Join(cfg.DevDir, "temporal.log"))
 	return c, nil
 }
