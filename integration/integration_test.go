@@ -61,6 +61,19 @@ func env(key, def string) string {
 
 func startSystem(t *testing.T) *system {
 	t.Helper()
+	return startSystemWith(t, systemOptions{})
+}
+
+// systemOptions are what a test may change about the system it starts.
+type systemOptions struct {
+	// temporalDB: the dev server keeps its SQLite database in this file
+	// (default: in memory).
+	temporalDB string
+}
+
+// startSystemWith is startSystem with options.
+func startSystemWith(t *testing.T, opts systemOptions) *system {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -73,7 +86,8 @@ func startSystem(t *testing.T) *system {
 	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
-		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
+		ClientOptions: withCodec(&client.Options{Namespace: "default", Logger: quietLogger()}),
+		DBFilename:    opts.temporalDB,
 		LogLevel:      "error",
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,
@@ -128,7 +142,7 @@ func startSystem(t *testing.T) *system {
 		t.Fatal(err)
 	}
 	httpSrv := httptest.NewServer(api.New(api.Config{Store: appStore, Temporal: tc, Policies: pols, Namespace: "default",
-		AdminToken: adminToken, Log: quietSlog()}).Handler())
+		AdminToken: adminToken, Log: quietSlog(), Codec: testCodec, TemporalUIOrigin: testUIOrigin}).Handler())
 	t.Cleanup(httpSrv.Close)
 	sys.url = httpSrv.URL
 	return sys
@@ -502,6 +516,11 @@ func recordHistory(t *testing.T, c client.Client, id, name string) {
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		if err != nil {
+			t.Fatal(err)
+		}
+		// Saved decrypted: the replay tests read them with the default
+		// converter, and testdata holds no real data.
+		if err := decodePayloads(ev); err != nil {
 			t.Fatal(err)
 		}
 		b, err := protojson.Marshal(ev)
