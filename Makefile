@@ -63,7 +63,7 @@ record-histories: $(BIN)/temporal postgres
 	ESCALATE_RECORD_HISTORY=$(CURDIR)/workflows/testdata $(GO) test -count=1 ./integration/
 
 compose-config:
-	ESCALATE_ADMIN_TOKEN=$${ESCALATE_ADMIN_TOKEN:-check-only} docker-compose config -q
+	ESCALATE_ADMIN_TOKEN=$${ESCALATE_ADMIN_TOKEN:-check-only} CODEC_KEYS=$${CODEC_KEYS:-check-only} docker-compose config -q
 
 clean:
 	rm -rf $(BIN) .dev
