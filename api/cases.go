@@ -18,7 +18,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"escalate/policies"
@@ -276,7 +275,7 @@ func (s *Server) startedBy(ctx context.Context, ref, request string) (bool, erro
 		return false, nil
 	}
 	var got string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &got); err != nil {
+	if err := s.dataConverter().FromPayload(p, &got); err != nil {
 		return false, nil
 	}
 	return got == request, nil

@@ -45,7 +45,9 @@ func ParseOrigins(list string) ([]string, error) {
 // other responses readable by them. With no origins configured it does
 // nothing.
 func (s *Server) cors(c *gin.Context) {
-	if len(s.corsOrigins) == 0 {
+	// The codec endpoint has its own rule: the Temporal Web UI's origin
+	// only (codec.go).
+	if len(s.corsOrigins) == 0 || strings.HasPrefix(c.Request.URL.Path, codecPrefix) {
 		c.Next()
 		return
 	}

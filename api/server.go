@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"escalate/internal/egress"
 	"escalate/policies"
@@ -58,6 +59,12 @@ type Server struct {
 	// webhookAllowPrivate: webhooks may point at private networks.
 	webhookAllowPrivate bool
 	resolver            egress.Resolver
+	// codec serves /codec (codec.go); uiOrigin is the one browser origin
+	// allowed there; codecTrustsLocalUI lets that origin in from loopback
+	// without a token (escalate dev only).
+	codec              converter.PayloadCodec
+	uiOrigin           string
+	codecTrustsLocalUI bool
 }
 
 // Config is what New needs.
@@ -94,6 +101,17 @@ type Config struct {
 	// X-Forwarded-For names the client; none: the connection's peer is
 	// the client, whatever headers say.
 	TrustedProxies []string
+	// Codec is the payload codec every Temporal client uses; the API reads
+	// memos through it and serves it at POST /codec/encode and
+	// /codec/decode to admins. Nil: memos are read plain and /codec is 404.
+	Codec converter.PayloadCodec
+	// TemporalUIOrigin is the Temporal Web UI's origin: the one browser
+	// origin allowed to call /codec. Empty: none.
+	TemporalUIOrigin string
+	// CodecTrustsLocalUI (escalate dev only, whose Web UI has no sign-in):
+	// a /codec request from TemporalUIOrigin over a loopback connection
+	// needs no token.
+	CodecTrustsLocalUI bool
 }
 
 // New builds the server.
@@ -102,6 +120,7 @@ func New(cfg Config) *Server {
 		store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies,
 		log: cfg.Log, now: time.Now, corsOrigins: originSet(cfg.CORSOrigins),
 		webhookAllowPrivate: cfg.WebhookAllowPrivate, resolver: cfg.Resolver,
+		codec: cfg.Codec, uiOrigin: strings.ToLower(cfg.TemporalUIOrigin), codecTrustsLocalUI: cfg.CodecTrustsLocalUI,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -171,6 +190,12 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.readyz)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openapiJSON) })
 	r.GET("/metrics", metricsHandler(s.metrics))
+
+	codec := r.Group("/codec", s.codecOrigin)
+	codec.OPTIONS("/encode")
+	codec.OPTIONS("/decode")
+	codec.POST("/encode", s.codecAuthenticate, s.wrap(s.codecEncode))
+	codec.POST("/decode", s.codecAuthenticate, s.wrap(s.codecDecode))
 
 	v1 := r.Group("/v1", s.authenticate, s.rateLimit)
 	v1.GET("/policies", s.wrap(s.listPolicies))
@@ -332,7 +357,11 @@ func securityHeaders(c *gin.Context) {
 
 func limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+		limit := int64(maxBody)
+		if strings.HasPrefix(c.Request.URL.Path, codecPrefix) {
+			limit = codecMaxBody
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	}
 	c.Next()
 }

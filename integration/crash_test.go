@@ -56,7 +56,7 @@ func TestHelperCrashingWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc, err := client.Dial(client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger()})
+	tc, err := client.Dial(*withCodec(&client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger()}))
 	if err != nil {
 		t.Fatal(err)
 	}

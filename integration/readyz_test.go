@@ -30,7 +30,7 @@ func TestReadinessNeedsAPollingWorker(t *testing.T) {
 	}
 	// A second Temporal on which no worker has ever polled.
 	bare, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: cli, ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
+		ExistingPath: cli, ClientOptions: withCodec(&client.Options{Namespace: "default", Logger: quietLogger()}),
 		LogLevel: "error", Stdout: io.Discard, Stderr: io.Discard,
 	})
 	if err != nil {
@@ -41,7 +41,7 @@ func TestReadinessNeedsAPollingWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Store: s.store, Temporal: bare.Client(), Policies: pols,
+	srv := httptest.NewServer(api.New(api.Config{Store: s.store, Temporal: bare.Client(), Policies: pols, Codec: testCodec,
 		AdminToken: adminToken, Log: quietSlog()}).Handler())
 	t.Cleanup(srv.Close)
 	bareAPI := &system{t: t, url: srv.URL}

@@ -756,7 +756,7 @@ func restartTemporal(t *testing.T, addr string) *testsuite.DevServer {
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
-		ClientOptions: &client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger()},
+		ClientOptions: withCodec(&client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger()}),
 		LogLevel:      "error",
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,

@@ -267,7 +267,7 @@ APP_URL="postgres://$APP_ROLE@$PGHOST:$PGPORT/$DB_ESCALATE?sslmode=disable"
 escalate_env=(env -u SMTP_URL -u CORS_ORIGINS
   TEMPORAL_ADDRESS="$TEMPORAL_ADDR" TEMPORAL_NAMESPACE=default
   POLICY_DIR="$ROOT/policies/drill" ESCALATE_ADMIN_TOKEN="$ADMIN_TOKEN"
-  RECORD_KEY="$(openssl rand -base64 32)" PUBLIC_URL="$API" LOG_FORMAT=text
+  RECORD_KEY="$(openssl rand -base64 32)" CODEC_KEYS="smoke:$(openssl rand -base64 32)" PUBLIC_URL="$API" LOG_FORMAT=text
   HTTP_ADDR="127.0.0.1:$API_PORT")
 
 CREATED_DBS+=("$DB_ESCALATE")

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"escalate/api"
+	"escalate/codec"
 	"escalate/policies"
 	"escalate/store"
 )
@@ -65,6 +66,11 @@ type config struct {
 
 	policies *policies.Registry   // loaded at start by dev and api
 	metrics  *prometheus.Registry // the process's registry, made by runServices
+
+	// Set by loadTemporalCodec (codec.go), for dev, api and worker.
+	codec              *codec.Codec // CODEC_KEYS: every Temporal client encrypts with it
+	temporalUIOrigin   string       // TEMPORAL_UI_ORIGIN: the one browser origin allowed to call /codec
+	codecTrustsLocalUI bool         // dev only: the UI's pages on this machine may use /codec without a token
 }
 
 func env(key, def string) string {

@@ -65,6 +65,13 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	if cmd := os.Args[1]; cmd == "dev" || cmd == "api" || cmd == "worker" {
+		// Nothing reaches Temporal unencrypted: no keys, no start.
+		if err := loadTemporalCodec(&cfg, cmd == "dev", log); err != nil {
+			fmt.Fprintln(os.Stderr, "escalate:", err)
+			os.Exit(2)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

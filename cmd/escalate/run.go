@@ -310,7 +310,8 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
 			CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 			AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, AuthFailureBurst: cfg.AuthFailureBurst,
-			TrustedProxies: cfg.TrustedProxies}).Handler(),
+			TrustedProxies: cfg.TrustedProxies,
+			Codec:          cfg.codec, TemporalUIOrigin: cfg.temporalUIOrigin, CodecTrustsLocalUI: cfg.codecTrustsLocalUI}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -349,6 +350,9 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 	opts.Logger = sdklog.NewStructuredLogger(log.With("component", "temporal-sdk"))
 	if cfg.metrics != nil {
 		opts.MetricsHandler = metrics.NewSDK(cfg.metrics)
+	}
+	if err := temporalConverters(cfg, &opts); err != nil {
+		return nil, err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -500,11 +504,13 @@ func startTemporal(ctx context.Context, cfg config, log *slog.Logger) (*child, e
 		"--port", strconv.Itoa(cfg.TemporalPort),
 		"--ui-port", strconv.Itoa(cfg.TemporalUIPort),
 		"--namespace", cfg.TemporalNamespace,
+		// The Web UI decrypts payloads through the API's codec endpoint.
+		"--ui-codec-endpoint", devCodecEndpoint(cfg),
 		"--log-level", "warn")
 	if err != nil {
 		return nil, err
 	}
-	log.Info("Temporal dev server running", "address", addr, "web_ui", fmt.Sprintf("http://127.0.0.1:%d", cfg.TemporalUIPort),
+	log.Info("Temporal dev server running", "address", addr, "web_ui", fmt.Sprintf("http://127.0.0.1:%d", cfg.TemporalUIPort), "codec_endpoint", devCodecEndpoint(cfg),
 		"log", filepath.Join(cfg.DevDir, "temporal.log"))
 	return c, nil
 }
