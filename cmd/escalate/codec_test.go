@@ -83,3 +83,18 @@ func TestDevCodecEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// Every command that reaches Temporal loads the codec first; one that did
+// not (setup, drift) could not dial at all, since every client encrypts.
+func TestEveryCommandThatDialsTemporalHasTheCodec(t *testing.T) {
+	for _, cmd := range []string{"dev", "api", "worker", "setup", "drift"} {
+		if !dialsTemporal(cmd) {
+			t.Errorf("%s dials Temporal but would not load the codec", cmd)
+		}
+	}
+	for _, cmd := range []string{"migrate", "healthcheck", "help"} {
+		if dialsTemporal(cmd) {
+			t.Errorf("%s does not dial Temporal but would need CODEC_KEYS", cmd)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if cmd := os.Args[1]; cmd == "dev" || cmd == "api" || cmd == "worker" {
+	if cmd := os.Args[1]; dialsTemporal(cmd) {
 		// Nothing reaches Temporal unencrypted: no keys, no start.
 		if err := loadTemporalCodec(&cfg, cmd == "dev", log); err != nil {
 			fmt.Fprintln(os.Stderr, "escalate:", err)
@@ -108,4 +108,14 @@ func main() {
 		log.Error("escalate stopped", "error", err)
 		os.Exit(1)
 	}
+}
+
+// dialsTemporal: the commands that connect to Temporal, and so need its
+// codec (every client encrypts).
+func dialsTemporal(cmd string) bool {
+	switch cmd {
+	case "dev", "api", "worker", "setup", "drift":
+		return true
+	}
+	return false
 }
