@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"encoding/hex"
+	"errors"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -21,6 +23,35 @@ type recordResponse struct {
 	Ref          string              `json:"ref"`
 	Events       []store.RecordEntry `json:"events"`
 	Verification store.Verification  `json:"verification"`
+	// Policy names the policy the case runs under, as it was when the case
+	// opened; null for a case opened before the record kept it.
+	Policy *recordPolicy `json:"policy"`
+}
+
+// recordPolicy names the policy snapshot a case runs under.
+type recordPolicy struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	SHA256 string `json:"sha256"`
+}
+
+// casePolicy is the policy the case runs under: its snapshot, kept with the
+// case when it opened; for a case opened before snapshots were kept, the
+// policy loaded now (named, nil, when it is no longer loaded).
+func (s *Server) casePolicy(c *gin.Context, cs workflows.Case) (*policies.Policy, *recordPolicy, error) {
+	cp, err := s.store.CasePolicy(c.Request.Context(), cs.Ref)
+	switch {
+	case err == nil:
+		return &cp.Policy, &recordPolicy{ID: cp.Policy.ID, Name: cp.Policy.Name, Source: cp.Policy.Source,
+			SHA256: hex.EncodeToString(cp.Hash)}, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, nil, err
+	}
+	if p, ok := s.policies.Get(cs.Policy); ok {
+		return &p, nil, nil
+	}
+	return nil, nil, nil
 }
 
 // getRecord returns the case's written record with its verification: the
@@ -34,7 +65,11 @@ func (s *Server) getRecord(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, recordResponse{Ref: cs.Ref, Events: entries, Verification: v})
+	_, named, err := s.casePolicy(c, cs)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, recordResponse{Ref: cs.Ref, Events: entries, Verification: v, Policy: named})
 	return nil
 }
 
@@ -70,6 +105,9 @@ type recordPage struct {
 	Closing      string
 	Verification store.Verification
 	Printed      time.Time
+	// PolicyHash is the SHA-256 of the policy snapshot the case runs
+	// under, when the record kept it.
+	PolicyHash string
 }
 
 // personRow is one person of the case, with their agency's name.
@@ -475,12 +513,16 @@ func (s *Server) getRecordHTML(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var pol *policies.Policy
-	if p, ok := s.policies.Get(cs.Policy); ok {
-		pol = &p
+	pol, named, err := s.casePolicy(c, cs)
+	if err != nil {
+		return err
+	}
+	page := newRecordPage(cs, pol, v, s.now())
+	if named != nil {
+		page.PolicyHash = named.SHA256
 	}
 	var buf bytes.Buffer
-	if err := renderRecord(&buf, newRecordPage(cs, pol, v, s.now())); err != nil {
+	if err := renderRecord(&buf, page); err != nil {
 		return err
 	}
 	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")

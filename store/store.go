@@ -572,6 +572,11 @@ ON CONFLICT (ref, seq) DO NOTHING`,
 				return err
 			}
 		}
+		if in.Policy != nil {
+			if err := insertCasePolicy(ctx, tx, in.Ref, *in.Policy); err != nil {
+				return err
+			}
+		}
 		return insertNotifications(ctx, tx, in, render)
 	})
 	if err != nil {

@@ -575,6 +575,10 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 		Events:   events,
 		Timezone: s.clock.Location.String(),
 	}
+	if events[0].Type == EventOpened {
+		pol := s.policy
+		in.Policy = &pol
+	}
 	seqs := make([]int, 0, len(events))
 	for _, ev := range events {
 		in.Notices = append(in.Notices, Notice{Seq: ev.Seq, Recipients: s.recipients(ev)})

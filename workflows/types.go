@@ -353,6 +353,9 @@ type RecordEventsInput struct {
 	Notices []Notice `json:"notices"`
 	// Timezone renders deadlines in local time in notifications.
 	Timezone string `json:"timezone"`
+	// Policy is the policy snapshot the case runs under, sent with the
+	// opening only: the record keeps it with the case.
+	Policy *policies.Policy `json:"policy,omitempty"`
 }
 
 // RecordEventsResult says how many events were new.
