@@ -81,4 +81,5 @@ func TestCaseCancelledInTemporal(t *testing.T) {
 	if st := desc.GetWorkflowExecutionInfo().GetStatus().String(); st != "Canceled" {
 		t.Errorf("Temporal status %s, want Canceled", st)
 	}
+	recordHistory(t, s.temporal, c.Ref, "northamptonshire-cancelled-in-temporal")
 }

@@ -69,4 +69,7 @@ func TestPartiesNameContactsForTheirOwnSideOnly(t *testing.T) {
 	if code := s.call("POST", path+"/agreement/confirm", accomplice, map[string]any{}, &c); code != 200 || c.Status != workflows.StatusResolved {
 		t.Fatalf("the respondent's named contact confirms: %d %s", code, c.Status)
 	}
+	// A real policy's case (working-day timers), its write turns and
+	// refused contacts, for the replay tests.
+	recordHistory(t, s.temporal, c.Ref, "northamptonshire-contacts-sides-agreement")
 }
