@@ -12,7 +12,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 export POLICY_DIR ?= policies/drill
 FUZZTIME ?= 10s
 
-.PHONY: dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools
+.PHONY: dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools web-assets chromium screenshots
 
 MAILDEV := $(CURDIR)/.dev/maildev/node_modules/.bin/maildev
 export MAILDEV
@@ -29,6 +29,17 @@ maildev:
 # The tests need MailDev: their target fails if it cannot be installed.
 $(MAILDEV):
 	npm install --no-audit --no-fund --prefix .dev/maildev maildev@2
+
+## web-assets: GOV.UK Frontend compiled and copied into web/static, axe-core into integration/testdata (npm, versions pinned in web/assets/package.json); the output is committed
+web-assets:
+	npm ci --no-audit --no-fund --ignore-scripts --prefix web/assets
+	web/assets/node_modules/.bin/sass --load-path=web/assets/node_modules --style=compressed --no-source-map \
+	  --quiet-deps web/assets/escalate.scss web/static/escalate.css
+	cp web/assets/node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js web/static/
+	cp web/assets/LICENSE-govuk-frontend.txt web/static/
+	mkdir -p integration/testdata/axe
+	cp web/assets/node_modules/axe-core/axe.min.js web/assets/node_modules/axe-core/LICENSE \
+	  web/assets/node_modules/axe-core/LICENSE-3RD-PARTY.txt integration/testdata/axe/
 
 ## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests, short fuzzing, prod-smoke
 test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) postgres lint
