@@ -456,3 +456,9 @@ func StatusWord(status string) string {
 
 // SystemName is the name the workflow records its own events under.
 const SystemName = systemName
+
+// Person is one person of the case as the record lists them.
+type Person = personRow
+
+// Entry is one event of the record as a person reads it.
+type Entry = entryRow
