@@ -1,5 +1,6 @@
 # escalate: `make dev` runs the whole system, `make test` runs every test.
-# Both install what they need (Go modules, the Temporal CLI, workflowcheck)
+# Both install what they need (Go modules, the Temporal CLI, workflowcheck;
+# for test, Chromium for the browser test)
 # and start PostgreSQL if it is not running.
 
 SHELL := /bin/bash
@@ -41,8 +42,13 @@ web-assets:
 	cp web/assets/node_modules/axe-core/axe.min.js web/assets/node_modules/axe-core/LICENSE \
 	  web/assets/node_modules/axe-core/LICENSE-3RD-PARTY.txt integration/testdata/axe/
 
+## chromium: Debian's Chromium, which the browser test drives headless (installed with apt-get if missing)
+chromium:
+	@[ -x /usr/bin/chromium ] || { echo "installing Debian's chromium for the browser test"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
 ## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests, short fuzzing, prod-smoke
-test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) postgres lint
+test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) chromium postgres lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 	$(MAKE) prod-smoke

@@ -31,6 +31,7 @@ import (
 	"escalate/metrics"
 	"escalate/policies"
 	"escalate/store"
+	"escalate/web"
 	"escalate/worker"
 	"escalate/workflows"
 )
@@ -66,8 +67,21 @@ func env(key, def string) string {
 	return def
 }
 
+// harness says what startSystemWith runs besides the API.
+type harness struct {
+	// pages mounts the people's pages (package web) beside the API, as
+	// the binary does, mailing sign-in links through MailDev.
+	pages bool
+}
+
 // startSystem starts it; each option may change the API's configuration.
 func startSystem(t *testing.T, options ...func(*api.Config)) *system {
+	t.Helper()
+	return startSystemWith(t, harness{}, options...)
+}
+
+// startSystemWith starts it with what h adds.
+func startSystemWith(t *testing.T, h harness, options ...func(*api.Config)) *system {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -162,7 +176,16 @@ func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	for _, o := range options {
 		o(&cfg)
 	}
-	httpSrv := httptest.NewServer(api.New(cfg).Handler())
+	httpSrv := httptest.NewUnstartedServer(nil)
+	handler := api.New(cfg).Handler()
+	if h.pages {
+		pages := web.New(web.Config{Store: appStore, Policies: pols, Mailer: mailer, PublicURL: "http://" + httpSrv.Listener.Addr().String(),
+			Log: quietSlog()})
+		t.Cleanup(pages.Close)
+		handler = pages.With(handler)
+	}
+	httpSrv.Config.Handler = handler
+	httpSrv.Start()
 	t.Cleanup(httpSrv.Close)
 	sys.url = httpSrv.URL
 	return sys
