@@ -40,10 +40,10 @@ func (s *Server) signedOut(c *gin.Context) {
 // statusChoices are the list's status filter: open (not yet closed, the
 // default), any, or one status.
 var statusChoices = []struct{ Value, Label string }{
-	{"open", "Open (including an outcome awaiting confirmation)"},
+	{"open", "Open"},
 	{"closed", "Closed"},
 	{"any", "Any status"},
-	{workflows.StatusAgreementProposed, "Outcome proposed, awaiting confirmation"},
+	{workflows.StatusAgreementProposed, "Outcome proposed"},
 	{workflows.StatusResolved, "Resolved"},
 	{workflows.StatusWithdrawn, "Withdrawn"},
 	{workflows.StatusUnresolved, "Closed unresolved"},
@@ -281,7 +281,7 @@ func (s *Server) casePage(c *gin.Context, me cases.Principal) {
 	}
 	pol, loc := s.policy(cs.Policy)
 	page := recordpage.New(cs, pol, store.Verification{}, s.now())
-	d := caseData{Case: cs, PolicyName: page.Policy, Category: page.Category, Status: recordpage.StatusWord(cs.Status),
+	d := caseData{Case: cs, PolicyName: page.Policy, Category: page.Category, Status: shortStatus(cs.Status),
 		StatusTag: statusTag(cs.Status), Overdue: cs.Stage.Overdue && !cs.Closed(), Raised: localTime(cs.CreatedAt, loc),
 		People: page.People, SafetyNotice: page.SafetyNotice, MySide: side(cs, me.Email)}
 	d.Where, d.Waiting = whereItStands(cs, pol, loc)
