@@ -99,6 +99,10 @@ $(BIN)/temporal-sql-tool:
 $(BIN)/workflowcheck:
 	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
+## screenshots: a PNG of every page, desktop and 320 pixels wide, into docs/images (headless Chromium against the whole system)
+screenshots: $(BIN)/temporal $(MAILDEV) chromium postgres
+	ESCALATE_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run '^TestScreenshots$$' ./integration/
+
 ## record-histories: re-record the workflow histories the replay tests use
 record-histories: $(BIN)/temporal postgres
 	ESCALATE_RECORD_HISTORY=$(CURDIR)/workflows/testdata $(GO) test -count=1 ./integration/
