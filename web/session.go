@@ -374,18 +374,12 @@ func (s *Server) linkPage(c *gin.Context) {
 }
 
 // useLink uses a link once and starts a new session: a previous one in
-// this browser is ended, never carried over.
+// this browser is ended once the new one has started, never carried over.
 func (s *Server) useLink(c *gin.Context) {
 	tok := c.PostForm("token")
 	if !secretShape(tok) {
 		s.render(c, http.StatusNotFound, "signin_link", "This sign-in link does not work", linkPageData{}, nil)
 		return
-	}
-	if ck, err := c.Request.Cookie(s.sessionCookie); err == nil && secretShape(ck.Value) {
-		if err := s.st.DeleteSession(c.Request.Context(), hashSecret(ck.Value)); err != nil {
-			s.storeFailed(c, err)
-			return
-		}
 	}
 	secret := newSecret()
 	now := s.now()
@@ -398,6 +392,13 @@ func (s *Server) useLink(c *gin.Context) {
 	if err != nil {
 		s.storeFailed(c, err)
 		return
+	}
+	// The session this browser had, if any, ends: a sign-in never carries
+	// one over.
+	if ck, err := c.Request.Cookie(s.sessionCookie); err == nil && secretShape(ck.Value) {
+		if err := s.st.DeleteSession(c.Request.Context(), hashSecret(ck.Value)); err != nil {
+			s.log.Warn("the previous session could not be deleted; it ends on its own", "request_id", requestID(c), "error", err)
+		}
 	}
 	s.setCookie(c, s.sessionCookie, secret, s.cfg.MaxAge)
 	s.clearCookie(c, s.formCookie)

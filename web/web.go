@@ -166,6 +166,10 @@ func (s *Server) Handler() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	fileServer := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
 	r.GET("/static/*file", func(c *gin.Context) {
+		if strings.HasSuffix(c.Param("file"), "/") {
+			s.errorPage(c, http.StatusNotFound) // no directory listings
+			return
+		}
 		// Static files are public and change only with a build, whose
 		// version their URLs carry.
 		c.Header("Cache-Control", "public, max-age=86400")

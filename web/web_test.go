@@ -297,6 +297,9 @@ func TestRouting(t *testing.T) {
 	if p := b.get("/cases?status=%00"); p.status != http.StatusBadRequest {
 		t.Errorf("control character in the query: %d", p.status)
 	}
+	if p := b.get("/static/"); p.status != http.StatusNotFound || strings.Contains(p.body, `href="init.mjs"`) {
+		t.Errorf("static directory listed: %d", p.status)
+	}
 	if p := b.get("/cases/%FF"); p.status != http.StatusNotFound {
 		t.Errorf("invalid UTF-8 in the path: %d", p.status)
 	}
