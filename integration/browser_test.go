@@ -82,6 +82,14 @@ type axeViolation struct {
 // the page) and fails on any serious or critical violation.
 func checkAccessible(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	for _, v := range axeViolations(t, ctx, name) {
+		t.Errorf("%s: accessibility (%s) %s: %s at %v", name, v.Impact, v.ID, v.Help, v.Nodes)
+	}
+}
+
+// axeViolations are the page's serious and critical axe-core violations.
+func axeViolations(t *testing.T, ctx context.Context, name string) []axeViolation {
+	t.Helper()
 	src, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +100,7 @@ func checkAccessible(t *testing.T, ctx context.Context, name string) {
 	script := `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
 		.filter(v => v.impact === 'serious' || v.impact === 'critical')
 		.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))})))`
-	for _, v := range run(t, ctx, chromedp.Evaluate[[]axeViolation](script, chromedp.EvalAwaitPromise)) {
-		t.Errorf("%s: accessibility (%s) %s: %s at %v", name, v.Impact, v.ID, v.Help, v.Nodes)
-	}
+	return run(t, ctx, chromedp.Evaluate[[]axeViolation](script, chromedp.EvalAwaitPromise))
 }
 
 // mainText is the visible text of the page's main content.
@@ -164,6 +170,13 @@ func TestBrowserSignInAndYourCases(t *testing.T) {
 		t.Fatalf("start a case: %d", code)
 	}
 	ctx := newBrowser(t, 1280, 1000)
+
+	// The check finds what it should: an image without a text alternative
+	// is a critical violation.
+	do(t, ctx, chromedp.Navigate(`data:text/html,<!doctype html><html lang="en"><title>x</title><main><img src="x.png"></main></html>`))
+	if vs := axeViolations(t, ctx, "a broken page"); len(vs) == 0 || vs[0].ID != "image-alt" {
+		t.Fatalf("axe-core on a page with an image without alt: %+v, want image-alt", vs)
+	}
 
 	// The start page: the immediate-risk notice first.
 	do(t, ctx, chromedp.Navigate(s.url+"/"))
