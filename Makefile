@@ -1,5 +1,6 @@
 # escalate: `make dev` runs the whole system, `make test` runs every test.
-# Both install what they need (Go modules, the Temporal CLI, workflowcheck)
+# Both install what they need (Go modules, the Temporal CLI, workflowcheck;
+# for test, Chromium for the browser test)
 # and start PostgreSQL if it is not running.
 
 SHELL := /bin/bash
@@ -12,7 +13,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 export POLICY_DIR ?= policies/drill
 FUZZTIME ?= 10s
 
-.PHONY: dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools
+.PHONY: dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools web-assets chromium screenshots
 
 MAILDEV := $(CURDIR)/.dev/maildev/node_modules/.bin/maildev
 export MAILDEV
@@ -30,8 +31,24 @@ maildev:
 $(MAILDEV):
 	npm install --no-audit --no-fund --prefix .dev/maildev maildev@2
 
+## web-assets: GOV.UK Frontend compiled and copied into web/static, axe-core into integration/testdata (npm, versions pinned in web/assets/package.json); the output is committed
+web-assets:
+	npm ci --no-audit --no-fund --ignore-scripts --prefix web/assets
+	web/assets/node_modules/.bin/sass --load-path=web/assets/node_modules --style=compressed --no-source-map \
+	  --quiet-deps web/assets/escalate.scss web/static/escalate.css
+	cp web/assets/node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js web/static/
+	cp web/assets/LICENSE-govuk-frontend.txt web/static/
+	mkdir -p integration/testdata/axe
+	cp web/assets/node_modules/axe-core/axe.min.js web/assets/node_modules/axe-core/LICENSE \
+	  web/assets/node_modules/axe-core/LICENSE-3RD-PARTY.txt integration/testdata/axe/
+
+## chromium: Debian's Chromium, which the browser test drives headless (installed with apt-get if missing)
+chromium:
+	@[ -x /usr/bin/chromium ] || { echo "installing Debian's chromium for the browser test"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
 ## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests, short fuzzing, prod-smoke
-test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) postgres lint
+test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) chromium postgres lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 	$(MAKE) prod-smoke
@@ -81,6 +98,10 @@ $(BIN)/temporal-sql-tool:
 
 $(BIN)/workflowcheck:
 	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+## screenshots: a PNG of every page, desktop and 320 pixels wide, into docs/images (headless Chromium against the whole system)
+screenshots: $(BIN)/temporal $(MAILDEV) chromium postgres
+	ESCALATE_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run '^TestScreenshots$$' ./integration/
 
 ## record-histories: re-record the workflow histories the replay tests use
 record-histories: $(BIN)/temporal postgres

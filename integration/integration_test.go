@@ -31,6 +31,7 @@ import (
 	"escalate/metrics"
 	"escalate/policies"
 	"escalate/store"
+	"escalate/web"
 	"escalate/worker"
 	"escalate/workflows"
 )
@@ -69,7 +70,7 @@ func env(key, def string) string {
 // startSystem starts it; each option may change the API's configuration.
 func startSystem(t *testing.T, options ...func(*api.Config)) *system {
 	t.Helper()
-	return startSystemWith(t, systemOptions{api: options})
+	return startSystemWith(t, systemOptions{}, options...)
 }
 
 // systemOptions are what a test may change about the system it starts.
@@ -79,10 +80,17 @@ type systemOptions struct {
 	temporalDB string
 	// api changes the API's configuration.
 	api []func(*api.Config)
+	// pages mounts the people's pages (package web) beside the API, as
+	// the binary does, mailing sign-in links through MailDev.
+	pages bool
 }
 
-// startSystemWith is startSystem with options.
-func startSystemWith(t *testing.T, opts systemOptions) *system {
+// harness is what the browser tests call the system's options.
+type harness = systemOptions
+
+// startSystemWith is startSystem with options; each option may change the
+// API's configuration.
+func startSystemWith(t *testing.T, opts systemOptions, options ...func(*api.Config)) *system {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -176,10 +184,19 @@ func startSystemWith(t *testing.T, opts systemOptions) *system {
 	cfg := api.Config{Store: appStore, Temporal: tc, Policies: pols,
 		AdminToken: adminToken, Log: quietSlog(), WebhookAllowPrivate: true, Metrics: reg,
 		Codec: testCodec, TemporalUIOrigin: testUIOrigin}
-	for _, o := range opts.api {
+	for _, o := range append(opts.api, options...) {
 		o(&cfg)
 	}
-	httpSrv := httptest.NewServer(api.New(cfg).Handler())
+	httpSrv := httptest.NewUnstartedServer(nil)
+	handler := api.New(cfg).Handler()
+	if opts.pages {
+		pages := web.New(web.Config{Store: appStore, Policies: pols, Mailer: mailer, PublicURL: "http://" + httpSrv.Listener.Addr().String(),
+			Log: quietSlog()})
+		t.Cleanup(pages.Close)
+		handler = pages.With(handler)
+	}
+	httpSrv.Config.Handler = handler
+	httpSrv.Start()
 	t.Cleanup(httpSrv.Close)
 	sys.url = httpSrv.URL
 	return sys

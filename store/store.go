@@ -735,7 +735,10 @@ type ListFilter struct {
 	Stage   int
 	Agency  string
 	Overdue *bool
-	Limit   int
+	// Open: true lists the cases not yet closed (whatever their status),
+	// false the closed ones; nil both.
+	Open  *bool
+	Limit int
 	// After is the keyset position (created_at, ref) of the last case seen.
 	AfterCreated time.Time
 	AfterRef     string
@@ -789,7 +792,11 @@ func listCasesQuery(v Viewer, f ListFilter, now time.Time, limit int) (string, [
 	if f.AfterRef != "" {
 		afterCreated = f.AfterCreated
 	}
-	args := []any{f.Status, f.Policy, f.Stage, f.Agency, overdue, now, afterCreated, f.AfterRef, limit + 1}
+	var open any
+	if f.Open != nil {
+		open = *f.Open
+	}
+	args := []any{f.Status, f.Policy, f.Stage, f.Agency, overdue, now, afterCreated, f.AfterRef, limit + 1, open}
 	return `
 SELECT snapshot FROM cases
 WHERE ` + readableSQL(v, &args) + `
@@ -799,6 +806,7 @@ WHERE ` + readableSQL(v, &args) + `
   AND ($4 = '' OR raiser_agency = $4 OR respondent_agency = $4)
   AND ($5::boolean IS NULL OR $5 = ` + overdueSQL("$6") + `)
   AND ($7::timestamptz IS NULL OR (created_at, ref) < ($7, $8))
+  AND ($10::boolean IS NULL OR $10 = (closed_at IS NULL))
 ORDER BY created_at DESC, ref DESC
 LIMIT $9`, args
 }

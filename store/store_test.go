@@ -198,6 +198,14 @@ func TestListCasesReadRule(t *testing.T) {
 	if err != nil || len(got) != 1 || !got[0].Stage.Overdue {
 		t.Fatalf("overdue filter (the January 2026 deadline has passed): %d %v", len(got), err)
 	}
+	// Open and closed: an open case is listed as open, not as closed.
+	yes, no := true, false
+	if got, _, err := st.ListCases(ctx, store.Viewer{Role: "admin"}, store.ListFilter{Open: &yes}); err != nil || len(got) != 1 {
+		t.Fatalf("open filter: %d %v", len(got), err)
+	}
+	if got, _, err := st.ListCases(ctx, store.Viewer{Role: "admin"}, store.ListFilter{Open: &no}); err != nil || len(got) != 0 {
+		t.Fatalf("closed filter: %d %v", len(got), err)
+	}
 }
 
 // Concurrent claims of one idempotency key get one reference; another body

@@ -13,6 +13,7 @@ import (
 	"escalate/codec"
 	"escalate/policies"
 	"escalate/store"
+	"escalate/web"
 )
 
 // config is everything read from the environment, with the contract's defaults.
@@ -60,6 +61,10 @@ type config struct {
 	// transaction that writes a step of a case.
 	DatabaseTimeout       time.Duration
 	DatabaseRecordTimeout time.Duration
+	// SessionIdleTimeout and SessionMaxAge end the pages' sessions: when
+	// unused that long, and that long after sign-in however busy.
+	SessionIdleTimeout time.Duration
+	SessionMaxAge      time.Duration
 	// RecordKey seals the record (store.ParseRecordKeys); dev keeps one in
 	// DEV_DIR/record-key.
 	RecordKey string
@@ -134,6 +139,15 @@ func loadConfig() (config, error) {
 	}
 	if c.DatabaseRecordTimeout, err = positiveDuration("DATABASE_RECORD_TIMEOUT", store.DefaultRecordTimeout); err != nil {
 		return c, err
+	}
+	if c.SessionIdleTimeout, err = positiveDuration("SESSION_IDLE_TIMEOUT", web.DefaultIdleTimeout); err != nil {
+		return c, err
+	}
+	if c.SessionMaxAge, err = positiveDuration("SESSION_MAX_AGE", web.DefaultMaxAge); err != nil {
+		return c, err
+	}
+	if c.SessionIdleTimeout > c.SessionMaxAge {
+		return c, fmt.Errorf("SESSION_IDLE_TIMEOUT (%s) is longer than SESSION_MAX_AGE (%s): a session never lives past its maximum age", c.SessionIdleTimeout, c.SessionMaxAge)
 	}
 	c.PublicURL = env("PUBLIC_URL", "http://"+c.HTTPAddr)
 	if c.CORSOrigins, err = api.ParseOrigins(env("CORS_ORIGINS", "")); err != nil {

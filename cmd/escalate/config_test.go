@@ -145,3 +145,27 @@ func TestAuthFailureConfig(t *testing.T) {
 		}
 	}
 }
+
+// The pages' sessions end after SESSION_IDLE_TIMEOUT unused and
+// SESSION_MAX_AGE after sign-in; an idle timeout beyond the maximum age, or
+// a duration that does not parse, stops the process at start.
+func TestSessionConfig(t *testing.T) {
+	t.Setenv("SESSION_IDLE_TIMEOUT", "")
+	t.Setenv("SESSION_MAX_AGE", "")
+	c, err := loadConfig()
+	if err != nil || c.SessionIdleTimeout != 30*time.Minute || c.SessionMaxAge != 12*time.Hour {
+		t.Fatalf("defaults: %v %v %v", c.SessionIdleTimeout, c.SessionMaxAge, err)
+	}
+	t.Setenv("SESSION_IDLE_TIMEOUT", "15m")
+	t.Setenv("SESSION_MAX_AGE", "8h")
+	if c, err := loadConfig(); err != nil || c.SessionIdleTimeout != 15*time.Minute || c.SessionMaxAge != 8*time.Hour {
+		t.Fatalf("set: %v %v %v", c.SessionIdleTimeout, c.SessionMaxAge, err)
+	}
+	for _, bad := range [][2]string{{"2h", "1h"}, {"0s", "1h"}, {"30", "1h"}, {"30m", "forever"}} {
+		t.Setenv("SESSION_IDLE_TIMEOUT", bad[0])
+		t.Setenv("SESSION_MAX_AGE", bad[1])
+		if _, err := loadConfig(); err == nil {
+			t.Errorf("SESSION_IDLE_TIMEOUT=%s SESSION_MAX_AGE=%s taken", bad[0], bad[1])
+		}
+	}
+}

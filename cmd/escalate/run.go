@@ -31,6 +31,7 @@ import (
 	"escalate/metrics"
 	"escalate/ops"
 	"escalate/store"
+	"escalate/web"
 	"escalate/worker"
 )
 
@@ -262,15 +263,22 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	}
 	defer tc.Close()
 
+	// One mailer for notifications (the worker) and sign-in links (the
+	// pages); none without SMTP_URL.
+	var mailer activities.Mailer
+	if cfg.SMTPURL != "" {
+		m, err := activities.NewSMTPMailer(cfg.SMTPURL, cfg.SMTPFrom)
+		if err != nil {
+			return err
+		}
+		mailer = m
+	}
+
 	var w sdkworker.Worker
 	if runWorker {
 		acts := &activities.Activities{Store: st, Temporal: tc, Webhooks: activities.NewWebhookPoster(cfg.WebhookAllowPrivate), PublicURL: cfg.PublicURL, Log: log}
-		if cfg.SMTPURL != "" {
-			m, err := activities.NewSMTPMailer(cfg.SMTPURL, cfg.SMTPFrom)
-			if err != nil {
-				return err
-			}
-			acts.Mailer = m
+		if mailer != nil {
+			acts.Mailer = mailer
 			log.Info("notifications are mailed", "smtp", redact(cfg.SMTPURL))
 		} else {
 			log.Info("SMTP_URL unset: notifications are logged and recorded, not mailed")
@@ -304,14 +312,23 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	if cfg.AdminToken == "" {
 		log.Warn("ESCALATE_ADMIN_TOKEN unset: no bootstrap admin, so no tokens can be created until it is set")
 	}
+	apiHandler := api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
+		AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
+		CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
+		AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, AuthFailureBurst: cfg.AuthFailureBurst,
+		TrustedProxies: cfg.TrustedProxies,
+		Codec:          cfg.codec, TemporalUIOrigin: cfg.temporalUIOrigin, CodecTrustsLocalUI: cfg.codecTrustsLocalUI}).Handler()
+	// The people's pages at /, beside the JSON API's paths, which are
+	// served as they were.
+	pages := web.New(web.Config{Store: st, Policies: pols, Mailer: mailer, PublicURL: cfg.PublicURL,
+		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, TrustedProxies: cfg.TrustedProxies, Log: log})
+	defer pages.Close()
+	if mailer == nil {
+		log.Warn("SMTP_URL unset: nobody can sign in to the pages (sign-in links are mailed, never logged)")
+	}
 	srv := &http.Server{
-		Addr: cfg.HTTPAddr,
-		Handler: api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
-			AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
-			CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
-			AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, AuthFailureBurst: cfg.AuthFailureBurst,
-			TrustedProxies: cfg.TrustedProxies,
-			Codec:          cfg.codec, TemporalUIOrigin: cfg.temporalUIOrigin, CodecTrustsLocalUI: cfg.codecTrustsLocalUI}).Handler(),
+		Addr:              cfg.HTTPAddr,
+		Handler:           pages.With(apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -323,7 +340,8 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("API listening", "url", "http://"+ln.Addr().String(), "openapi", "http://"+ln.Addr().String()+"/openapi.json")
+	log.Info("API listening", "url", "http://"+ln.Addr().String(), "openapi", "http://"+ln.Addr().String()+"/openapi.json",
+		"pages", cfg.PublicURL+"/")
 	select {
 	case err := <-errc:
 		return err

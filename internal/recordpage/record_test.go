@@ -1,4 +1,4 @@
-package api
+package recordpage
 
 import (
 	"bytes"
@@ -399,9 +399,9 @@ func TestRecordPage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tt.build(t)
 			v := tt.verify(b.c)
-			page := newRecordPage(b.c, &b.pol, v, printed)
+			page := New(b.c, &b.pol, v, printed)
 			var buf bytes.Buffer
-			if err := renderRecord(&buf, page); err != nil {
+			if err := Render(&buf, page); err != nil {
 				t.Fatal(err)
 			}
 			out := buf.String()
@@ -501,7 +501,7 @@ func TestRecordPage(t *testing.T) {
 func TestRecordPageWithoutPolicy(t *testing.T) {
 	b := withdrawnCase(t)
 	var buf bytes.Buffer
-	if err := renderRecord(&buf, newRecordPage(b.c, nil, store.Verification{Intact: true, Events: 4}, time.Now())); err != nil {
+	if err := Render(&buf, New(b.c, nil, store.Verification{Intact: true, Events: 4}, time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

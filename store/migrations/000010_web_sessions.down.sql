@@ -1,0 +1,3 @@
+DROP INDEX tokens_email_lower;
+DROP TABLE web_sessions;
+DROP TABLE signin_links;

@@ -1,0 +1,378 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"escalate/cases"
+	"escalate/internal/recordpage"
+	"escalate/policies"
+	"escalate/store"
+	"escalate/workflows"
+)
+
+// refPattern is what a case reference in a path may be (as the API's).
+var refPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// ---- start ----
+
+type startData struct {
+	CanSignIn bool
+}
+
+func (s *Server) start(c *gin.Context) {
+	s.render(c, http.StatusOK, "start", "Resolve a professional disagreement about a child's safety", startData{CanSignIn: s.cfg.Mailer != nil}, nil)
+}
+
+func (s *Server) signedOut(c *gin.Context) {
+	s.render(c, http.StatusOK, "signed_out", "You have signed out", nil, nil)
+}
+
+// ---- your cases ----
+
+// statusChoices are the list's status filter: open (not yet closed, the
+// default), any, or one status.
+var statusChoices = []struct{ Value, Label string }{
+	{"open", "Open"},
+	{"closed", "Closed"},
+	{"any", "Any status"},
+	{workflows.StatusAgreementProposed, "Outcome proposed"},
+	{workflows.StatusResolved, "Resolved"},
+	{workflows.StatusWithdrawn, "Withdrawn"},
+	{workflows.StatusUnresolved, "Closed unresolved"},
+	{workflows.StatusCancelled, "Cancelled by an operator"},
+}
+
+type caseRow struct {
+	Ref, ChildRef, Other, Stage, Due, Status, StatusTag string
+	Overdue, Urgent, Closed                             bool
+}
+
+type casesData struct {
+	Status      string
+	OnlyOverdue bool
+	Choices     []struct{ Value, Label string }
+	Rows        []caseRow
+	More        bool
+	Whose       string
+}
+
+// listLimit is how many cases the list shows; past it, the filters narrow.
+const listLimit = 100
+
+func (s *Server) yourCases(c *gin.Context, me cases.Principal) {
+	status := c.DefaultQuery("status", "open")
+	known := false
+	for _, ch := range statusChoices {
+		known = known || ch.Value == status
+	}
+	if !known {
+		s.errorPage(c, http.StatusBadRequest)
+		return
+	}
+	f := store.ListFilter{Limit: listLimit}
+	yes, no := true, false
+	switch status {
+	case "open":
+		f.Open = &yes
+	case "closed":
+		f.Open = &no
+	case "any":
+	default:
+		f.Status = status
+	}
+	onlyOverdue := c.Query("overdue") == "true"
+	if onlyOverdue {
+		f.Overdue = &yes
+	}
+	list, more, err := s.st.ListCases(c.Request.Context(), viewer(me), f)
+	if err != nil {
+		s.storeFailed(c, err)
+		return
+	}
+	data := casesData{Status: status, OnlyOverdue: onlyOverdue, Choices: statusChoices, More: more, Whose: whose(me)}
+	for _, cs := range list {
+		data.Rows = append(data.Rows, s.row(cs, me))
+	}
+	s.render(c, http.StatusOK, "cases", "Your cases", data, nil)
+}
+
+// whose says which cases the list holds for this person.
+func whose(me cases.Principal) string {
+	switch me.Role {
+	case cases.RoleAdmin:
+		return "Every case (you are an administrator)."
+	case cases.RolePartnership:
+		return "Every case of your partnership's procedure, and any that names you."
+	case cases.RoleManager:
+		return "The cases you are part of, and every case involving your agency (you are a manager)."
+	}
+	return "The disagreements you are part of: raised by you, raised with you, or naming you as a contact."
+}
+
+func viewer(p cases.Principal) store.Viewer {
+	return store.Viewer{Email: p.Email, Agency: p.Agency, Role: p.Role}
+}
+
+func (s *Server) policy(id string) (*policies.Policy, *time.Location) {
+	p, ok := s.cfg.Policies.Get(id)
+	if !ok {
+		return nil, london
+	}
+	loc := london
+	if clk, err := p.Clock(); err == nil && clk.Location != nil {
+		loc = clk.Location
+	}
+	return &p, loc
+}
+
+func agencyName(pol *policies.Policy, id string) string {
+	if pol != nil {
+		for _, a := range pol.Agencies {
+			if a.ID == id {
+				return a.Name
+			}
+		}
+	}
+	return id
+}
+
+// side is the side of the case a person is on, or "".
+func side(cs workflows.Case, email string) string {
+	e := strings.ToLower(strings.TrimSpace(email))
+	same := func(v string) bool { return strings.ToLower(strings.TrimSpace(v)) == e }
+	switch {
+	case e == "":
+		return ""
+	case same(cs.Raiser.Email):
+		return workflows.SideRaiser
+	case same(cs.Respondent.Email):
+		return workflows.SideRespondent
+	}
+	for _, ct := range cs.Contacts {
+		if same(ct.Email) {
+			return ct.Side
+		}
+	}
+	return ""
+}
+
+// otherAgency is the agency on the other side from the person, or both
+// agencies for someone on neither side (a manager, the partnership).
+func otherAgency(cs workflows.Case, pol *policies.Policy, email string) string {
+	raiser, respondent := agencyName(pol, cs.Raiser.Agency), agencyName(pol, cs.Respondent.Agency)
+	switch side(cs, email) {
+	case workflows.SideRaiser:
+		return respondent
+	case workflows.SideRespondent:
+		return raiser
+	}
+	return raiser + " and " + respondent
+}
+
+func stageName(cs workflows.Case) string {
+	name := fmt.Sprintf("Stage %d: %s", cs.Stage.Number, cs.Stage.Name)
+	if cs.Stage.StepName != "" {
+		name += ", " + cs.Stage.StepName
+	}
+	if cs.Stage.Level > 1 {
+		name += fmt.Sprintf(", level %d", cs.Stage.Level)
+	}
+	return name
+}
+
+// statusTag is the GOV.UK tag colour of a status.
+func statusTag(status string) string {
+	switch status {
+	case workflows.StatusOpen:
+		return "govuk-tag--blue"
+	case workflows.StatusAgreementProposed:
+		return "govuk-tag--yellow"
+	case workflows.StatusResolved:
+		return "govuk-tag--green"
+	case workflows.StatusUnresolved, workflows.StatusCancelled:
+		return "govuk-tag--grey"
+	}
+	return "govuk-tag--grey"
+}
+
+func shortStatus(status string) string {
+	switch status {
+	case workflows.StatusAgreementProposed:
+		return "Outcome proposed"
+	case workflows.StatusUnresolved:
+		return "Closed unresolved"
+	case workflows.StatusCancelled:
+		return "Cancelled"
+	}
+	return recordpage.StatusWord(status)
+}
+
+func (s *Server) row(cs workflows.Case, me cases.Principal) caseRow {
+	pol, loc := s.policy(cs.Policy)
+	r := caseRow{Ref: cs.Ref, ChildRef: cs.ChildRef, Other: otherAgency(cs, pol, me.Email), Stage: stageName(cs),
+		Status: shortStatus(cs.Status), StatusTag: statusTag(cs.Status), Overdue: cs.Stage.Overdue && !cs.Closed(),
+		Urgent: cs.Urgent, Closed: cs.Closed()}
+	if !cs.Closed() {
+		r.Due = localTime(cs.Stage.DueAt, loc)
+	}
+	return r
+}
+
+// ---- one case ----
+
+type timelineItem struct {
+	When, What, Who, Text string
+	Stage                 int
+}
+
+type caseData struct {
+	Case         workflows.Case
+	PolicyName   string
+	Category     string
+	Where        string
+	Waiting      string
+	Status       string
+	StatusTag    string
+	Overdue      bool
+	Raised       string
+	Closed       string
+	People       []recordpage.Person
+	Timeline     []timelineItem
+	SafetyNotice string
+	MySide       string
+}
+
+// loadCase reads a case the person may read; any other is a 404, whether
+// it exists or not, so references cannot be probed.
+func (s *Server) loadCase(c *gin.Context, me cases.Principal) (workflows.Case, bool) {
+	ref := c.Param("ref")
+	if !refPattern.MatchString(ref) {
+		s.errorPage(c, http.StatusNotFound)
+		return workflows.Case{}, false
+	}
+	cs, err := s.st.GetCase(c.Request.Context(), ref)
+	if errors.Is(err, store.ErrNotFound) {
+		s.errorPage(c, http.StatusNotFound)
+		return workflows.Case{}, false
+	}
+	if err != nil {
+		s.storeFailed(c, err)
+		return workflows.Case{}, false
+	}
+	if !cases.CanRead(me, cs) {
+		s.errorPage(c, http.StatusNotFound)
+		return workflows.Case{}, false
+	}
+	return cs, true
+}
+
+func (s *Server) casePage(c *gin.Context, me cases.Principal) {
+	cs, ok := s.loadCase(c, me)
+	if !ok {
+		return
+	}
+	pol, loc := s.policy(cs.Policy)
+	page := recordpage.New(cs, pol, store.Verification{}, s.now())
+	d := caseData{Case: cs, PolicyName: page.Policy, Category: page.Category, Status: shortStatus(cs.Status),
+		StatusTag: statusTag(cs.Status), Overdue: cs.Stage.Overdue && !cs.Closed(), Raised: localTime(cs.CreatedAt, loc),
+		People: page.People, SafetyNotice: page.SafetyNotice, MySide: side(cs, me.Email)}
+	d.Where, d.Waiting = whereItStands(cs, pol, loc)
+	if cs.ClosedAt != nil {
+		d.Closed = localTime(*cs.ClosedAt, loc)
+	}
+	for i := len(page.Entries) - 1; i >= 0; i-- {
+		e := page.Entries[i]
+		d.Timeline = append(d.Timeline, timelineItem{When: localTime(e.At, loc), What: e.What, Who: e.Who, Text: e.Text, Stage: e.Stage})
+	}
+	s.render(c, http.StatusOK, "case", "Case "+cs.Ref, d, nil)
+}
+
+// whereItStands is the case in one sentence, and whom it waits for:
+// "Stage 2 of 5, Direct manager to manager discussion: due by 5pm on
+// Tuesday 8 December 2026", "each practitioner's line manager".
+func whereItStands(cs workflows.Case, pol *policies.Policy, loc *time.Location) (where, waiting string) {
+	if cs.Closed() {
+		where = recordpage.StatusWord(cs.Status)
+		if cs.ClosedAt != nil {
+			where += " on " + cs.ClosedAt.In(loc).Format("Monday 2 January 2006")
+		}
+		return where + fmt.Sprintf(", at stage %d, %s.", cs.Stage.Number, cs.Stage.Name), ""
+	}
+	of := ""
+	if pol != nil && len(pol.Stages) > 0 {
+		of = fmt.Sprintf(" of %d", pol.LastStage())
+	}
+	name := cs.Stage.Name
+	if cs.Stage.StepName != "" {
+		name += ", " + cs.Stage.StepName
+	}
+	if cs.Stage.Level > 1 {
+		name += fmt.Sprintf(", level %d", cs.Stage.Level)
+	}
+	where = fmt.Sprintf("Stage %d%s, %s: ", cs.Stage.Number, of, name)
+	if cs.Stage.Overdue {
+		where += "was due by " + localTime(cs.Stage.DueAt, loc) + " and is overdue"
+	} else {
+		where += "due by " + localTime(cs.Stage.DueAt, loc)
+	}
+	switch {
+	case cs.Status == workflows.StatusAgreementProposed && cs.Agreement != nil:
+		side := "raising"
+		if cs.Agreement.ProposedBySide == workflows.SideRaiser {
+			side = "responding"
+		}
+		waiting = fmt.Sprintf("the %s side to confirm the outcome %s proposed", side, cs.Agreement.ProposedBy)
+	case cs.Stage.Who != "":
+		waiting = cs.Stage.Who
+	}
+	if waiting != "" {
+		where += "; waiting for " + lowerFirst(waiting)
+	}
+	return where + ".", waiting
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	// Keep names and acronyms as they are: only a plain capitalised word.
+	first, _, _ := strings.Cut(s, " ")
+	if len(first) > 1 && strings.ToUpper(first[:1]) == first[:1] && strings.ToLower(first[1:]) == first[1:] &&
+		first != "Head" && !strings.Contains(first, "'") {
+		return strings.ToLower(s[:1]) + s[1:]
+	}
+	return s
+}
+
+// recordPage is the case's written record, the same document as the API's
+// /v1/cases/{ref}/record.html, with its verification.
+func (s *Server) recordPage(c *gin.Context, me cases.Principal) {
+	cs, ok := s.loadCase(c, me)
+	if !ok {
+		return
+	}
+	_, v, err := s.st.Record(c.Request.Context(), cs.Ref)
+	if err != nil {
+		s.storeFailed(c, err)
+		return
+	}
+	pol, _ := s.policy(cs.Policy)
+	var buf bytes.Buffer
+	if err := recordpage.Render(&buf, recordpage.New(cs, pol, v, s.now())); err != nil {
+		s.log.Error("page: record", "request_id", requestID(c), "error", err)
+		s.errorPage(c, http.StatusInternalServerError)
+		return
+	}
+	// The record is a printable document with its own inline styles and
+	// no script.
+	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+}
