@@ -64,7 +64,7 @@ func TestRenderKeepsTypedTextOffMail(t *testing.T) {
 		t.Fatal("a typed note reached the mail")
 	}
 	for _, want := range []string{"NSCP-2026-00001", "NCT/1", "URGENT", "Manager to manager", "17:00 Mon 30 Nov 2026 GMT", "999",
-		"https://escalate.example/v1/cases/NSCP-2026-00001/record.html", "are the respondent", "What is asked of you"} {
+		"https://escalate.example/cases/NSCP-2026-00001", "are the respondent", "What is asked of you"} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("text lacks %q:\n%s", want, m.Text)
 		}

@@ -112,7 +112,9 @@ func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, st
 		v.Due = c.Stage.DueAt.In(r.loc).Format("15:04 Mon 2 Jan 2006 MST")
 	}
 	if r.publicURL != "" {
-		v.Link = fmt.Sprintf("%s/v1/cases/%s/record.html", strings.TrimRight(r.publicURL, "/"), c.Ref)
+		// The case page: a person not signed in goes through sign-in and
+		// back to it.
+		v.Link = fmt.Sprintf("%s/cases/%s", strings.TrimRight(r.publicURL, "/"), c.Ref)
 	}
 	// The subject names the stage the event happened at; an escalation
 	// names where the case went.
