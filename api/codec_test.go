@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"escalate/cases"
 	"escalate/codec"
 )
 
@@ -256,5 +257,43 @@ func TestCodecEndpointRefusals(t *testing.T) {
 	_, noCodec := codecServer(t, false, func(c *Config) { c.Codec = nil })
 	if w := (codecCall{body: []byte(`{"payloads":[]}`), token: codecAdmin}).do(noCodec); w.Code != 404 {
 		t.Errorf("no codec: %d", w.Code)
+	}
+}
+
+// An operator signed in to the pages as an admin decodes through the Web
+// UI (which sends the session cookie when set to include credentials);
+// anyone else signed in is refused, and no session is still a 401.
+func TestCodecSignedInOperator(t *testing.T) {
+	sessions := func(r *http.Request) (cases.Principal, bool) {
+		ck, err := r.Cookie("escalate_session")
+		if err != nil {
+			return cases.Principal{}, false
+		}
+		switch ck.Value {
+		case "admin-session":
+			return cases.Principal{Name: "Olu Operator", Email: "olu@ops.example", Role: cases.RoleAdmin}, true
+		case "practitioner-session":
+			return cases.Principal{Name: "Hana", Email: "hana@nhft.example", Role: cases.RolePractitioner}, true
+		}
+		return cases.Principal{}, false
+	}
+	c, h := codecServer(t, false, func(cfg *Config) { cfg.Sessions = sessions })
+	body := encrypted(t, c, "Zebediah Quux-Marmalade")
+	call := func(cookie string) *httptest.ResponseRecorder {
+		return codecCall{body: body, origin: uiOrigin, header: map[string]string{"Cookie": "escalate_session=" + cookie}}.do(h)
+	}
+	if w := call("admin-session"); w.Code != 200 || decodedText(t, w) != "Zebediah Quux-Marmalade" {
+		t.Errorf("admin's session: %d %s", w.Code, w.Body)
+	}
+	if w := call("practitioner-session"); w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "Zebediah") {
+		t.Errorf("a practitioner's session: %d %s", w.Code, w.Body)
+	}
+	if w := call("made-up"); w.Code != http.StatusUnauthorized {
+		t.Errorf("an unknown session: %d", w.Code)
+	}
+	// Another site's page with an admin's session is still refused.
+	w := codecCall{body: body, origin: "https://evil.example", header: map[string]string{"Cookie": "escalate_session=admin-session"}}.do(h)
+	if w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "Zebediah") {
+		t.Errorf("admin's session from another origin: %d %s", w.Code, w.Body)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"escalate/cases"
 	"escalate/internal/egress"
 	"escalate/policies"
 	"escalate/store"
@@ -65,6 +66,7 @@ type Server struct {
 	codec              converter.PayloadCodec
 	uiOrigin           string
 	codecTrustsLocalUI bool
+	sessions           func(*http.Request) (cases.Principal, bool)
 }
 
 // Config is what New needs.
@@ -112,6 +114,10 @@ type Config struct {
 	// a /codec request from TemporalUIOrigin over a loopback connection
 	// needs no token.
 	CodecTrustsLocalUI bool
+	// Sessions, when set, names the person signed in to the pages with a
+	// request's session cookie: an admin's session may use /codec, so the
+	// Web UI (set to include credentials) decodes for a signed-in operator.
+	Sessions func(*http.Request) (cases.Principal, bool)
 }
 
 // New builds the server.
@@ -120,7 +126,7 @@ func New(cfg Config) *Server {
 		store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies,
 		log: cfg.Log, now: time.Now, corsOrigins: originSet(cfg.CORSOrigins),
 		webhookAllowPrivate: cfg.WebhookAllowPrivate, resolver: cfg.Resolver,
-		codec: cfg.Codec, uiOrigin: strings.ToLower(cfg.TemporalUIOrigin), codecTrustsLocalUI: cfg.CodecTrustsLocalUI,
+		codec: cfg.Codec, uiOrigin: strings.ToLower(cfg.TemporalUIOrigin), codecTrustsLocalUI: cfg.CodecTrustsLocalUI, sessions: cfg.Sessions,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

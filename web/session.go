@@ -109,6 +109,26 @@ func (s *Server) session(c *gin.Context) {
 	c.Next()
 }
 
+// Principal is the person signed in with r's session cookie, for the other
+// handlers the binary serves beside the pages (the codec endpoint lets an
+// admin's session decode for the Temporal Web UI). It uses the session, as
+// a page would: an idle or expired one is no session.
+func (s *Server) Principal(r *http.Request) (cases.Principal, bool) {
+	ck, err := r.Cookie(s.sessionCookie)
+	if err != nil || !secretShape(ck.Value) {
+		return cases.Principal{}, false
+	}
+	sess, err := s.st.UseSession(r.Context(), hashSecret(ck.Value), s.now(), s.cfg.IdleTimeout)
+	if err != nil {
+		return cases.Principal{}, false
+	}
+	person, err := s.st.PersonByEmail(r.Context(), sess.Email)
+	if err != nil {
+		return cases.Principal{}, false
+	}
+	return cases.Principal{TokenID: "session", Name: person.Name, Email: person.Email, Agency: person.Agency, Role: person.Role}, true
+}
+
 // signedIn sends a browser that is not signed in through sign-in, and back
 // to the page it asked for.
 func (s *Server) signedIn(h func(*gin.Context, cases.Principal)) gin.HandlerFunc {

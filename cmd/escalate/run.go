@@ -312,17 +312,18 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	if cfg.AdminToken == "" {
 		log.Warn("ESCALATE_ADMIN_TOKEN unset: no bootstrap admin, so no tokens can be created until it is set")
 	}
-	apiHandler := api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
-		AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
-		CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
-		AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, AuthFailureBurst: cfg.AuthFailureBurst,
-		TrustedProxies: cfg.TrustedProxies,
-		Codec:          cfg.codec, TemporalUIOrigin: cfg.temporalUIOrigin, CodecTrustsLocalUI: cfg.codecTrustsLocalUI}).Handler()
 	// The people's pages at /, beside the JSON API's paths, which are
 	// served as they were.
 	pages := web.New(web.Config{Store: st, Policies: pols, Mailer: mailer, PublicURL: cfg.PublicURL,
 		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, TrustedProxies: cfg.TrustedProxies, Log: log})
 	defer pages.Close()
+	apiHandler := api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
+		AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
+		CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
+		AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, AuthFailureBurst: cfg.AuthFailureBurst,
+		TrustedProxies: cfg.TrustedProxies,
+		Codec:          cfg.codec, TemporalUIOrigin: cfg.temporalUIOrigin, CodecTrustsLocalUI: cfg.codecTrustsLocalUI,
+		Sessions: pages.Principal}).Handler()
 	if mailer == nil {
 		log.Warn("SMTP_URL unset: nobody can sign in to the pages (sign-in links are mailed, never logged)")
 	}
