@@ -241,8 +241,25 @@ func (v *validator) check(p *Policy) {
 	if _, err := loadZone(p.Timezone); err != nil {
 		v.fail(err.Error(), "use an IANA time zone such as Europe/London", "timezone")
 	}
-	if _, err := parseEndOfDay(p.EndOfDay); err != nil {
-		v.fail(err.Error(), `write the local time a working day ends, 24-hour, e.g. "17:00"`, "end_of_day")
+	eod, eodErr := parseEndOfDay(p.EndOfDay)
+	if eodErr != nil {
+		v.fail(eodErr.Error(), `write the local time a working day ends, 24-hour, e.g. "17:00"`, "end_of_day")
+	}
+	startGiven := p.StartOfDay != ""
+	if !startGiven {
+		p.StartOfDay = DefaultStartOfDay
+	}
+	sod, sodErr := parseStartOfDay(p.StartOfDay)
+	if sodErr != nil {
+		v.fail(sodErr.Error(), `write the local time a working day starts, 24-hour, e.g. "09:00"`, "start_of_day")
+	}
+	if eodErr == nil && sodErr == nil && sod >= eod && (startGiven || p.ClockHoursEndInWorkingTime) {
+		field := "start_of_day"
+		if !startGiven {
+			field = "clock_hours_end_in_working_time"
+		}
+		v.fail(fmt.Sprintf("the working day would start at %s, not before it ends at %s", p.StartOfDay, p.EndOfDay),
+			"make start_of_day earlier than end_of_day", field)
 	}
 	for i, d := range p.Closures {
 		if _, err := time.Parse("2006-01-02", d); err != nil || !datePattern.MatchString(d) {
@@ -673,11 +690,14 @@ func fieldAt(doc *yaml.Node, line int, match func(key, value *yaml.Node) bool) s
 }
 
 // Drill copies a policy with every timescale set to within (a clock
-// duration such as "30 seconds"), for rehearsals and tests.
+// duration such as "30 seconds"), for rehearsals and tests. A drill's
+// stages last exactly within, day or night: clock hours never move into
+// working time in a drill, whatever the policy says.
 func Drill(base Policy, id, prefix, within string) Policy {
 	t, _ := ParseTimescale(within)
 	p := base
 	p.ID, p.RefPrefix, p.Drill, p.DrillOf = id, prefix, true, base.ID
+	p.ClockHoursEndInWorkingTime = false
 	p.Name = fmt.Sprintf("%s: drill, every stage lasts %s (rehearsals only, not the procedure)", base.Name, within)
 	p.Stages = make([]Stage, len(base.Stages))
 	for i, s := range base.Stages {

@@ -28,6 +28,16 @@ type Policy struct {
 	Calendar   string `yaml:"calendar" json:"calendar"`
 	Timezone   string `yaml:"timezone" json:"timezone"`
 	EndOfDay   string `yaml:"end_of_day" json:"end_of_day"`
+	// StartOfDay is the local time a working day starts ("09:00" when
+	// absent); it matters only to ClockHoursEndInWorkingTime.
+	StartOfDay string `yaml:"start_of_day" json:"start_of_day,omitempty"`
+	// ClockHoursEndInWorkingTime is the partnership's choice that a deadline
+	// of "N hours" or "N minutes" falling outside working time (a weekend, a
+	// bank holiday or closure, or outside start_of_day to end_of_day) moves
+	// to the start of the next working day. Off when absent, so a snapshot
+	// taken before the field existed computes its deadlines as it always
+	// did. "N seconds" (drills) never moves.
+	ClockHoursEndInWorkingTime bool `yaml:"clock_hours_end_in_working_time" json:"clock_hours_end_in_working_time,omitempty"`
 	// Closures are extra non-working dates (yyyy-mm-dd) of the partnership.
 	Closures     []string `yaml:"closures" json:"closures,omitempty"`
 	SafetyNotice string   `yaml:"safety_notice" json:"safety_notice"`
@@ -195,7 +205,11 @@ func (p Policy) Clock() (Clock, error) {
 	if err != nil {
 		return Clock{}, err
 	}
+	if c.StartOfDay, err = parseStartOfDay(p.StartOfDay); err != nil {
+		return Clock{}, err
+	}
 	c.Closures = p.Closures
+	c.ClockHoursEndInWorkingTime = p.ClockHoursEndInWorkingTime
 	return c, nil
 }
 
