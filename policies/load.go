@@ -281,6 +281,16 @@ func (v *validator) check(p *Policy) {
 		if strings.TrimSpace(c.Label) == "" {
 			v.fail("missing", "describe the category", "categories", i, "label")
 		}
+		switch {
+		case c.ID == CategoryOther && !c.NeedsDetail:
+			v.fail(fmt.Sprintf("category %q must ask what the disagreement is about", CategoryOther), "add needs_detail: true to it", "categories", i, "id")
+		case c.ID != CategoryOther && c.NeedsDetail:
+			v.fail(fmt.Sprintf("only category %q needs a detail", CategoryOther), "remove needs_detail, or make this the category other", "categories", i, "needs_detail")
+		}
+	}
+	if len(p.Categories) > 0 && !seen[CategoryOther] {
+		v.fail(fmt.Sprintf("no category %q: every document's list of areas is only examples", CategoryOther),
+			`add - {id: other, label: "Other (describe)", needs_detail: true}`, "categories")
 	}
 	seen = map[string]bool{}
 	for i, a := range p.Agencies {

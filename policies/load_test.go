@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -764,6 +765,115 @@ func TestUrgentTimescalesArePartnershipSettings(t *testing.T) {
 			}
 			if got := due.In(c.Location).Format(instantLayout); got != tc.due {
 				t.Errorf("urgent stage 1 due %s, want %s", got, tc.due)
+			}
+		})
+	}
+}
+
+// Every document lists its areas of disagreement as examples:
+// northamptonshire-escalating-for-the-right-outcome.txt, "Areas of
+// Conflict": "this is by no means an exhaustive list"; nottingham-
+// nottinghamshire-escalating-for-the-right-outcome.txt: "(this list is not
+// exhaustive)"; four-stage-resolving-professional-differences.txt, "1.
+// Introduction": "a non-exhaustive list of potential areas of disagreement";
+// devon-conflict-and-case-resolution-protocol.txt: disagreements "are most
+// likely to arise around" its list. So every policy, and every drill of one,
+// has the category other, which asks what the disagreement is about
+// (spec/api.md, "Additions (v1.1)": category_detail, 1 to 200 characters).
+func TestEveryPolicyHasCategoryOther(t *testing.T) {
+	r, err := Load("drill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.All()); n != 8 {
+		t.Fatalf("%d policies, want the four and their drills", n)
+	}
+	for _, p := range r.All() {
+		t.Run(p.ID, func(t *testing.T) {
+			other, ok := p.Category(CategoryOther)
+			if !ok || !other.NeedsDetail || other.Label == "" {
+				t.Fatalf("category other: %+v, %v", other, ok)
+			}
+			for _, c := range p.Categories {
+				if c.NeedsDetail != (c.ID == CategoryOther) {
+					t.Errorf("category %s needs_detail %v", c.ID, c.NeedsDetail)
+				}
+			}
+			// Served: GET /v1/policies shows which category needs a detail.
+			b, err := json.Marshal(p.Categories)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var served []map[string]any
+			if err := json.Unmarshal(b, &served); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range served {
+				if nd, ok := c["needs_detail"].(bool); !ok || nd != (c["id"] == CategoryOther) {
+					t.Errorf("served category %v", c)
+				}
+			}
+		})
+	}
+}
+
+func TestCategoryOtherRefusals(t *testing.T) {
+	const file = "policies/x.yaml"
+	const other = "  - id: other\n    label: Other (describe)\n    needs_detail: true\n"
+	for _, tc := range []struct {
+		name, old, new, at, field, problem, fix string
+	}{
+		{"no category other", other, "", "categories:", "categories",
+			`no category "other"`, `add - {id: other, label: "Other (describe)", needs_detail: true}`},
+		{"other without needs_detail", other, "  - id: other\n    label: Other (describe)\n", "- id: other", "categories[12].id",
+			`category "other" must ask what the disagreement is about`, "add needs_detail: true"},
+		{"other with needs_detail false", other, "  - id: other\n    label: Other (describe)\n    needs_detail: false\n", "- id: other", "categories[12].id",
+			`category "other" must ask`, "add needs_detail: true"},
+		{"needs_detail on another category", "    label: Communication\n", "    label: Communication\n    needs_detail: true\n",
+			"needs_detail: true", "categories[11].needs_detail", `only category "other" needs a detail`, "remove needs_detail"},
+		{"needs_detail not true or false", "    needs_detail: true\n", "    needs_detail: please\n", "needs_detail: please",
+			"categories[12].needs_detail", "cannot unmarshal", "write true or false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := replaceOnce(t, northamptonshireYAML(t), tc.old, tc.new)
+			_, err := Parse(file, []byte(doc))
+			checkRefusal(t, err, file, lineContaining(t, doc, tc.at), tc.field, tc.problem, tc.fix)
+		})
+	}
+}
+
+func TestCategoryCheckDetail(t *testing.T) {
+	other := Category{ID: CategoryOther, Label: "Other (describe)", NeedsDetail: true}
+	plain := Category{ID: "communication", Label: "Communication"}
+	for _, tc := range []struct {
+		name   string
+		c      Category
+		detail string
+		want   string // "" accepted, else in the message
+	}{
+		{"other with a detail", other, "Disagreement about a school transport plan", ""},
+		{"one character", other, "x", ""},
+		{"200 characters", other, strings.Repeat("a", 200), ""},
+		{"200 characters, not bytes", other, strings.Repeat("é", 200), ""},
+		{"other without a detail", other, "", "needs category_detail"},
+		{"other with only spaces", other, "   ", "needs category_detail"},
+		{"201 characters", other, strings.Repeat("a", 201), "has 201 characters; write at most 200"},
+		{"a newline", other, "first line\nsecond", "one line"},
+		{"a carriage return", other, "header\r\nBcc: x@example.org", "one line"},
+		{"a tab", other, "a\tb", "one line"},
+		{"a NUL", other, "a\x00b", "one line"},
+		{"a C1 control", other, "a\u0085b", "one line"},
+		{"invalid UTF-8", other, "a\xffb", "not valid UTF-8"},
+		{"a listed category without a detail", plain, "", ""},
+		{"a listed category with a detail", plain, "more words", `category "communication" takes no category_detail`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.c.CheckDetail(tc.detail)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
 			}
 		})
 	}

@@ -4,8 +4,12 @@
 package policies
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // OnTimeout actions: what happens when a stage's deadline passes unresolved.
@@ -101,6 +105,46 @@ type Contact struct {
 type Category struct {
 	ID    string `yaml:"id" json:"id"`
 	Label string `yaml:"label" json:"label"`
+	// NeedsDetail: a case with this category says what the disagreement is
+	// about in category_detail (CheckDetail). Every policy has exactly one
+	// such category, CategoryOther.
+	NeedsDetail bool `yaml:"needs_detail" json:"needs_detail"`
+}
+
+// CategoryOther is the category every policy has for a disagreement its
+// list does not name: every document's list is only examples.
+const CategoryOther = "other"
+
+// CategoryDetailMaxChars is the most characters a category_detail may have.
+const CategoryDetailMaxChars = 200
+
+// CheckDetail checks a case's category_detail against its category: a
+// category that needs a detail takes one line of 1 to 200 characters (no
+// control characters, not even a newline: it is shown wherever the category
+// is, mail subjects included); any other category takes none. The error is
+// a sentence for the person who wrote the detail.
+func (c Category) CheckDetail(detail string) error {
+	if !c.NeedsDetail {
+		if detail != "" {
+			return fmt.Errorf("category %q takes no category_detail; only %q does", c.ID, CategoryOther)
+		}
+		return nil
+	}
+	if !utf8.ValidString(detail) {
+		return errors.New("category_detail is not valid UTF-8")
+	}
+	if strings.TrimSpace(detail) == "" {
+		return fmt.Errorf("category %q needs category_detail: say in 1 to %d characters what the disagreement is about", c.ID, CategoryDetailMaxChars)
+	}
+	if n := utf8.RuneCountInString(detail); n > CategoryDetailMaxChars {
+		return fmt.Errorf("category_detail has %d characters; write at most %d", n, CategoryDetailMaxChars)
+	}
+	for _, r := range detail {
+		if unicode.IsControl(r) {
+			return errors.New("category_detail is one line: no line breaks, tabs or other control characters")
+		}
+	}
+	return nil
 }
 
 // Agency is an organisation of the partnership's directory.
