@@ -266,9 +266,7 @@ func (v *validator) check(p *Policy) {
 			v.fail(fmt.Sprintf("%q is not a date", d), "write closure dates as yyyy-mm-dd", "closures", i)
 		}
 	}
-	if p.BusinessOffice.Email == "" || !strings.Contains(p.BusinessOffice.Email, "@") {
-		v.fail("missing or not an email address", "give the partnership business office's mailbox", "business_office", "email")
-	}
+	v.checkContact(p.BusinessOffice, "the partnership business office", "business_office")
 	if len(p.Categories) == 0 {
 		v.fail("no categories", "list the areas of disagreement the procedure names", "categories")
 	}
@@ -298,6 +296,14 @@ func (v *validator) check(p *Policy) {
 			v.fail(fmt.Sprintf("%q is not a new agency id", a.ID), "give each agency a unique lower-case id", "agencies", i, "id")
 		}
 		seen[a.ID] = true
+		if p := nameProblem(a.Name); p != "" {
+			v.fail(p, "name the agency", "agencies", i, "name")
+		}
+		if a.EscalationContact == nil {
+			v.fail("no escalation contact", "add escalation_contact: {name: ..., email: ...}, the agency's safeguarding lead or duty manager mailbox", "agencies", i)
+			continue
+		}
+		v.checkContact(*a.EscalationContact, "the agency's safeguarding lead or duty manager", "agencies", i, "escalation_contact")
 	}
 	if len(p.Stages) == 0 {
 		v.fail("no stages", "list the procedure's stages in order from 1", "stages")
@@ -449,12 +455,16 @@ func (v *validator) checkExtras(p *Policy) {
 		}
 		if cp.Name == "" || !strings.Contains(cp.Email, "@") {
 			v.fail("a category party needs a name and an email address", "fill in name and email", "category_parties", i)
+			continue
 		}
+		v.checkContact(Contact{Name: cp.Name, Email: cp.Email}, "the category party", "category_parties", i)
 	}
 	for i, d := range p.Directory {
 		if d.Agency == "" || d.Role == "" || !strings.Contains(d.Email, "@") {
 			v.fail("a directory entry needs an agency, a role and an email address", "fill in agency, role and email", "directory", i)
+			continue
 		}
+		v.checkContact(Contact{Name: d.Name, Email: d.Email}, "the directory entry", "directory", i)
 	}
 }
 

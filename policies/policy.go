@@ -151,6 +151,12 @@ func (c Category) CheckDetail(detail string) error {
 type Agency struct {
 	ID   string `yaml:"id" json:"id"`
 	Name string `yaml:"name" json:"name"`
+	// EscalationContact is the agency's safeguarding lead or duty manager
+	// mailbox: who acts for a side of this agency at a stage where people
+	// above the practitioners act (UsesEscalationContacts) when that side
+	// has named nobody. Required by the loader; nil in a snapshot taken
+	// before the field existed.
+	EscalationContact *Contact `yaml:"escalation_contact" json:"escalation_contact,omitempty"`
 }
 
 // Stage is one rung of the ladder.
@@ -278,6 +284,44 @@ func (p Policy) PartnershipStage() int {
 		}
 	}
 	return 0
+}
+
+// Agency returns the agency of the directory with the given id.
+func (p Policy) Agency(id string) (Agency, bool) {
+	for _, a := range p.Agencies {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Agency{}, false
+}
+
+// EscalationContact is the escalation contact of the agency with the given
+// id, or ok false when the agency is not in the directory (a free-text
+// agency) or the policy snapshot predates escalation contacts.
+func (p Policy) EscalationContact(agency string) (c Contact, ok bool) {
+	a, found := p.Agency(agency)
+	if !found || a.EscalationContact == nil || a.EscalationContact.Email == "" {
+		return Contact{}, false
+	}
+	return *a.EscalationContact, true
+}
+
+// UsesEscalationContacts reports whether at stage n (and step, 1-based, of
+// a stage with steps; 0 otherwise) each side is represented by someone above
+// the practitioners, so that a side which has named nobody falls back to its
+// agency's escalation contact: every stage and step after the first, except
+// the partnership stage, whose people are the partnership's. The first is
+// the practitioners' own.
+func (p Policy) UsesEscalationContacts(n, step int) bool {
+	s, ok := p.Stage(n)
+	if !ok || s.Partnership {
+		return false
+	}
+	if n == p.Stages[0].Number {
+		return len(s.Steps) > 0 && step > 1
+	}
+	return true
 }
 
 // Category returns the category with the given id.
