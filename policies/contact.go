@@ -108,6 +108,6 @@ func (v *validator) checkContact(c Contact, what string, path ...any) {
 // checkEmail validates a mailbox address at path.
 func (v *validator) checkEmail(email, what string, path ...any) {
 	if p := emailProblem(email); p != "" {
-		v.fail(fmt.Sprintf("%q is not an email address: %s", email, p), "give "+what+"'s mailbox, e.g. name@partnership.example.org", path...)
+		v.fail(fmt.Sprintf("%q is not an email address: %s", email, p), "give the mailbox of "+what+", e.g. name@partnership.example.org", path...)
 	}
 }

@@ -169,7 +169,7 @@ func TestContactRefusals(t *testing.T) {
 		{"agency without an escalation contact", nct, "", "- id: nct", "agencies[1]",
 			"no escalation contact", "add escalation_contact: {name: ..., email: ...}"},
 		{"escalation contact without an email", nct, "    escalation_contact: {name: NCT duty manager}\n", "{name: NCT duty manager}",
-			"agencies[1].escalation_contact.email", `"" is not an email address: missing`, "give the agency's safeguarding lead or duty manager's mailbox"},
+			"agencies[1].escalation_contact.email", `"" is not an email address: missing`, "give the mailbox of the agency's safeguarding lead or duty manager"},
 		{"escalation contact without a name", nct, "    escalation_contact: {email: safeguarding.nct@nscp.example.org}\n", "{email: safeguarding.nct",
 			"agencies[1].escalation_contact.name", "missing", "name the agency's safeguarding lead or duty manager"},
 		{"a line break in an escalation contact's email", nct, "    escalation_contact: {name: NCT, email: \"safeguarding.nct@nscp.example.org\\r\\nBcc: all@example.org\"}\n", "Bcc: all@",
@@ -208,4 +208,98 @@ func TestContactRefusals(t *testing.T) {
 	doc = replaceOnce(t, four, "email: caf.tac.officer@scb.example.org", "email: caf tac@scb.example.org")
 	_, err = Parse(file, []byte(doc))
 	checkRefusal(t, err, file, lineContaining(t, doc, "caf tac@"), "category_parties[0].email", "is not allowed before @", "mailbox")
+}
+
+// Mailboxes the documents name. four-stage-resolving-professional-
+// differences.txt, "6. Stage Four": the Head of Safeguarding "will determine
+// a course of action including reporting the matter to the Safeguarding
+// Children Board Chair"; its flowchart: "Any identified learning will be
+// referred to the SCB/SAB Learning Group". northamptonshire-escalating-for-
+// the-right-outcome.txt, "Recording and Communication": good-practice
+// examples go "via the Business Office so these examples can be recorded and
+// shared". Devon's and Nottingham's documents name neither.
+func TestLearningAndOutcomeMailboxes(t *testing.T) {
+	r, err := Load("drill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id                string
+		learning, outcome string // "" none
+	}{
+		{"four-stage", "learning.group@scb.example.org", "board.chair@scb.example.org"},
+		{"four-stage-drill", "learning.group@scb.example.org", "board.chair@scb.example.org"},
+		{"northamptonshire", "business.office@nscp.example.org", ""},
+		{"northamptonshire-drill", "business.office@nscp.example.org", ""},
+		{"devon", "", ""},
+		{"nottingham-nottinghamshire", "", ""},
+	} {
+		p, ok := r.Get(tc.id)
+		if !ok {
+			t.Fatalf("no %s", tc.id)
+		}
+		got := func(c *Contact) string {
+			if c == nil {
+				return ""
+			}
+			if c.Name == "" {
+				t.Errorf("%s: a mailbox without a name: %+v", tc.id, c)
+			}
+			return c.Email
+		}
+		if l, o := got(p.LearningTo), got(p.OutcomeReportTo); l != tc.learning || o != tc.outcome {
+			t.Errorf("%s: learning_to %q, outcome_report_to %q; want %q, %q", tc.id, l, o, tc.learning, tc.outcome)
+		}
+	}
+	// Northamptonshire's learning goes to its business office.
+	if p, _ := r.Get("northamptonshire"); *p.LearningTo != p.BusinessOffice {
+		t.Errorf("learning_to %+v, business office %+v", p.LearningTo, p.BusinessOffice)
+	}
+	// Served by GET /v1/policies, left out where there is none.
+	p, _ := r.Get("four-stage")
+	b, _ := json.Marshal(p)
+	for _, want := range []string{`"learning_to":{"name":"SCB/SAB Learning Group","email":"learning.group@scb.example.org"}`,
+		`"outcome_report_to":{"name":"Safeguarding Children Board Chair","email":"board.chair@scb.example.org"}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("four-stage JSON lacks %s", want)
+		}
+	}
+	d, _ := r.Get("devon")
+	if b, _ := json.Marshal(d); strings.Contains(string(b), "learning_to") || strings.Contains(string(b), "outcome_report_to") {
+		t.Error("devon serves mailboxes it does not have")
+	}
+}
+
+func TestMailboxRefusals(t *testing.T) {
+	const file = "policies/x.yaml"
+	const learning = "learning_to:\n  name: NSCP Business Office\n  email: business.office@nscp.example.org\n"
+	for _, tc := range []struct {
+		name, old, new, at, field, problem, fix string
+	}{
+		{"learning mailbox not an address", learning, "learning_to:\n  name: NSCP Business Office\n  email: the business office\n", "email: the business office",
+			"learning_to.email", `"the business office" is not an email address`, "give the mailbox of the people learning goes to"},
+		{"learning mailbox with a line break", learning, "learning_to:\n  name: NSCP Business Office\n  email: \"a@nscp.example.org\\r\\nBcc: b@example.org\"\n", "Bcc:",
+			"learning_to.email", "contains a line break", "mailbox"},
+		{"learning mailbox without a name", learning, "learning_to:\n  email: business.office@nscp.example.org\n", "learning_to:",
+			"learning_to.name", "missing", "name the people learning goes to"},
+		{"learning mailbox with an unknown field", learning, learning + "  when: always\n", "when: always",
+			"learning_to.when", `"when" is not a field of a contact`, "remove it"},
+		{"a list where a mailbox goes", learning, "learning_to: [business.office@nscp.example.org]\n", "learning_to:",
+			"learning_to", "cannot unmarshal !!seq", "a mapping of fields"},
+		{"outcome report mailbox not an address", learning, learning + "outcome_report_to: {name: Chair, email: chair}\n", "outcome_report_to:",
+			"outcome_report_to.email", `"chair" is not an email address: no @`, "mailbox"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := replaceOnce(t, northamptonshireYAML(t), tc.old, tc.new)
+			_, err := Parse(file, []byte(doc))
+			checkRefusal(t, err, file, lineContaining(t, doc, tc.at), tc.field, tc.problem, tc.fix)
+		})
+	}
+	// An outcome report needs a partnership stage to report the outcome of.
+	doc := replaceOnce(t, northamptonshireYAML(t), learning, learning+"outcome_report_to: {name: Chair, email: chair@nscp.example.org}\n")
+	doc = replaceOnce(t, doc, "    partnership: true\n", "")
+	doc = replaceOnce(t, doc, "on_timeout: mediation", "on_timeout: escalate")
+	_, err := Parse(file, []byte(doc))
+	checkRefusal(t, err, file, lineContaining(t, doc, "outcome_report_to:"), "outcome_report_to",
+		"there is no partnership stage whose outcome could be reported", "remove outcome_report_to")
 }

@@ -267,6 +267,12 @@ func (v *validator) check(p *Policy) {
 		}
 	}
 	v.checkContact(p.BusinessOffice, "the partnership business office", "business_office")
+	if p.LearningTo != nil {
+		v.checkContact(*p.LearningTo, "the people learning goes to (e.g. a learning group)", "learning_to")
+	}
+	if p.OutcomeReportTo != nil {
+		v.checkContact(*p.OutcomeReportTo, "the person the partnership stage's outcome is reported to (e.g. the Board Chair)", "outcome_report_to")
+	}
 	if len(p.Categories) == 0 {
 		v.fail("no categories", "list the areas of disagreement the procedure names", "categories")
 	}
@@ -385,6 +391,9 @@ func (v *validator) check(p *Policy) {
 	}
 	if partnership > 1 {
 		v.fail("more than one partnership stage", "mark only the last stage partnership: true", "stages")
+	}
+	if partnership == 0 && p.OutcomeReportTo != nil {
+		v.fail("there is no partnership stage whose outcome could be reported", "remove outcome_report_to or mark the last stage partnership: true", "outcome_report_to")
 	}
 	v.checkExtras(p)
 	for i, s := range p.Stages {

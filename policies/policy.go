@@ -46,10 +46,20 @@ type Policy struct {
 	Closures     []string `yaml:"closures" json:"closures,omitempty"`
 	SafetyNotice string   `yaml:"safety_notice" json:"safety_notice"`
 	// BusinessOffice is told when a case reaches the partnership stage.
-	BusinessOffice Contact    `yaml:"business_office" json:"business_office"`
-	Categories     []Category `yaml:"categories" json:"categories"`
-	Agencies       []Agency   `yaml:"agencies" json:"agencies"`
-	Stages         []Stage    `yaml:"stages" json:"stages"`
+	BusinessOffice Contact `yaml:"business_office" json:"business_office"`
+	// LearningTo is the mailbox told that learning was recorded on a case
+	// (with an agreement or a partnership outcome), where the document says
+	// learning goes somewhere: four-stage's Learning Group, Northamptonshire's
+	// Business Office. Optional.
+	LearningTo *Contact `yaml:"learning_to" json:"learning_to,omitempty"`
+	// OutcomeReportTo is the mailbox the partnership stage's recorded outcome
+	// is reported to, where the document says so: four-stage's Safeguarding
+	// Children Board Chair. Optional; only in a policy with a partnership
+	// stage.
+	OutcomeReportTo *Contact   `yaml:"outcome_report_to" json:"outcome_report_to,omitempty"`
+	Categories      []Category `yaml:"categories" json:"categories"`
+	Agencies        []Agency   `yaml:"agencies" json:"agencies"`
+	Stages          []Stage    `yaml:"stages" json:"stages"`
 	// PartnershipSettings says which figures and rules are the partnership's
 	// own settings rather than the source document's.
 	PartnershipSettings []string `yaml:"partnership_settings" json:"partnership_settings,omitempty"`
