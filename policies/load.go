@@ -370,6 +370,10 @@ func (v *validator) check(p *Policy) {
 				v.fail(fmt.Sprintf("role %q is not in the directory", role), "add directory entries with this role or remove it", "stages", i, "notify_roles", j)
 			}
 		}
+		if s.OfficeHelpsFindContacts && len(s.NotifyRoles) == 0 {
+			v.fail("the business office helps find the contacts of the stage's notify_roles, and there are none",
+				"add notify_roles: [<directory role>] or remove office_helps_find_contacts", "stages", i, "office_helps_find_contacts")
+		}
 		last := i == len(p.Stages)-1
 		switch s.OnTimeout {
 		case OnTimeoutEscalate:

@@ -729,7 +729,7 @@ func TestUrgentTimescalesArePartnershipSettings(t *testing.T) {
 		due string
 	}{
 		{"northamptonshire", []string{"1 working day", "1 working day", "1 working day", "1 working day", "2 working days"}, "2026-11-24T17:00:00+00:00 GMT"},
-		{"nottingham-nottinghamshire", []string{"1 working day", "1 working day", "1 working day", "2 working days"}, "2026-11-24T17:00:00+00:00 GMT"},
+		{"nottingham-nottinghamshire", []string{"1 working day", "1 working day"}, "2026-11-24T17:00:00+00:00 GMT"},
 		{"four-stage", []string{"4 hours", "4 hours", "4 hours", "4 hours"}, "2026-11-23T13:00:00+00:00 GMT"},
 		{"devon", nil, "2026-11-25T17:00:00+00:00 GMT"}, // no urgent timescale: the normal 2 working days
 	} {
@@ -739,6 +739,9 @@ func TestUrgentTimescalesArePartnershipSettings(t *testing.T) {
 				t.Fatalf("no policy %s", tc.id)
 			}
 			settings := strings.ToLower(strings.Join(p.PartnershipSettings, "\n"))
+			if tc.urgent != nil && len(tc.urgent) != len(p.Stages) {
+				t.Fatalf("%d stages, the table has %d", len(p.Stages), len(tc.urgent))
+			}
 			for i, s := range p.Stages {
 				want := ""
 				if tc.urgent != nil {
@@ -877,4 +880,103 @@ func TestCategoryCheckDetail(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Nottingham, read from nottingham-nottinghamshire-escalating-for-the-right-
+// outcome.txt. Its stages: the practitioners ("where disagreements are not
+// resolved at a practitioner level") and "Stage Two", escalating to "the
+// safeguarding lead ... for the organisation you wish to contact", found in
+// "Appendix 2: Escalation contacts" or with the help of "the relevant SCB
+// Business Manager" ("for assistance if you are escalating to Stage Two and
+// you do not know who the safeguarding lead is"). "At every level
+// professionals should consider if seeking advice or supervision from their
+// line manager and / or safeguarding organisational lead would support
+// them". Nothing in the document decides a case for the parties: there is no
+// partnership stage. Timescales: "within a time frame which clearly protects
+// the child, determined on a case-by-case basis".
+func TestNottinghamAsTheDocumentHasIt(t *testing.T) {
+	r, err := Load("drill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.Get("nottingham-nottinghamshire")
+	if len(p.Stages) != 2 || p.LastStage() != 2 {
+		t.Fatalf("%d stages, want the practitioners and Stage Two", len(p.Stages))
+	}
+	if p.PartnershipStage() != 0 {
+		t.Errorf("stage %d is a partnership stage: the document has none", p.PartnershipStage())
+	}
+	s1, s2 := p.Stages[0], p.Stages[1]
+	if s1.Name != "Practitioner level" || !strings.HasPrefix(s2.Name, "Stage Two") {
+		t.Errorf("stage names %q, %q", s1.Name, s2.Name)
+	}
+	for _, s := range p.Stages {
+		if s.Number != 2 && strings.Contains(strings.ToLower(s.Name), "stage two") {
+			t.Errorf("stage %d is called %q", s.Number, s.Name)
+		}
+		if !strings.Contains(s.Who, "line manager and/or safeguarding organisational lead") {
+			t.Errorf("stage %d: who %q does not give the advice available at every level", s.Number, s.Who)
+		}
+		if s.Timescale.Unit != UnitAgreed || s.DefaultTimescale == nil || s.MaximumTimescale == nil || s.UrgentTimescale == nil {
+			t.Errorf("stage %d: within %q, default %v, maximum %v, urgent %v", s.Number, s.Within, s.DefaultTimescale, s.MaximumTimescale, s.UrgentTimescale)
+		}
+	}
+	if s1.OnTimeout != OnTimeoutEscalate || s1.EvidenceRequired || s1.Repeat || len(s1.NotifyRoles) != 0 {
+		t.Errorf("stage 1: %+v", s1)
+	}
+	if s2.OnTimeout != OnTimeoutNotify || !s2.EvidenceRequired || !s2.Repeat ||
+		strings.Join(s2.NotifyRoles, ",") != "safeguarding-lead" || !s2.OfficeHelpsFindContacts {
+		t.Errorf("stage two: %+v", s2)
+	}
+	if !strings.Contains(s2.Who, "helps find the safeguarding lead") || !strings.Contains(s2.Who, "does not decide") {
+		t.Errorf("stage two: who %q does not say the business manager helps and does not decide", s2.Who)
+	}
+	settings := strings.Join(p.PartnershipSettings, "\n")
+	for _, want := range []string{"no stage after Stage Two and no partnership decision", "never decides", "level by level",
+		"partnership's reading", "two business managers", "2 working days at stage 1, 5 at Stage Two"} {
+		if !strings.Contains(settings, want) {
+			t.Errorf("partnership_settings do not say %q:\n%s", want, settings)
+		}
+	}
+	for _, stale := range []string{"2, 5, 5 and 10", "stages 1 to 3", "The last stage (the partnership business manager)"} {
+		if strings.Contains(settings, stale) {
+			t.Errorf("partnership_settings still say %q", stale)
+		}
+	}
+	// Default deadlines from Monday 23 Nov 2026 09:00: 2 working days, then 5.
+	start := instant(t, "2026-11-23T09:00:00Z")
+	for n, want := range map[int]string{1: "2026-11-25T17:00:00+00:00 GMT", 2: "2026-11-30T17:00:00+00:00 GMT"} {
+		if due, err := p.StageDue(n, start); err != nil || due.Format(instantLayout) != want {
+			t.Errorf("stage %d default due %s, %v; want %s", n, due.Format(instantLayout), err, want)
+		}
+	}
+	// Where the business manager helps: an organisation the table lacks.
+	for agency, want := range map[string]string{"schools": "", "notts-police": "", "a-local-charity": "safeguarding-lead"} {
+		if got := strings.Join(p.MissingContacts(2, agency), ","); got != want {
+			t.Errorf("stage two, %s: missing %q, want %q", agency, got, want)
+		}
+	}
+	if got := p.MissingContacts(1, "a-local-charity"); len(got) != 0 {
+		t.Errorf("stage 1 asks for contacts: %v", got)
+	}
+	if p.UsesEscalationContacts(1, 0) || !p.UsesEscalationContacts(2, 0) {
+		t.Error("escalation contacts: stage 1 is the practitioners', Stage Two the safeguarding leads'")
+	}
+	// Its drill has the same two stages.
+	d, _ := r.Get("nottingham-nottinghamshire-drill")
+	if len(d.Stages) != 2 || d.PartnershipStage() != 0 || !d.Stages[1].OfficeHelpsFindContacts {
+		t.Errorf("drill: %+v", d.Stages)
+	}
+}
+
+func TestOfficeHelpsFindContactsNeedsRoles(t *testing.T) {
+	const file = "policies/x.yaml"
+	notts, err := readFile("nottingham-nottinghamshire.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := replaceOnce(t, notts, "    notify_roles: [safeguarding-lead]\n", "")
+	_, err = Parse(file, []byte(doc))
+	checkRefusal(t, err, file, lineContaining(t, doc, "office_helps_find_contacts:"), "stages[1].office_helps_find_contacts",
+		"there are none", "add notify_roles")
 }

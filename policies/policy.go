@@ -213,6 +213,11 @@ type Stage struct {
 	Review bool `yaml:"review" json:"review,omitempty"`
 	// NotifyRoles are the directory roles of both agencies told at this stage.
 	NotifyRoles []string `yaml:"notify_roles" json:"notify_roles,omitempty"`
+	// OfficeHelpsFindContacts: on entry to this stage, for a side whose
+	// agency has no directory entry for one of NotifyRoles (MissingContacts),
+	// the business office is asked to help find that organisation's
+	// contact. It helps; it never decides the case.
+	OfficeHelpsFindContacts bool `yaml:"office_helps_find_contacts" json:"office_helps_find_contacts,omitempty"`
 	// RecordCaseReview: the outcome here records whether a multi-agency case
 	// review was considered.
 	RecordCaseReview bool `yaml:"record_case_review" json:"record_case_review,omitempty"`
@@ -315,6 +320,28 @@ func (p Policy) EscalationContact(agency string) (c Contact, ok bool) {
 		return Contact{}, false
 	}
 	return *a.EscalationContact, true
+}
+
+// MissingContacts are the roles stage n asks for (NotifyRoles) that the
+// directory has no entry for in the given agency: the contacts a side of
+// that agency has to find, with the business office's help where the stage
+// says OfficeHelpsFindContacts.
+func (p Policy) MissingContacts(n int, agency string) []string {
+	s, ok := p.Stage(n)
+	if !ok {
+		return nil
+	}
+	var missing []string
+	for _, role := range s.NotifyRoles {
+		found := false
+		for _, d := range p.Directory {
+			found = found || (d.Agency == agency && d.Role == role)
+		}
+		if !found {
+			missing = append(missing, role)
+		}
+	}
+	return missing
 }
 
 // UsesEscalationContacts reports whether at stage n (and step, 1-based, of
