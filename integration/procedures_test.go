@@ -12,7 +12,7 @@ import (
 )
 
 // Each procedure's drill, through the API: the case climbs every stage (and
-// step) by itself, and the partnership stage closes it the procedure's way.
+// step) by itself, and the last stage closes it the procedure's way.
 func TestEveryProcedureDrill(t *testing.T) {
 	s := startSystem(t)
 	admin := adminToken
@@ -36,7 +36,11 @@ func TestEveryProcedureDrill(t *testing.T) {
 		{"northamptonshire-fastdrill", "communication", "1.0 2.0 3.1 4.0 5.0", func(t *testing.T, ref, p string) {
 			s.outcome(t, ref, p, map[string]any{"resolved": true, "outcome": "Mediated by a Strategic Lead"}, workflows.StatusResolved)
 		}},
-		{"nottingham-nottinghamshire-fastdrill", "thresholds", "1.0 2.0 3.0 4.0", func(t *testing.T, ref, p string) {
+		// Nottingham has two stages, the practitioners and Stage Two (level
+		// 1 of a repeating stage), and no partnership decision
+		// (nottingham-nottinghamshire-escalating-for-the-right-outcome.txt):
+		// the partnership cannot record an outcome; the raiser withdraws.
+		{"nottingham-nottinghamshire-fastdrill", "thresholds", "1.0 2.1", func(t *testing.T, ref, p string) {
 			var c workflows.Case
 			s.call("GET", "/v1/cases/"+ref, p, nil, &c)
 			found := false
@@ -46,7 +50,13 @@ func TestEveryProcedureDrill(t *testing.T) {
 			if !found {
 				t.Errorf("stage two did not bring in the respondent's safeguarding lead: %+v", c.Contacts)
 			}
-			s.outcome(t, ref, p, map[string]any{"resolved": false, "outcome": "No agreement"}, workflows.StatusUnresolved)
+			var eb errorBody
+			if code := s.call("POST", "/v1/cases/"+ref+"/outcome", p, map[string]any{"resolved": false, "outcome": "No agreement"}, &eb); code != http.StatusConflict {
+				t.Errorf("partnership outcome in Nottingham: %d %+v, want 409", code, eb)
+			}
+			if code := s.call("POST", "/v1/cases/"+ref+"/withdrawal", raiser, map[string]any{"reason": "Agreed by phone"}, &c); code != 200 || c.Status != workflows.StatusWithdrawn {
+				t.Fatalf("withdrawal: %d %s", code, c.Status)
+			}
 		}},
 		{"devon-fastdrill", "provision-of-services", "1.0 2.0 3.0 4.0 5.0", func(t *testing.T, ref, p string) {
 			var c workflows.Case
