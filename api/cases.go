@@ -35,13 +35,19 @@ type partyRequest struct {
 }
 
 type createCaseRequest struct {
-	Policy     string       `json:"policy" binding:"required,singleline,max=64"`
-	ChildRef   string       `json:"child_ref" binding:"required,singleline,childref"`
-	Category   string       `json:"category" binding:"required,singleline,max=100"`
-	Summary    string       `json:"summary" binding:"required,notblank,text,max=10000"`
-	Respondent partyRequest `json:"respondent" binding:"required"`
-	Urgent     bool         `json:"urgent"`
-	DueAt      string       `json:"due_at" binding:"singleline"`
+	Policy   string `json:"policy" binding:"required,singleline,max=64"`
+	ChildRef string `json:"child_ref" binding:"required,singleline,childref"`
+	Category string `json:"category" binding:"required,singleline,max=100"`
+	// CategoryDetail: what the disagreement is about, for the category
+	// that asks (other); its length and form are the policy's rule
+	// (policies.Category.CheckDetail), so the tag only keeps it one line.
+	// omitempty keeps the idempotency hash of a request without it as it
+	// was before the field existed.
+	CategoryDetail string       `json:"category_detail,omitempty" binding:"singleline"`
+	Summary        string       `json:"summary" binding:"required,notblank,text,max=10000"`
+	Respondent     partyRequest `json:"respondent" binding:"required"`
+	Urgent         bool         `json:"urgent"`
+	DueAt          string       `json:"due_at" binding:"singleline"`
 }
 
 func (s *Server) createCase(c *gin.Context) error {
@@ -57,8 +63,12 @@ func (s *Server) createCase(c *gin.Context) error {
 	if o, out := pol.OutOfScopeCategory(req.Category); out {
 		return ruleViolation(o.Label+" is outside this procedure: "+o.Pointer, map[string]string{"category": "out of scope of this procedure"})
 	}
-	if _, ok := pol.Category(req.Category); !ok {
+	cat, ok := pol.Category(req.Category)
+	if !ok {
 		return invalidField("category", "not a category of policy "+pol.ID)
+	}
+	if err := categoryDetailProblem(cat, req.CategoryDetail); err != nil {
+		return err
 	}
 	if strings.EqualFold(strings.TrimSpace(req.Respondent.Email), me.Email) {
 		return ruleViolation("the respondent is the other professional, not you", map[string]string{"respondent.email": "must not be your own"})
@@ -189,6 +199,21 @@ func (s *Server) createCase(c *gin.Context) error {
 	return s.created(c, cs)
 }
 
+// categoryDetailProblem checks category_detail against the category: a
+// category that needs one (other) and has none breaks the procedure's rule
+// (422); a detail that is malformed, too long, or given to a category that
+// takes none is a bad value (400).
+func categoryDetailProblem(cat policies.Category, detail string) error {
+	err := cat.CheckDetail(detail)
+	if err == nil {
+		return nil
+	}
+	if cat.NeedsDetail && strings.TrimSpace(detail) == "" {
+		return ruleViolation(err.Error(), map[string]string{"category_detail": "required for category " + cat.ID})
+	}
+	return invalidField("category_detail", err.Error())
+}
+
 // maxRefAttempts bounds how many references a start tries when the
 // ones it is given are taken.
 const maxRefAttempts = 5
@@ -219,7 +244,8 @@ func newRequestID(owner, key string, req createCaseRequest) string {
 // otherwise the reference is taken (errRefTaken).
 func (s *Server) startCase(c *gin.Context, ref, request string, pol policies.Policy, req createCaseRequest, due *time.Time, me principal) error {
 	in := workflows.CaseInput{
-		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category, Summary: req.Summary,
+		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category,
+		CategoryDetail: strings.TrimSpace(req.CategoryDetail), Summary: req.Summary,
 		Urgent: req.Urgent, DueAt: due, RequestID: request,
 		Raiser: workflows.Party{Name: me.Name, Email: me.Email, Agency: me.Agency, Role: me.Role},
 		Respondent: workflows.Party{Name: strings.TrimSpace(req.Respondent.Name), Email: strings.TrimSpace(req.Respondent.Email),

@@ -171,11 +171,14 @@ func newRecordPage(cs workflows.Case, pol *policies.Policy, v store.Verification
 	if page.Status == "" {
 		page.Status = eventWord(cs.Status)
 	}
+	if cs.CategoryDetail != "" {
+		page.Category = cs.Category + ": " + cs.CategoryDetail
+	}
 	var clock *policies.Clock
 	if pol != nil {
 		page.Policy = pol.Name
 		if cat, ok := pol.Category(cs.Category); ok {
-			page.Category = cat.Label
+			page.Category = cat.Shown(cs.CategoryDetail)
 		}
 		if c, err := pol.Clock(); err == nil {
 			page.Loc = c.Location

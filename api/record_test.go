@@ -478,6 +478,29 @@ func TestRecordPageWithoutPolicy(t *testing.T) {
 	}
 }
 
+// Contract v1.1, "Categories": category_detail is "shown wherever the
+// category is", the written record included, with or without the policy.
+func TestRecordPageShowsCategoryDetail(t *testing.T) {
+	b := withdrawnCase(t)
+	b.c.Category, b.c.CategoryDetail = "other", "Respite care <arrangements>"
+	for _, tc := range []struct {
+		name string
+		pol  *policies.Policy
+		want string
+	}{
+		{"with its policy", &b.pol, "Other: Respite care <arrangements>"},
+		{"without its policy", nil, "other: Respite care <arrangements>"},
+	} {
+		var buf bytes.Buffer
+		if err := renderRecord(&buf, newRecordPage(b.c, tc.pol, store.Verification{Intact: true, Events: 4}, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "<td>"+html.EscapeString(tc.want)+"</td>") {
+			t.Errorf("%s: the page does not show the category as %q", tc.name, tc.want)
+		}
+	}
+}
+
 func TestRecordedTime(t *testing.T) {
 	london, err := time.LoadLocation("Europe/London")
 	if err != nil {

@@ -882,6 +882,29 @@ func TestCategoryCheckDetail(t *testing.T) {
 	}
 }
 
+// Contract v1.1, "Categories": a case with the category other needs
+// category_detail, "shown wherever the category is": the record and the
+// opening event show "Other: <detail>", never the label's "(describe)".
+func TestCategoryShown(t *testing.T) {
+	other := Category{ID: CategoryOther, Label: "Other (describe)", NeedsDetail: true}
+	plain := Category{ID: "communication", Label: "Communication (and information sharing)"}
+	for _, tc := range []struct {
+		c            Category
+		detail, want string
+	}{
+		{other, "School transport plan", "Other: School transport plan"},
+		{other, "  School transport plan ", "Other: School transport plan"},
+		{other, "", "Other (describe)"},
+		{plain, "", "Communication (and information sharing)"},
+		{plain, "ignored", "Communication (and information sharing)"},
+		{Category{ID: CategoryOther, Label: "Anything else", NeedsDetail: true}, "x", "Anything else: x"},
+	} {
+		if got := tc.c.Shown(tc.detail); got != tc.want {
+			t.Errorf("%q with %q: %q, want %q", tc.c.Label, tc.detail, got, tc.want)
+		}
+	}
+}
+
 // Nottingham, read from nottingham-nottinghamshire-escalating-for-the-right-
 // outcome.txt. Its stages: the practitioners ("where disagreements are not
 // resolved at a practitioner level") and "Stage Two", escalating to "the

@@ -157,6 +157,22 @@ func (c Category) CheckDetail(detail string) error {
 	return nil
 }
 
+// Shown is how a case's category reads wherever it is shown (the record,
+// the opening event): the label, and for a category that needs a detail,
+// its name without the "(describe)" instruction and the detail after it:
+// "Other: Respite care arrangements".
+func (c Category) Shown(detail string) string {
+	detail = strings.TrimSpace(detail)
+	if !c.NeedsDetail || detail == "" {
+		return c.Label
+	}
+	name := c.Label
+	if i := strings.LastIndex(name, " ("); i > 0 && strings.HasSuffix(name, ")") {
+		name = name[:i]
+	}
+	return name + ": " + detail
+}
+
 // Agency is an organisation of the partnership's directory.
 type Agency struct {
 	ID   string `yaml:"id" json:"id"`

@@ -64,20 +64,21 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		reminded: -1,
 		runID:    workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		c: Case{
-			Ref:          in.Ref,
-			Policy:       in.Policy.ID,
-			Status:       StatusOpen,
-			ChildRef:     in.ChildRef,
-			Category:     in.Category,
-			Summary:      in.Summary,
-			Urgent:       in.Urgent,
-			CreatedAt:    workflow.Now(ctx),
-			Raiser:       in.Raiser,
-			Respondent:   in.Respondent,
-			Contacts:     []Contact{},
-			Advisers:     []Adviser{},
-			Meetings:     []Meeting{},
-			SafetyNotice: in.Policy.SafetyNotice,
+			Ref:            in.Ref,
+			Policy:         in.Policy.ID,
+			Status:         StatusOpen,
+			ChildRef:       in.ChildRef,
+			Category:       in.Category,
+			CategoryDetail: in.CategoryDetail,
+			Summary:        in.Summary,
+			Urgent:         in.Urgent,
+			CreatedAt:      workflow.Now(ctx),
+			Raiser:         in.Raiser,
+			Respondent:     in.Respondent,
+			Contacts:       []Contact{},
+			Advisers:       []Adviser{},
+			Meetings:       []Meeting{},
+			SafetyNotice:   in.Policy.SafetyNotice,
 		},
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Case, error) { return s.c, nil }); err != nil {
@@ -695,9 +696,11 @@ func (s *caseState) sideOf(email string) string {
 	return ""
 }
 
+// categoryLabel is the case's category as people read it, with its detail
+// where the category asks for one ("Other: School transport plan").
 func (s *caseState) categoryLabel() string {
 	if c, ok := s.policy.Category(s.c.Category); ok {
-		return c.Label
+		return c.Shown(s.c.CategoryDetail)
 	}
 	return s.c.Category
 }

@@ -153,24 +153,27 @@ type Event struct {
 // what the API serves. History is filled by the query and by the API from
 // the record; the stored snapshot leaves it empty.
 type Case struct {
-	Ref        string     `json:"ref"`
-	Policy     string     `json:"policy"`
-	Status     string     `json:"status"`
-	ChildRef   string     `json:"child_ref"`
-	Category   string     `json:"category"`
-	Summary    string     `json:"summary"`
-	Urgent     bool       `json:"urgent"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ClosedAt   *time.Time `json:"closed_at"`
-	Stage      StageState `json:"stage"`
-	Raiser     Party      `json:"raiser"`
-	Respondent Party      `json:"respondent"`
-	Contacts   []Contact  `json:"contacts"`
-	Agreement  *Agreement `json:"agreement"`
-	Outcome    string     `json:"outcome,omitempty"`
-	Learning   string     `json:"learning,omitempty"`
-	Advisers   []Adviser  `json:"advisers"`
-	Meetings   []Meeting  `json:"meetings"`
+	Ref      string `json:"ref"`
+	Policy   string `json:"policy"`
+	Status   string `json:"status"`
+	ChildRef string `json:"child_ref"`
+	Category string `json:"category"`
+	// CategoryDetail says what the disagreement is about when its category
+	// asks (the category other); empty otherwise.
+	CategoryDetail string     `json:"category_detail,omitempty"`
+	Summary        string     `json:"summary"`
+	Urgent         bool       `json:"urgent"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ClosedAt       *time.Time `json:"closed_at"`
+	Stage          StageState `json:"stage"`
+	Raiser         Party      `json:"raiser"`
+	Respondent     Party      `json:"respondent"`
+	Contacts       []Contact  `json:"contacts"`
+	Agreement      *Agreement `json:"agreement"`
+	Outcome        string     `json:"outcome,omitempty"`
+	Learning       string     `json:"learning,omitempty"`
+	Advisers       []Adviser  `json:"advisers"`
+	Meetings       []Meeting  `json:"meetings"`
 	// DecidedBy says whose decision the partnership-stage outcome records.
 	DecidedBy string `json:"decided_by,omitempty"`
 	// CaseReviewConsidered: whether a multi-agency case review was
@@ -193,15 +196,18 @@ func (c Case) Closed() bool {
 
 // CaseInput starts a case. The policy is a snapshot taken at start.
 type CaseInput struct {
-	Ref        string          `json:"ref"`
-	Policy     policies.Policy `json:"policy"`
-	ChildRef   string          `json:"child_ref"`
-	Category   string          `json:"category"`
-	Summary    string          `json:"summary"`
-	Urgent     bool            `json:"urgent"`
-	DueAt      *time.Time      `json:"due_at,omitempty"`
-	Raiser     Party           `json:"raiser"`
-	Respondent Party           `json:"respondent"`
+	Ref      string          `json:"ref"`
+	Policy   policies.Policy `json:"policy"`
+	ChildRef string          `json:"child_ref"`
+	Category string          `json:"category"`
+	// CategoryDetail: what the disagreement is about, for a category that
+	// needs it (policies.Category.CheckDetail, checked by the API).
+	CategoryDetail string     `json:"category_detail,omitempty"`
+	Summary        string     `json:"summary"`
+	Urgent         bool       `json:"urgent"`
+	DueAt          *time.Time `json:"due_at,omitempty"`
+	Raiser         Party      `json:"raiser"`
+	Respondent     Party      `json:"respondent"`
 	// RequestID names the API request that started the case (also in the
 	// workflow's memo), so a retry joins its own case and no other.
 	RequestID string `json:"request_id,omitempty"`
