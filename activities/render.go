@@ -36,6 +36,8 @@ var notices = map[string]notice{
 		"The stage's timescale has passed without a written outcome. Please act now."},
 	workflows.EventDeadlineChanged: {"Deadline agreed",
 		"Please note the agreed deadline."},
+	workflows.EventDeadlineProposed: {"Deadline proposed",
+		"The other side proposes a deadline for this stage. It takes effect only when your side confirms it on the case record; you may propose another instead."},
 	workflows.EventNote: {"Note recorded",
 		"Please read the note on the case record."},
 	workflows.EventContact: {"Contact recorded",

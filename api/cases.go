@@ -676,6 +676,18 @@ func (s *Server) agreeDeadline(c *gin.Context) error {
 	return s.act(c, canAct, workflows.UpdateDeadline, workflows.DeadlineInput{By: caller(c).person(), DueAt: due, Reason: req.Reason})
 }
 
+// confirmDeadline is the other side confirming the deadline one side
+// proposed, where the policy's deadlines are agreed by both sides.
+func (s *Server) confirmDeadline(c *gin.Context) error {
+	var req confirmRequest
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	return s.act(c, canAct, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: caller(c).person()})
+}
+
 type actionRequest struct {
 	What string `json:"what" binding:"required,notblank,text,max=2000"`
 	Who  string `json:"who" binding:"required,notblank,singleline,max=200"`

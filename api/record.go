@@ -123,6 +123,7 @@ var eventWords = map[string]string{
 	workflows.EventContact:           "Person added",
 	workflows.EventEscalated:         "Escalated",
 	workflows.EventDeadlineChanged:   "Deadline agreed",
+	workflows.EventDeadlineProposed:  "Deadline proposed",
 	workflows.EventDeadlinePassed:    "Deadline passed",
 	workflows.EventAgreementProposed: "Outcome proposed",
 	workflows.EventAgreementConfirm:  "Outcome agreed",

@@ -501,6 +501,23 @@ func TestRecordPageShowsCategoryDetail(t *testing.T) {
 	}
 }
 
+// Contract v1.1, "Agreed deadlines": "the case shows a pending proposal",
+// its written record too.
+func TestRecordPageShowsAPendingDeadline(t *testing.T) {
+	b := withdrawnCase(t)
+	b.c.Status, b.c.ClosedAt = workflows.StatusOpen, nil
+	due := time.Date(2025, 6, 5, 12, 0, 0, 0, time.UTC)
+	b.c.PendingDeadline = &workflows.PendingDeadline{DueAt: due, Reason: "r", ProposedBy: "Sam Social", ProposedBySide: "respondent", Stage: 1}
+	var buf bytes.Buffer
+	if err := renderRecord(&buf, newRecordPage(b.c, &b.pol, store.Verification{Intact: true, Events: 4}, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	want := "Proposed deadline Thu 5 Jun 2025, 13:00 BST, by Sam Social for the respondent's side: it takes effect when the other side confirms it."
+	if text := strings.Join(strings.Fields(visibleText(buf.String())), " "); !strings.Contains(text, want) {
+		t.Errorf("the page does not show the proposal %q", want)
+	}
+}
+
 func TestRecordedTime(t *testing.T) {
 	london, err := time.LoadLocation("Europe/London")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"escalate/workflows"
 )
@@ -55,5 +56,48 @@ func TestCategoryOtherEndToEnd(t *testing.T) {
 	code, page := s.getPage(t, "/v1/cases/"+c.Ref+"/record.html", raiser)
 	if code != 200 || !strings.Contains(page, "<td>"+html.EscapeString("Other: School transport plan")+"</td>") {
 		t.Errorf("record page %d does not show the category with its detail", code)
+	}
+}
+
+// Contract v1.1, "Agreed deadlines": through the API, one side's deadline is
+// a proposal the case shows, the proposing side cannot confirm it (409),
+// the other side's confirmation makes it the stage's deadline, and a retry
+// of the confirmation with its Idempotency-Key records nothing twice.
+func TestDeadlineProposedAndConfirmedEndToEnd(t *testing.T) {
+	s := startSystem(t)
+	raiser := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	respondent := s.token("Sam Social", "sam@nct.example", "nct", "practitioner")
+	var c workflows.Case
+	if code := s.call("POST", "/v1/cases", raiser, map[string]any{"policy": "northamptonshire", "child_ref": "DL/1",
+		"category": "communication", "summary": "s",
+		"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"}}, &c); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	path := "/v1/cases/" + c.Ref
+	due := time.Now().Add(3 * time.Hour).UTC().Truncate(time.Second)
+	if code := s.call("POST", path+"/deadline", raiser, map[string]string{"due_at": due.Format(time.RFC3339), "reason": "Visit today"}, &c); code != 200 ||
+		c.PendingDeadline == nil || !c.PendingDeadline.DueAt.Equal(due) || c.PendingDeadline.ProposedBySide != "raiser" || c.Stage.Agreed {
+		t.Fatalf("propose: %d %+v %+v", code, c.PendingDeadline, c.Stage)
+	}
+	var eb errorBody
+	if code := s.call("POST", path+"/deadline/confirm", raiser, map[string]any{}, &eb); code != http.StatusConflict {
+		t.Errorf("the proposing side confirms: %d %+v", code, eb)
+	}
+	code, replayed, _ := s.keyed(t, path+"/deadline/confirm", respondent, "confirm-1", map[string]any{})
+	if code != 200 || replayed {
+		t.Fatalf("confirm: %d replayed %v", code, replayed)
+	}
+	events := s.eventCount(t, c.Ref)
+	if code, replayed, _ := s.keyed(t, path+"/deadline/confirm", respondent, "confirm-1", map[string]any{}); code != 200 || !replayed {
+		t.Errorf("retry: %d replayed %v", code, replayed)
+	}
+	if n := s.eventCount(t, c.Ref); n != events {
+		t.Errorf("the retry recorded %d more events", n-events)
+	}
+	if code := s.call("GET", path, raiser, nil, &c); code != 200 || !c.Stage.Agreed || !c.Stage.DueAt.Equal(due) || c.PendingDeadline != nil {
+		t.Errorf("after confirmation: %d %+v pending %+v", code, c.Stage, c.PendingDeadline)
+	}
+	if code := s.call("POST", path+"/deadline/confirm", respondent, map[string]any{}, &eb); code != http.StatusConflict {
+		t.Errorf("confirm with nothing proposed: %d", code)
 	}
 }

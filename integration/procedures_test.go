@@ -144,8 +144,8 @@ func (s *system) outcome(t *testing.T, ref, token string, body map[string]any, s
 
 // The real Devon policy (working-day deadlines, so nothing times out during
 // the test): an urgent case skips to the Case Resolution Protocol, is sent
-// back to stage 2, agrees a shorter deadline there, and ends in a two-party
-// agreement at stage 2.
+// back to stage 2, agrees a shorter deadline there (one side proposes, the
+// other confirms), and ends in a two-party agreement at stage 2.
 func TestUrgentSkipSendBackDeadlineAgreement(t *testing.T) {
 	s := startSystem(t)
 	raiser := s.token("Hana Visitor", "hana@nhft.example", "education", "practitioner")
@@ -170,8 +170,14 @@ func TestUrgentSkipSendBackDeadlineAgreement(t *testing.T) {
 			}},
 		{partnership, "/review", map[string]any{"followed": false, "send_back_to": 2, "next_steps": "Managers to discuss first"},
 			func(c workflows.Case) bool { return c.Stage.Number == 2 && c.Stage.Phase == "" }},
+		// Devon's deadlines are agreed by both sides (its partnership's
+		// setting): the respondent proposes, the raiser confirms.
 		{respondent, "/deadline", map[string]any{"due_at": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339), "reason": "Review meeting on Thursday"},
-			func(c workflows.Case) bool { return c.Stage.Agreed }},
+			func(c workflows.Case) bool {
+				return !c.Stage.Agreed && c.PendingDeadline != nil && c.PendingDeadline.ProposedBySide == workflows.SideRespondent
+			}},
+		{raiser, "/deadline/confirm", map[string]any{},
+			func(c workflows.Case) bool { return c.Stage.Agreed && c.PendingDeadline == nil }},
 		{respondent, "/agreement", map[string]any{"outcome": "Case reopened for assessment"},
 			func(c workflows.Case) bool { return c.Status == workflows.StatusAgreementProposed }},
 		{raiser, "/agreement/confirm", map[string]any{},

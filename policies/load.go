@@ -451,6 +451,14 @@ func (v *validator) checkExtras(p *Policy) {
 	default:
 		v.fail(fmt.Sprintf("unknown outcome_by %q", p.OutcomeBy), `use "partnership" or "parties"`, "outcome_by")
 	}
+	switch p.DeadlinesAgreedBy {
+	case "":
+		p.DeadlinesAgreedBy = DeadlinesAgreedByBoth
+	case DeadlinesAgreedByBoth, DeadlinesAgreedByEither:
+	default:
+		v.fail(fmt.Sprintf("unknown deadlines_agreed_by %q", p.DeadlinesAgreedBy),
+			`use "both" (one side proposes, the other confirms) or "either" (one side alone), or leave it out for both`, "deadlines_agreed_by")
+	}
 	for i, o := range p.OutOfScope {
 		if !idPattern.MatchString(o.ID) || strings.TrimSpace(o.Label) == "" || strings.TrimSpace(o.Pointer) == "" {
 			v.fail("an out-of-scope entry needs an id, a label and a pointer to the right procedure", "fill in id, label and pointer", "out_of_scope", i)

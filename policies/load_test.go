@@ -381,6 +381,9 @@ func TestParseRefusals(t *testing.T) {
 		{"unknown reminder",
 			replace("reminder: half-way", "reminder: daily"),
 			"reminder: daily", "reminder", `unknown reminder "daily"`, `use "half-way", "three-quarters"`},
+		{"unknown deadlines_agreed_by",
+			replace("deadlines_agreed_by: both", "deadlines_agreed_by: raiser"),
+			"deadlines_agreed_by: raiser", "deadlines_agreed_by", `unknown deadlines_agreed_by "raiser"`, `use "both"`},
 
 		// Fields the format does not have (yaml KnownFields).
 		{"unknown top-level field",
@@ -879,6 +882,49 @@ func TestCategoryCheckDetail(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Contract v1.1, "Agreed deadlines": "Where the policy says deadlines are
+// agreed by both sides, POST /v1/cases/{ref}/deadline proposes and the other
+// side's POST /v1/cases/{ref}/deadline/confirm {} makes it take effect."
+// Northamptonshire's document asks at every stage for "a mutually agreed
+// plan of action, including timescales" (northamptonshire-escalating-for-
+// the-right-outcome.txt, Stages 1 and 2); the other documents do not say who
+// sets a deadline, so their "both" is the partnership's own setting and
+// partnership_settings says so. None lets one side agree alone. A policy
+// that says nothing agrees by both; "either" is accepted for a partnership
+// whose document lets one side agree.
+func TestDeadlinesAgreedByBothSides(t *testing.T) {
+	r, err := Load("drill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.All() {
+		if p.DeadlinesAgreedBy != DeadlinesAgreedByBoth || !p.DeadlinesNeedBothSides() {
+			t.Errorf("%s: deadlines_agreed_by %q, want both", p.ID, p.DeadlinesAgreedBy)
+		}
+		if p.ID == "northamptonshire" || p.DrillOf != "" {
+			continue
+		}
+		found := false
+		for _, s := range p.PartnershipSettings {
+			found = found || strings.Contains(s, "agreed by both sides")
+		}
+		if !found {
+			t.Errorf("%s: partnership_settings does not say that agreement by both sides is the partnership's own setting", p.ID)
+		}
+	}
+	doc := replaceOnce(t, northamptonshireYAML(t), "deadlines_agreed_by: both\n", "")
+	if p, err := Parse("policies/x.yaml", []byte(doc)); err != nil || p.DeadlinesAgreedBy != DeadlinesAgreedByBoth {
+		t.Errorf("left out: %q, %v; want both", p.DeadlinesAgreedBy, err)
+	}
+	doc = replaceOnce(t, northamptonshireYAML(t), "deadlines_agreed_by: both", "deadlines_agreed_by: either")
+	if p, err := Parse("policies/x.yaml", []byte(doc)); err != nil || p.DeadlinesNeedBothSides() {
+		t.Errorf("either: %q, %v", p.DeadlinesAgreedBy, err)
+	}
+	if (Policy{}).DeadlinesNeedBothSides() {
+		t.Error("a snapshot from before the setting must keep one side agreeing alone")
 	}
 }
 

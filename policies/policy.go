@@ -82,6 +82,25 @@ type Policy struct {
 	// OutcomeBy says whose decision the partnership stage's outcome records:
 	// "partnership" (default) or "parties" (the partnership never decides).
 	OutcomeBy string `yaml:"outcome_by" json:"outcome_by"`
+	// DeadlinesAgreedBy says who agrees a stage's shorter (or, where agreed
+	// per case, any) deadline: "both" (the default the loader sets) means one
+	// side proposes and the other side confirms before it takes effect;
+	// "either" lets one side agree it alone. Empty only in a snapshot taken
+	// before the field existed, which keeps one side agreeing alone, as
+	// such cases always did (DeadlinesNeedBothSides).
+	DeadlinesAgreedBy string `yaml:"deadlines_agreed_by" json:"deadlines_agreed_by,omitempty"`
+}
+
+// Who agrees a deadline.
+const (
+	DeadlinesAgreedByBoth   = "both"
+	DeadlinesAgreedByEither = "either"
+)
+
+// DeadlinesNeedBothSides reports whether an agreed deadline takes effect
+// only once the other side confirms it.
+func (p Policy) DeadlinesNeedBothSides() bool {
+	return p.DeadlinesAgreedBy == DeadlinesAgreedByBoth
 }
 
 // ReminderFraction is how far through a stage the reminder goes, or 0.

@@ -47,6 +47,9 @@ type caseState struct {
 	writing bool
 	// openErr is why the opening could not be recorded, if it could not.
 	openErr error
+	// lapsed is the proposed deadline the last stage move dropped, until
+	// the move's record says so (lapseNote).
+	lapsed *PendingDeadline
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -96,6 +99,7 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		register(ctx, s, UpdateContact, s.handleContact, anyTime(s.validateContact)),
 		register(ctx, s, UpdateEscalate, s.handleEscalate, anyTime(s.validateEscalate)),
 		register(ctx, s, UpdateDeadline, s.handleDeadline, s.validateDeadline),
+		register(ctx, s, UpdateConfirmDeadline, s.handleConfirmDeadline, s.validateConfirmDeadline),
 		register(ctx, s, UpdateProposeAgreement, s.handlePropose, anyTime(s.validatePropose)),
 		register(ctx, s, UpdateConfirmAgreement, s.handleConfirm, anyTime(s.validateConfirm)),
 		register(ctx, s, UpdateRejectAgreement, s.handleReject, anyTime(s.validateReject)),
@@ -184,6 +188,7 @@ func (s *caseState) save() saved {
 
 func (s *caseState) restore(v saved) {
 	s.c, s.epoch, s.reminded = v.c, v.epoch, v.reminded
+	s.lapsed = nil
 }
 
 func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
@@ -193,7 +198,17 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	opened := s.event(ctx, EventOpened, 1, Person{Name: s.c.Raiser.Name, Email: s.c.Raiser.Email},
 		fmt.Sprintf("Disagreement raised by %s (%s) with %s (%s). Category: %s.",
 			s.c.Raiser.Name, s.c.Raiser.Agency, s.c.Respondent.Name, s.c.Respondent.Agency, s.categoryLabel()))
-	entered := s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))
+	var entered []Event
+	if s.policy.DeadlinesNeedBothSides() {
+		// The raiser alone cannot agree a deadline: the one given when
+		// raising is proposed, for the respondent's side to confirm.
+		entered = s.enterStage(ctx, first.Number, start, nil)
+		if ev, ok := s.proposeStartDeadline(ctx, start); ok {
+			entered = append(entered, ev)
+		}
+	} else {
+		entered = s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))
+	}
 	if err := s.commit(ctx, append([]Event{opened}, entered...)...); err != nil {
 		// The opener (update-with-start) is told why; the case never
 		// existed, so the workflow ends failed once it has answered.
@@ -374,6 +389,36 @@ func (s *caseState) agreedStartDeadline(ctx workflow.Context, start time.Time) *
 	return s.startDue
 }
 
+// proposeStartDeadline proposes the stage-1 deadline given when the case
+// was raised, where deadlines are agreed by both sides, if it is valid now:
+// in the future and no later than the policy's maximum.
+func (s *caseState) proposeStartDeadline(ctx workflow.Context, start time.Time) (Event, bool) {
+	due := s.startDue
+	if due == nil || !due.After(start) {
+		return Event{}, false
+	}
+	if max, bounded, err := s.policy.MaxDue(s.c.Stage.Number, s.c.Stage.Step, s.c.Urgent, start); err != nil || (bounded && due.After(max)) {
+		return Event{}, false
+	}
+	s.c.PendingDeadline = &PendingDeadline{DueAt: *due, Reason: "given when the disagreement was raised",
+		ProposedBy: s.c.Raiser.Name, ProposedBySide: SideRaiser, ProposedAt: start, Stage: s.c.Stage.Number}
+	return s.event(ctx, EventDeadlineProposed, s.c.Stage.Number, Person{Name: s.c.Raiser.Name, Email: s.c.Raiser.Email},
+		fmt.Sprintf("Stage %d deadline of %s proposed by %s for the raiser's side when raising the disagreement; it takes effect when the respondent's side confirms it (deadlines are agreed by both sides).",
+			s.c.Stage.Number, s.localTime(*due), s.c.Raiser.Name)), true
+}
+
+// lapseNote says on the record that the stage move just made dropped a
+// proposed deadline, or is "".
+func (s *caseState) lapseNote() string {
+	p := s.lapsed
+	if p == nil {
+		return ""
+	}
+	s.lapsed = nil
+	return fmt.Sprintf(" The deadline of %s proposed by %s for stage %d lapses: the stage moved before the other side confirmed it.",
+		s.localTime(p.DueAt), p.ProposedBy, p.Stage)
+}
+
 // deadlinePassed moves to the stage's next step if it has one left, else
 // applies the stage's on_timeout.
 func (s *caseState) deadlinePassed(ctx workflow.Context) error {
@@ -442,6 +487,7 @@ func (s *caseState) enterStage(ctx workflow.Context, n int, start time.Time, agr
 	if st.Review {
 		text += " The partnership checks that the earlier stages were followed."
 	}
+	text += s.lapseNote()
 	events := []Event{s.withDue(s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, text), s.c.Stage.DueAt)}
 	return append(events, s.joinParties(ctx, n)...)
 }
@@ -454,7 +500,7 @@ func (s *caseState) enterStep(ctx workflow.Context, k int, start time.Time) Even
 	s.c.Stage.Who = st.Steps[k-1].Who
 	s.startClock(start, nil)
 	return s.withDue(s.event(ctx, EventStepEntered, st.Number, Person{Name: "escalate"},
-		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)), s.c.Stage.DueAt)
+		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)+s.lapseNote()), s.c.Stage.DueAt)
 }
 
 // startClock starts the current stage's (step's, level's) deadline.
@@ -466,6 +512,10 @@ func (s *caseState) startClock(start time.Time, agreed *time.Time) {
 		// Policies are validated at load; a snapshot that cannot give a
 		// deadline is a bug: fail the task so it can be fixed and retried.
 		panic(fmt.Sprintf("stage %d deadline: %v", st.Number, err))
+	}
+	if s.c.PendingDeadline != nil {
+		// A proposed deadline was for the stage (step, level) that ends here.
+		s.lapsed, s.c.PendingDeadline = s.c.PendingDeadline, nil
 	}
 	s.c.Stage.StartedAt = start
 	s.c.Stage.DueAt = due

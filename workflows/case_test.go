@@ -477,35 +477,80 @@ func TestWithdrawal(t *testing.T) {
 }
 
 // A shorter agreed deadline replaces the stage's timer; one later than the
-// policy's maximum or in the past is refused.
+// policy's maximum or in the past is refused. Northamptonshire agrees
+// deadlines by both sides ("a mutually agreed plan of action, including
+// timescales", northamptonshire-escalating-for-the-right-outcome.txt, Stage
+// 1): the deadline given when raising and each later one take effect when
+// the other side confirms them.
 func TestAgreedDeadlines(t *testing.T) {
 	start := local(2026, 11, 23, 9, 0)
 	agreedAtStart := local(2026, 11, 24, 12, 0)
 	h := newHarness(t, start, func(in *workflows.CaseInput) { in.DueAt = &agreedAtStart })
-	var first workflows.Case
+	var first, confirmedFirst workflows.Case
 	h.query(time.Minute, &first)
+	h.at(30*time.Minute, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: asRespondent})
+	h.query(31*time.Minute, &confirmedFirst)
 	tooLate := h.at(time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRaiser, DueAt: local(2026, 11, 25, 17, 1), Reason: "r"})
 	past := h.at(time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRaiser, DueAt: start, Reason: "r"})
 	shorter := h.at(2*time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRespondent, DueAt: local(2026, 11, 23, 15, 0), Reason: "Child seen tomorrow"})
+	confirmed := h.at(2*time.Hour+30*time.Minute, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: asRaiser})
 	var after workflows.Case
 	h.query(6*time.Hour+time.Minute, &after) // 15:01
 	h.at(7*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end of test"})
 	h.run()
 
-	if !first.Stage.DueAt.Equal(agreedAtStart) || !first.Stage.Agreed {
-		t.Errorf("agreed at start: due %v agreed %v", first.Stage.DueAt, first.Stage.Agreed)
+	if first.Stage.Agreed || first.PendingDeadline == nil || !first.PendingDeadline.DueAt.Equal(agreedAtStart) || first.PendingDeadline.ProposedBySide != workflows.SideRaiser {
+		t.Errorf("the deadline given when raising is proposed, not agreed: %+v pending %+v", first.Stage, first.PendingDeadline)
+	}
+	if !confirmedFirst.Stage.DueAt.Equal(agreedAtStart) || !confirmedFirst.Stage.Agreed || confirmedFirst.PendingDeadline != nil {
+		t.Errorf("confirmed by the respondent: %+v pending %+v", confirmedFirst.Stage, confirmedFirst.PendingDeadline)
 	}
 	wantRejected(t, "later than the maximum", tooLate, workflows.ErrRuleViolation)
 	wantRejected(t, "in the past", past, workflows.ErrRuleViolation)
 	c := wantDone(t, "shorter", shorter)
-	if !c.Stage.DueAt.Equal(local(2026, 11, 23, 15, 0)) {
-		t.Errorf("agreed due %v", c.Stage.DueAt)
+	if !c.Stage.DueAt.Equal(agreedAtStart) || c.PendingDeadline == nil || !c.PendingDeadline.DueAt.Equal(local(2026, 11, 23, 15, 0)) {
+		t.Errorf("proposed, not yet agreed: due %v pending %+v", c.Stage.DueAt, c.PendingDeadline)
+	}
+	c = wantDone(t, "confirm the shorter", confirmed)
+	if !c.Stage.DueAt.Equal(local(2026, 11, 23, 15, 0)) || c.PendingDeadline != nil {
+		t.Errorf("agreed due %v pending %+v", c.Stage.DueAt, c.PendingDeadline)
+	}
+	if last := c.History[len(c.History)-1]; last.Type != workflows.EventDeadlineChanged || !strings.Contains(last.Text, "by both sides") {
+		t.Errorf("agreement record: %+v", last)
 	}
 	// The agreed deadline passed at 15:00 and the case escalated to stage 2.
 	if after.Stage.Number != 2 || !after.Stage.StartedAt.Equal(local(2026, 11, 23, 15, 0)) {
 		t.Errorf("after agreed deadline: stage %d started %v", after.Stage.Number, after.Stage.StartedAt.In(london))
 	}
 	h.finished()
+}
+
+// A policy that lets one side agree a deadline alone (deadlines_agreed_by:
+// either), and a case whose policy snapshot predates the setting, agree it
+// at once, as cases always did.
+func TestDeadlineAgreedByEitherSide(t *testing.T) {
+	for _, by := range []string{policies.DeadlinesAgreedByEither, ""} {
+		start := local(2026, 11, 23, 9, 0)
+		agreedAtStart := local(2026, 11, 24, 12, 0)
+		h := newHarness(t, start, func(in *workflows.CaseInput) {
+			in.DueAt = &agreedAtStart
+			in.Policy.DeadlinesAgreedBy = by
+		})
+		var first workflows.Case
+		h.query(time.Minute, &first)
+		shorter := h.at(2*time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asPartnership, DueAt: local(2026, 11, 23, 15, 0), Reason: "Child seen tomorrow"})
+		nothing := h.at(3*time.Hour, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: asRaiser})
+		h.at(4*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end of test"})
+		h.run()
+		if !first.Stage.DueAt.Equal(agreedAtStart) || !first.Stage.Agreed || first.PendingDeadline != nil {
+			t.Errorf("%q: agreed at start: %+v pending %+v", by, first.Stage, first.PendingDeadline)
+		}
+		if c := wantDone(t, "shorter", shorter); !c.Stage.DueAt.Equal(local(2026, 11, 23, 15, 0)) || !c.Stage.Agreed {
+			t.Errorf("%q: agreed due %v", by, c.Stage.DueAt)
+		}
+		wantRejected(t, "confirm with nothing proposed", nothing, workflows.ErrConflict)
+		h.finished()
+	}
 }
 
 // An agreed start deadline later than the policy's maximum is ignored in

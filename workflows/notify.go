@@ -46,6 +46,7 @@ var Told = map[string]Audience{
 	EventReminder:          ToStagePeople | ToOfficeAtPartnership,
 	EventDeadlinePassed:    ToEveryone | ToOfficeAtPartnership | ToOfficeIfOverdue,
 	EventDeadlineChanged:   ToEveryone,
+	EventDeadlineProposed:  ToStagePeople,
 	EventNote:              ToEveryone,
 	EventContact:           ToEveryone,
 	EventPartyJoined:       ToEveryone,
@@ -63,7 +64,7 @@ var Told = map[string]Audience{
 // shows them.
 var EventTypes = []string{
 	EventOpened, EventStageEntered, EventStepEntered, EventEscalated, EventReminder,
-	EventDeadlinePassed, EventDeadlineChanged, EventNote, EventContact, EventPartyJoined,
+	EventDeadlinePassed, EventDeadlineChanged, EventDeadlineProposed, EventNote, EventContact, EventPartyJoined,
 	EventMeeting, EventSentBack, EventReviewConfirmed, EventAgreementProposed,
 	EventAgreementConfirm, EventAgreementRejected, EventWithdrawn, EventOutcome,
 }

@@ -96,6 +96,10 @@ func TestNottinghamAgreedDeadlinesAndContactsTable(t *testing.T) {
 		in.DueAt = &agreed
 	})
 	var first workflows.Case
+	// The deadline given when raising is the raiser's proposal; the
+	// respondent's confirmation makes it the agreed one (deadlines_agreed_by:
+	// both, the partnership's setting).
+	h.at(30*time.Second, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: asRespondent})
 	h.query(time.Minute, &first)
 	beyondMax := h.at(time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRaiser, DueAt: local(2026, 12, 8, 17, 1), Reason: "r"})
 	stageTwo := h.at(2*time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Practitioners disagree", Evidence: "Call on 23 Nov"})

@@ -26,12 +26,15 @@ const (
 
 // Event types of a case's history.
 const (
-	EventOpened            = "case_opened"
-	EventStageEntered      = "stage_entered"
-	EventNote              = "note"
-	EventContact           = "contact_added"
-	EventEscalated         = "escalated"
-	EventDeadlineChanged   = "deadline_agreed"
+	EventOpened          = "case_opened"
+	EventStageEntered    = "stage_entered"
+	EventNote            = "note"
+	EventContact         = "contact_added"
+	EventEscalated       = "escalated"
+	EventDeadlineChanged = "deadline_agreed"
+	// EventDeadlineProposed: one side proposed a deadline that takes effect
+	// when the other side confirms it (policies deadlines_agreed_by: both).
+	EventDeadlineProposed  = "deadline_proposed"
 	EventDeadlinePassed    = "deadline_passed"
 	EventAgreementProposed = "agreement_proposed"
 	EventAgreementConfirm  = "agreement_confirmed"
@@ -134,6 +137,18 @@ type Agreement struct {
 	ProposedAt     time.Time  `json:"proposed_at"`
 }
 
+// PendingDeadline is a deadline for the current stage that one side has
+// proposed and the other side has yet to confirm. It lapses when the stage
+// (or its step or level) moves.
+type PendingDeadline struct {
+	DueAt          time.Time `json:"due_at"`
+	Reason         string    `json:"reason"`
+	ProposedBy     string    `json:"proposed_by"`
+	ProposedBySide string    `json:"proposed_by_side"`
+	ProposedAt     time.Time `json:"proposed_at"`
+	Stage          int       `json:"stage"`
+}
+
 // Event is one entry of the written record.
 type Event struct {
 	Seq     int       `json:"seq"`
@@ -170,10 +185,13 @@ type Case struct {
 	Respondent     Party      `json:"respondent"`
 	Contacts       []Contact  `json:"contacts"`
 	Agreement      *Agreement `json:"agreement"`
-	Outcome        string     `json:"outcome,omitempty"`
-	Learning       string     `json:"learning,omitempty"`
-	Advisers       []Adviser  `json:"advisers"`
-	Meetings       []Meeting  `json:"meetings"`
+	// PendingDeadline is a deadline one side proposed for the current
+	// stage, waiting for the other side to confirm it; null when none is.
+	PendingDeadline *PendingDeadline `json:"pending_deadline"`
+	Outcome         string           `json:"outcome,omitempty"`
+	Learning        string           `json:"learning,omitempty"`
+	Advisers        []Adviser        `json:"advisers"`
+	Meetings        []Meeting        `json:"meetings"`
 	// DecidedBy says whose decision the partnership-stage outcome records.
 	DecidedBy string `json:"decided_by,omitempty"`
 	// CaseReviewConsidered: whether a multi-agency case review was
@@ -255,11 +273,17 @@ type EscalateInput struct {
 	NextLevel bool `json:"next_level,omitempty"`
 }
 
-// DeadlineInput agrees a shorter deadline for the current stage.
+// DeadlineInput agrees a shorter deadline for the current stage; where the
+// policy's deadlines are agreed by both sides, it proposes one.
 type DeadlineInput struct {
 	By     Person    `json:"by"`
 	DueAt  time.Time `json:"due_at"`
 	Reason string    `json:"reason"`
+}
+
+// ConfirmDeadlineInput is the other side confirming a proposed deadline.
+type ConfirmDeadlineInput struct {
+	By Person `json:"by"`
 }
 
 // ProposeAgreementInput proposes the written outcome.

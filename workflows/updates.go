@@ -179,7 +179,7 @@ func (s *caseState) handleEscalate(ctx workflow.Context, in EscalateInput) (Acti
 			"Escalated to the next management level: stage %d, level %d. Reason: %s", cur, s.c.Stage.Level, in.Reason))))
 		s.startClock(now, nil)
 		events = append(events, s.withDue(s.event(ctx, EventStageEntered, cur, Person{Name: "escalate"}, fmt.Sprintf(
-			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)), s.c.Stage.DueAt))
+			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)+s.lapseNote()), s.c.Stage.DueAt))
 	case target == cur:
 		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
 			"Escalated to the next step of stage %d. Reason: %s", cur, in.Reason))))
@@ -200,6 +200,9 @@ func (s *caseState) validateDeadline(ctx workflow.Context, in DeadlineInput) err
 	if err := s.validateOpen(); err != nil {
 		return err
 	}
+	if s.policy.DeadlinesNeedBothSides() && s.sideOf(in.By.Email) == "" {
+		return conflict("in this procedure a deadline is agreed by both sides: a party of one side proposes it and the other side confirms it; the partnership and admins cannot agree it for a side")
+	}
 	if !in.DueAt.After(workflow.Now(ctx)) {
 		return ruleViolation("due_at is in the past")
 	}
@@ -217,12 +220,72 @@ func (s *caseState) validateDeadline(ctx workflow.Context, in DeadlineInput) err
 }
 
 func (s *caseState) handleDeadline(ctx workflow.Context, in DeadlineInput) (ActionResult, error) {
+	if s.policy.DeadlinesNeedBothSides() {
+		return s.proposeDeadline(ctx, in)
+	}
 	s.c.Stage.DueAt = in.DueAt
 	s.c.Stage.Agreed = true
 	s.c.Stage.Overdue = false
 	s.epoch++
 	ev := s.withDue(s.event(ctx, EventDeadlineChanged, s.c.Stage.Number, in.By,
 		fmt.Sprintf("Stage %d deadline agreed as %s. Reason: %s", s.c.Stage.Number, s.localTime(in.DueAt), in.Reason)), in.DueAt)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+// proposeDeadline records one side's proposed deadline for the current
+// stage; it replaces any earlier proposal and takes effect when the other
+// side confirms it.
+func (s *caseState) proposeDeadline(ctx workflow.Context, in DeadlineInput) (ActionResult, error) {
+	side := s.sideOf(in.By.Email)
+	text := fmt.Sprintf("Stage %d deadline of %s proposed by %s for the %s's side; it takes effect when the other side confirms it (deadlines are agreed by both sides).",
+		s.c.Stage.Number, s.localTime(in.DueAt), in.By.Name, side)
+	if p := s.c.PendingDeadline; p != nil {
+		text += fmt.Sprintf(" It replaces the deadline of %s proposed by %s.", s.localTime(p.DueAt), p.ProposedBy)
+	}
+	text += " Reason: " + in.Reason
+	s.c.PendingDeadline = &PendingDeadline{DueAt: in.DueAt, Reason: in.Reason, ProposedBy: in.By.Name, ProposedBySide: side,
+		ProposedAt: workflow.Now(ctx), Stage: s.c.Stage.Number}
+	ev := s.event(ctx, EventDeadlineProposed, s.c.Stage.Number, in.By, text)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateConfirmDeadline(ctx workflow.Context, in ConfirmDeadlineInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	p := s.c.PendingDeadline
+	if p == nil {
+		return conflict("no deadline is proposed at stage %d", s.c.Stage.Number)
+	}
+	side := s.sideOf(in.By.Email)
+	if side == "" {
+		return conflict("only a party of the other side can confirm the proposed deadline; the partnership and admins cannot agree it for a side")
+	}
+	if side == p.ProposedBySide {
+		return conflict("the %s's side proposed this deadline; the other side confirms it", side)
+	}
+	if !p.DueAt.After(workflow.Now(ctx)) {
+		return ruleViolation("the proposed deadline (%s) has passed; propose another (POST /v1/cases/{ref}/deadline)", s.localTime(p.DueAt))
+	}
+	return nil
+}
+
+func (s *caseState) handleConfirmDeadline(ctx workflow.Context, in ConfirmDeadlineInput) (ActionResult, error) {
+	p := s.c.PendingDeadline
+	s.c.PendingDeadline = nil
+	s.c.Stage.DueAt = p.DueAt
+	s.c.Stage.Agreed = true
+	s.c.Stage.Overdue = false
+	s.epoch++
+	ev := s.withDue(s.event(ctx, EventDeadlineChanged, s.c.Stage.Number, in.By,
+		fmt.Sprintf("Stage %d deadline agreed as %s by both sides: proposed by %s for the %s's side, confirmed by %s for the %s's side. Reason: %s",
+			s.c.Stage.Number, s.localTime(p.DueAt), p.ProposedBy, p.ProposedBySide, in.By.Name, s.sideOf(in.By.Email), p.Reason)), p.DueAt)
 	if err := s.commit(ctx, ev); err != nil {
 		return ActionResult{}, err
 	}
@@ -410,6 +473,7 @@ func (s *caseState) close(ctx workflow.Context, status string) {
 	now := workflow.Now(ctx)
 	s.c.Status = status
 	s.c.ClosedAt = &now
+	s.c.PendingDeadline = nil
 	s.epoch++
 }
 
