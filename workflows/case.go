@@ -617,9 +617,9 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 	}
 	seqs := make([]int, 0, len(events))
 	for _, ev := range events {
-		in.Notices = append(in.Notices, Notice{Seq: ev.Seq, Recipients: s.recipients(ev)})
 		seqs = append(seqs, ev.Seq)
 	}
+	in.Notices = s.notices(events)
 	s.publish(ctx)
 	actx := workflow.WithActivityOptions(ctx, recordOptions)
 	if err := workflow.ExecuteActivity(actx, ActivityRecordEvents, in).Get(ctx, nil); err != nil {

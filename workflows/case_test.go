@@ -22,6 +22,7 @@ type fakeActivities struct {
 	mu        sync.Mutex
 	events    []workflows.Event
 	notices   map[int][]workflows.Recipient
+	mails     map[int][]workflows.Recipient
 	snapshots []workflows.Case
 	delivered []int
 	// refuse, when set, makes RecordEvents refuse a batch it matches, as
@@ -37,8 +38,17 @@ func (f *fakeActivities) RecordEvents(_ context.Context, in workflows.RecordEven
 			"a value of this change cannot be recorded (SQLSTATE 22021)", workflows.ErrRecordRefused, nil)
 	}
 	f.events = append(f.events, in.Events...)
+	// notices: who is told of each event, whether by a notification of its
+	// own or by one that tells of it too (Recipient.Also); mails: the
+	// notifications themselves, by the event they are recorded on.
 	for _, n := range in.Notices {
-		f.notices[n.Seq] = n.Recipients
+		f.mails[n.Seq] = n.Recipients
+		f.notices[n.Seq] = append(f.notices[n.Seq], n.Recipients...)
+		for _, r := range n.Recipients {
+			for _, also := range r.Also {
+				f.notices[also] = append(f.notices[also], r)
+			}
+		}
 	}
 	f.snapshots = append(f.snapshots, in.Case)
 	return workflows.RecordEventsResult{Inserted: len(in.Events)}, nil
@@ -112,7 +122,7 @@ func newHarness(t *testing.T, start time.Time, mutate ...func(*workflows.CaseInp
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
-	acts := &fakeActivities{notices: map[int][]workflows.Recipient{}}
+	acts := &fakeActivities{notices: map[int][]workflows.Recipient{}, mails: map[int][]workflows.Recipient{}}
 	env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	env.RegisterActivity(acts)
 	in := workflows.CaseInput{

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +93,72 @@ func TestDeadlineAgreedByBothSides(t *testing.T) {
 	}
 	wantRejected(t, "confirm a lapsed proposal", lapsed, workflows.ErrConflict)
 	h.finished()
+}
+
+// What people are told (issue 12: two drill cases sent about 100 mails in
+// ten minutes). The documents ask that actions and decisions be "recorded in
+// writing and shared with relevant personnel, to include the worker who
+// raised the initial concern" (northamptonshire-escalating-for-the-right-
+// outcome.txt, "Recording and Communication"): shared, once. A deadline
+// passing, the escalation and the next stage are one change: each person
+// gets one notification of it, which tells of all three; a reminder goes
+// to the current stage's people only; and a contact named at an earlier
+// stage is told in what capacity now.
+func TestOneNotificationPerPersonPerChange(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0) // Monday; stage 1 due Wed 25 17:00
+	h := newHarness(t, start)
+	lena := workflows.Person{Name: "Lena Lead", Email: "lena@nhft.example", Agency: "nhft", Role: "manager"}
+	h.at(time.Hour, workflows.UpdateContact, workflows.ContactInput{By: asRaiser, Side: workflows.SideRaiser, Name: lena.Name, Email: lena.Email, Role: "line manager"})
+	h.at(local(2026, 11, 30, 9, 0).Sub(start), workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+	h.run()
+	h.finished()
+
+	passed := lastOf(t, h.acts, workflows.EventDeadlinePassed, 1)
+	esc := lastOf(t, h.acts, workflows.EventEscalated, 1)
+	entered := lastOf(t, h.acts, workflows.EventStageEntered, 2)
+	if esc.Seq != passed.Seq+1 || entered.Seq != passed.Seq+2 {
+		t.Fatalf("events %d %d %d are not one change", passed.Seq, esc.Seq, entered.Seq)
+	}
+	mails := map[string][]int{}
+	for _, seq := range []int{passed.Seq, esc.Seq, entered.Seq} {
+		for _, r := range h.acts.mails[seq] {
+			mails[strings.ToLower(r.Email)] = append(mails[strings.ToLower(r.Email)], seq)
+			if seq != passed.Seq {
+				t.Errorf("%s has a notification of its own on event %d", r.Email, seq)
+			}
+			if seq == passed.Seq && fmtInts(r.Also) != fmtInts([]int{esc.Seq, entered.Seq}) {
+				t.Errorf("%s: the notification tells of %v, want the escalation and the stage too", r.Email, r.Also)
+			}
+		}
+	}
+	for _, who := range []string{"hana@nhft.example", "sam@nct.example", "lena@nhft.example"} {
+		if len(mails[who]) != 1 {
+			t.Errorf("%s got %d notifications of the change, want 1", who, len(mails[who]))
+		}
+	}
+	for _, r := range h.acts.mails[passed.Seq] {
+		if r.Email == lena.Email && r.Why != "acted for the raiser's side at stage 1 (the case is now at stage 2)" {
+			t.Errorf("Lena is told because she %q", r.Why)
+		}
+	}
+	// The stage 2 reminder: the current stage's people. Lena acted at stage
+	// 1 and is not reminded; nobody is named at stage 2, so the sides'
+	// practitioners are.
+	reminder := lastOf(t, h.acts, workflows.EventReminder, 2)
+	for _, r := range h.acts.mails[reminder.Seq] {
+		if r.Email == lena.Email {
+			t.Errorf("a contact of an earlier stage is reminded: %+v", r)
+		}
+	}
+}
+
+func fmtInts(v []int) string {
+	var b strings.Builder
+	for i, n := range v {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
 }

@@ -98,6 +98,30 @@ func (a Audience) Describe() string {
 	return strings.Join(parts, ", ")
 }
 
+// notices are the notifications of one change's events: who is told of
+// each event follows the Told table, and each person is told once per
+// change, on the first event that tells them, with the later ones in Also
+// (a deadline passing, the escalation, the next stage and its contacts
+// make one mail, not five).
+func (s *caseState) notices(events []Event) []Notice {
+	out := make([]Notice, len(events))
+	first := map[string][2]int{} // email -> index of notice, of recipient
+	for i, ev := range events {
+		out[i] = Notice{Seq: ev.Seq}
+		for _, r := range s.recipients(ev) {
+			key := strings.ToLower(strings.TrimSpace(r.Email))
+			if at, told := first[key]; told {
+				lead := &out[at[0]].Recipients[at[1]]
+				lead.Also = append(lead.Also, ev.Seq)
+				continue
+			}
+			first[key] = [2]int{i, len(out[i].Recipients)}
+			out[i].Recipients = append(out[i].Recipients, r)
+		}
+	}
+	return out
+}
+
 // recipients are the people told of ev, by the Told table, except the
 // person who acted.
 func (s *caseState) recipients(ev Event) []Recipient {
@@ -145,7 +169,11 @@ func (s *caseState) recipients(ev Event) []Recipient {
 	}
 	if aud&ToContacts != 0 {
 		for _, c := range s.c.Contacts {
-			add(c.Party, fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage))
+			why := fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage)
+			if c.Stage != s.c.Stage.Number {
+				why = fmt.Sprintf("acted for the %s's side at stage %d (the case is now at stage %d)", c.Side, c.Stage, s.c.Stage.Number)
+			}
+			add(c.Party, why)
 		}
 	}
 	if aud&ToAdvisers != 0 {

@@ -37,7 +37,7 @@ func TestFailingNotificationsDoNotBlockTheCase(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
-	acts := &failingDelivery{fakeActivities: &fakeActivities{notices: map[int][]workflows.Recipient{}}, attempts: map[int]int{}}
+	acts := &failingDelivery{fakeActivities: &fakeActivities{notices: map[int][]workflows.Recipient{}, mails: map[int][]workflows.Recipient{}}, attempts: map[int]int{}}
 	env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	env.RegisterActivity(acts)
 	h := &harness{t: t, env: env, in: workflows.CaseInput{

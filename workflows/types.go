@@ -347,9 +347,17 @@ type Recipient struct {
 	// Agency is the recipient's agency (the policy's id for the business
 	// office): its webhook, if it has one, is told too.
 	Agency string `json:"agency,omitempty"`
+	// Also are the later events of the same record (one change: a deadline
+	// passing, the escalation and the next stage) that this notification
+	// tells of too: each person gets one notification per change, on the
+	// first of its events that tells them.
+	Also []int `json:"also,omitempty"`
 }
 
-// Notice is the notification of one event to its recipients.
+// Notice is the notification of one event to its recipients. A recipient
+// told of several events of one record is on the first event's notice only,
+// with the others in Also; a notice may then have no recipients (agencies'
+// webhooks are still told of every event).
 type Notice struct {
 	Seq        int         `json:"seq"`
 	Recipients []Recipient `json:"recipients"`
