@@ -178,6 +178,17 @@ func TestOneMailTellsOfTheWholeChange(t *testing.T) {
 		t.Errorf("the mail asks for stage 1's action after the case moved on:\n%s", m.Text)
 	}
 
+	// Nothing was recorded at stage 1 before its deadline forced the climb
+	// (Northamptonshire: "evidence should be provided that all efforts at
+	// the previous stage have been explored"): stage 2's people are asked
+	// to record what happened there first.
+	c.Stage.RecordMissingFrom = 1
+	m = renderer{c: c, loc: loc, batch: batch}.Mail(batch[0], workflows.Recipient{Name: "Sam", Also: []int{6, 7}})
+	if !strings.Contains(m.Text, "before anything else, please record on the case record what happened at stage 1") {
+		t.Errorf("stage 2's people are not asked to record stage 1 first:\n%s", m.Text)
+	}
+	c.Stage.RecordMissingFrom = 0
+
 	// Overdue: the stage stays open past its deadline.
 	c.Stage.Overdue = true
 	m = renderer{c: c, loc: loc}.Mail(workflows.Event{Seq: 9, Type: workflows.EventNote, Stage: 2, By: "Hana", ByEmail: "hana@x"}, workflows.Recipient{Name: "Sam"})

@@ -146,10 +146,18 @@ func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, st
 	// where it went, and asks what the new stage asks.
 	moved := ""
 	if ev.Type != workflows.EventOpened {
-		for _, e := range also {
+		for _, e := range append([]workflows.Event{ev}, also...) {
 			if e.Type == workflows.EventStageEntered || e.Type == workflows.EventStepEntered {
-				moved = "stage " + v.Stage
+				if e.Seq != ev.Seq {
+					moved = "stage " + v.Stage
+				}
 				v.Ask = noticeOf(e.Type).ask
+				if from := c.Stage.RecordMissingFrom; from != 0 && e.Type == workflows.EventStageEntered {
+					// The previous stage ran out with nothing on the record.
+					v.Ask = fmt.Sprintf("If you act at stage %d: before anything else, please record on the case record what happened at stage %d: "+
+						"nothing was recorded there before its deadline passed. Then discuss the disagreement with your opposite number and record the outcome before the deadline.",
+						c.Stage.Number, from)
+				}
 			}
 		}
 	}

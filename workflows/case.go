@@ -456,9 +456,64 @@ func (s *caseState) deadlinePassed(ctx workflow.Context) error {
 	}
 	passed := s.event(ctx, EventDeadlinePassed, cur.Number, system,
 		fmt.Sprintf("Stage %d (%s) passed its deadline of %s without a written outcome; the case is %s.", cur.Number, cur.Name, due, verb))
+	evidence, nothing := s.stageEvidence(cur.Number, next.Number, due)
 	esc := s.event(ctx, EventEscalated, cur.Number, system,
-		fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s).", cur.Number, verb, next.Number, next.Name))
-	return s.commit(ctx, append([]Event{passed, esc}, s.enterStage(ctx, next.Number, now, nil)...)...)
+		fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s). %s", cur.Number, verb, next.Number, next.Name, evidence))
+	entered := s.enterStage(ctx, next.Number, now, nil)
+	if nothing {
+		s.c.Stage.RecordMissingFrom = cur.Number
+	}
+	return s.commit(ctx, append([]Event{passed, esc}, entered...)...)
+}
+
+// evidenceKinds are what people record at a stage that shows it was
+// followed, in the order the record names them: kinds and counts only,
+// never what anyone wrote.
+var evidenceKinds = []struct{ typ, one, many string }{
+	{EventNote, "note", "notes"},
+	{EventContact, "contact named", "contacts named"},
+	{EventMeeting, "meeting", "meetings"},
+	{EventDeadlineProposed, "deadline proposed", "deadlines proposed"},
+	{EventDeadlineChanged, "deadline agreed", "deadlines agreed"},
+	{EventAgreementProposed, "outcome proposed", "outcomes proposed"},
+	{EventAgreementRejected, "proposed outcome rejected", "proposed outcomes rejected"},
+	{EventEscalated, "escalation to its next step or level", "escalations to its next step or level"},
+}
+
+// stageEvidence is the evidence the record holds that stage cur was
+// followed, for a climb its deadline forces to stage next: that it ran its
+// full time unresolved, and what the people involved recorded there (each
+// kind of record counted, nothing anyone wrote). nothing is true when they
+// recorded nothing there. The Northamptonshire and Devon procedures ask
+// for evidence that the previous stage was followed before a case moves on.
+func (s *caseState) stageEvidence(cur, next int, due string) (text string, nothing bool) {
+	// The current stage's events are the last ones of the history: every
+	// event since the case entered it carries its number.
+	start := s.c.Stage.StartedAt
+	counts := map[string]int{}
+	for i := len(s.c.History) - 1; i >= 0 && s.c.History[i].Stage == cur; i-- {
+		e := s.c.History[i]
+		if e.Type == EventStageEntered {
+			start = e.At
+		}
+		if e.ByEmail != "" {
+			counts[e.Type]++
+		}
+	}
+	var parts []string
+	for _, k := range evidenceKinds {
+		switch n := counts[k.typ]; {
+		case n == 1:
+			parts = append(parts, "1 "+k.one)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", n, k.many))
+		}
+	}
+	text = fmt.Sprintf("Evidence from the record: stage %d ran its full time, from %s to its deadline of %s, without a written outcome;", cur, s.localTime(start), due)
+	if len(parts) == 0 {
+		return text + fmt.Sprintf(" nothing was recorded at stage %d by the people involved. Before anything else, the people of stage %d are asked to record what happened at stage %d.", cur, next, cur), true
+	}
+	return text + fmt.Sprintf(" recorded at stage %d: %s.", cur, strings.Join(parts, ", ")), false
 }
 
 // enterStage moves the case to stage n (its first step or level), started

@@ -162,3 +162,54 @@ func fmtInts(v []int) string {
 	}
 	return b.String()
 }
+
+// Timed-out climbs carry evidence. Northamptonshire: "Before progressing an
+// escalation through the stages of this process, evidence should be provided
+// that all efforts at the previous stage have been explored"
+// (northamptonshire-escalating-for-the-right-outcome.txt, Flowchart); Devon:
+// "Clear evidence must be provided" (devon-conflict-and-case-resolution-
+// protocol.txt, Case Resolution Protocol). When a deadline forces the climb
+// nobody gives evidence, so the escalation records what the record holds:
+// that the stage ran its full time unresolved and what was recorded there,
+// by kind and count, never what people wrote; with nothing recorded, the
+// next stage's people are asked to record what happened first.
+func TestTimedOutClimbCarriesTheEvidenceOfTheRecord(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0) // Monday; stage 1 due Wed 25 17:00, stage 2 Wed 2 Dec 17:00
+	h := newHarness(t, start)
+	var atStage2, afterNote, atStage3 workflows.Case
+	h.query(local(2026, 11, 25, 17, 1).Sub(start), &atStage2)
+	h.at(local(2026, 11, 26, 10, 0).Sub(start), workflows.UpdateNote, workflows.NoteInput{By: asRespondent, Text: "At stage 1 we spoke twice about Jane Doe"})
+	h.query(local(2026, 11, 26, 10, 1).Sub(start), &afterNote)
+	h.at(local(2026, 11, 26, 11, 0).Sub(start), workflows.UpdateContact, workflows.ContactInput{By: asRaiser, Side: workflows.SideRaiser, Name: "Lena Lead", Email: "lena@nhft.example", Role: "line manager"})
+	h.at(local(2026, 11, 27, 11, 0).Sub(start), workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Managers met"})
+	h.query(local(2026, 12, 2, 17, 1).Sub(start), &atStage3)
+	h.at(local(2026, 12, 3, 9, 0).Sub(start), workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+	h.run()
+	h.finished()
+
+	first := lastOf(t, h.acts, workflows.EventEscalated, 1)
+	for _, want := range []string{
+		"stage 1 ran its full time, from 09:00 Mon 23 Nov 2026 GMT to its deadline of 17:00 Wed 25 Nov 2026 GMT, without a written outcome",
+		"nothing was recorded at stage 1", "the people of stage 2 are asked to record what happened at stage 1",
+	} {
+		if !strings.Contains(first.Text, want) {
+			t.Errorf("stage 1's climb lacks %q: %q", want, first.Text)
+		}
+	}
+	if atStage2.Stage.Number != 2 || atStage2.Stage.RecordMissingFrom != 1 {
+		t.Errorf("at stage 2: %+v", atStage2.Stage)
+	}
+	if afterNote.Stage.RecordMissingFrom != 0 {
+		t.Errorf("a note at stage 2 did not answer the request: %+v", afterNote.Stage)
+	}
+	second := lastOf(t, h.acts, workflows.EventEscalated, 2)
+	if !strings.Contains(second.Text, "recorded at stage 2: 2 notes, 1 contact named.") || strings.Contains(second.Text, "nothing was recorded") {
+		t.Errorf("stage 2's climb: %q", second.Text)
+	}
+	if strings.Contains(second.Text, "Jane") || strings.Contains(second.Text, "Managers met") {
+		t.Errorf("the evidence carries what people wrote: %q", second.Text)
+	}
+	if atStage3.Stage.Number != 3 || atStage3.Stage.RecordMissingFrom != 0 {
+		t.Errorf("at stage 3: %+v", atStage3.Stage)
+	}
+}

@@ -98,6 +98,11 @@ type StageState struct {
 	Level    int    `json:"level,omitempty"`
 	// Phase of a review stage: awaiting_review, awaiting_business_group.
 	Phase string `json:"phase,omitempty"`
+	// RecordMissingFrom is the stage the case climbed from when its
+	// deadline passed with nothing recorded there: this stage's people are
+	// asked to record what happened at it before anything else. Cleared
+	// once a note is recorded.
+	RecordMissingFrom int `json:"record_missing_from,omitempty"`
 }
 
 // Adviser is a party who joins the case for the procedure rather than for

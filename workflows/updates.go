@@ -51,6 +51,9 @@ func (s *caseState) validateNote(in NoteInput) error {
 }
 
 func (s *caseState) handleNote(ctx workflow.Context, in NoteInput) (ActionResult, error) {
+	// A note is what the stage's people were asked to record first when
+	// the previous stage left nothing on the record.
+	s.c.Stage.RecordMissingFrom = 0
 	ev := s.event(ctx, EventNote, s.c.Stage.Number, in.By, in.Text)
 	if err := s.commit(ctx, ev); err != nil {
 		return ActionResult{}, err
