@@ -189,6 +189,17 @@ func TestOneMailTellsOfTheWholeChange(t *testing.T) {
 	}
 	c.Stage.RecordMissingFrom = 0
 
+	// A side that has named nobody for the managers' stage is asked to,
+	// with the link to the case (Northamptonshire: "Requests to provide
+	// management contact details should also be dealt with without delay").
+	c.Stage.AwaitingContact = []string{"respondent"}
+	m = renderer{c: c, loc: loc, batch: batch, publicURL: "https://escalate.example"}.Mail(batch[0], workflows.Recipient{Name: "Sam", Also: []int{6, 7}})
+	if !strings.Contains(m.Text, "Nobody is named yet to act for the respondent's side at stage 2: if that is your side, please name the person who acts for it") ||
+		!strings.Contains(m.Text, "https://escalate.example/v1/cases/NSCP-2026-00001/record.html") {
+		t.Errorf("the side is not asked to name its person:\n%s", m.Text)
+	}
+	c.Stage.AwaitingContact = nil
+
 	// Overdue: the stage stays open past its deadline.
 	c.Stage.Overdue = true
 	m = renderer{c: c, loc: loc}.Mail(workflows.Event{Seq: 9, Type: workflows.EventNote, Stage: 2, By: "Hana", ByEmail: "hana@x"}, workflows.Recipient{Name: "Sam"})

@@ -145,6 +145,10 @@ func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, st
 	// and the next stage, an escalation and its stage, a send-back) says
 	// where it went, and asks what the new stage asks.
 	moved := ""
+	entersStage := false
+	for _, e := range append([]workflows.Event{ev}, also...) {
+		entersStage = entersStage || e.Type == workflows.EventStageEntered || e.Type == workflows.EventStepEntered
+	}
 	if ev.Type != workflows.EventOpened {
 		for _, e := range append([]workflows.Event{ev}, also...) {
 			if e.Type == workflows.EventStageEntered || e.Type == workflows.EventStepEntered {
@@ -159,6 +163,14 @@ func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, st
 						c.Stage.Number, from)
 				}
 			}
+		}
+	}
+	if entersStage && !c.Closed() {
+		// A side that has named nobody for a stage above the practitioners
+		// is asked to, with the link to the case.
+		for _, side := range c.Stage.AwaitingContact {
+			v.Ask += fmt.Sprintf(" Nobody is named yet to act for the %s's side at stage %d: if that is your side, please name the person who acts for it (on the case page: add a contact).",
+				side, c.Stage.Number)
 		}
 	}
 	// The subject names the stage the event happened at; an escalation

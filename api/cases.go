@@ -48,6 +48,15 @@ type createCaseRequest struct {
 	Respondent     partyRequest `json:"respondent" binding:"required"`
 	Urgent         bool         `json:"urgent"`
 	DueAt          string       `json:"due_at" binding:"singleline"`
+	// RaiserLineManager: the raiser's line manager, who acts for the
+	// raiser's side at stage 2 (optional; omitempty keeps the idempotency
+	// hash of requests without it as it was).
+	RaiserLineManager *lineManagerRequest `json:"raiser_line_manager,omitempty"`
+}
+
+type lineManagerRequest struct {
+	Name  string `json:"name" binding:"required,notblank,singleline,max=200"`
+	Email string `json:"email" binding:"required,singleline,email,max=254"`
 }
 
 func (s *Server) createCase(c *gin.Context) error {
@@ -72,6 +81,16 @@ func (s *Server) createCase(c *gin.Context) error {
 	}
 	if strings.EqualFold(strings.TrimSpace(req.Respondent.Email), me.Email) {
 		return ruleViolation("the respondent is the other professional, not you", map[string]string{"respondent.email": "must not be your own"})
+	}
+	if lm := req.RaiserLineManager; lm != nil {
+		switch email := strings.TrimSpace(lm.Email); {
+		case strings.EqualFold(email, me.Email):
+			return ruleViolation("your line manager acts for your side at stage 2: name them, not yourself",
+				map[string]string{"raiser_line_manager.email": "must not be your own"})
+		case strings.EqualFold(email, strings.TrimSpace(req.Respondent.Email)):
+			return ruleViolation("your line manager acts for your side; the respondent is on the other side",
+				map[string]string{"raiser_line_manager.email": "must not be the respondent's"})
+		}
 	}
 	now := s.now()
 	var due *time.Time
@@ -250,6 +269,9 @@ func (s *Server) startCase(c *gin.Context, ref, request string, pol policies.Pol
 		Raiser: workflows.Party{Name: me.Name, Email: me.Email, Agency: me.Agency, Role: me.Role},
 		Respondent: workflows.Party{Name: strings.TrimSpace(req.Respondent.Name), Email: strings.TrimSpace(req.Respondent.Email),
 			Agency: strings.TrimSpace(req.Respondent.Agency)},
+	}
+	if lm := req.RaiserLineManager; lm != nil {
+		in.RaiserLineManager = &workflows.Party{Name: strings.TrimSpace(lm.Name), Email: strings.TrimSpace(lm.Email), Agency: me.Agency, Role: "line manager"}
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()

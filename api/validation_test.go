@@ -92,6 +92,12 @@ func TestRequestValidation(t *testing.T) {
 		{"category_detail on two lines", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"other","category_detail":"a\nb"`, 1), 400, "invalid_request", "category_detail", ""},
 		{"category_detail for a listed category", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"communication","category_detail":"more"`, 1), 400, "invalid_request", "category_detail", `category "communication" takes no category_detail; only "other" does`},
 		{"category_detail not a string", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"other","category_detail":5`, 1), 400, "invalid_request", "category_detail", "must be a string"},
+		// The raiser may name their line manager for stage 2: never
+		// themselves or the respondent (422), a real address (400).
+		{"line manager is the raiser", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"raiser_line_manager":{"name":"Me","email":"ADMIN@escalate.invalid"},"summary"`, 1), 422, "rule_violation", "raiser_line_manager.email", "must not be your own"},
+		{"line manager is the respondent", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"raiser_line_manager":{"name":"Sam","email":"Sam@nct.example"},"summary"`, 1), 422, "rule_violation", "raiser_line_manager.email", "must not be the respondent's"},
+		{"line manager without an email", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"raiser_line_manager":{"name":"Lena"},"summary"`, 1), 400, "invalid_request", "raiser_line_manager.email", ""},
+		{"line manager name on two lines", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"raiser_line_manager":{"name":"Le\nna","email":"lena@nhft.example"},"summary"`, 1), 400, "invalid_request", "raiser_line_manager.name", ""},
 		{"bad due_at", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"due_at":"tomorrow","summary"`, 1), 400, "invalid_request", "due_at", ""},
 		{"due_at in the past", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"due_at":"2020-01-01T17:00:00Z","summary"`, 1), 400, "invalid_request", "due_at", ""},
 		{"due_at beyond the maximum", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"due_at":"2099-01-01T17:00:00Z","summary"`, 1), 422, "rule_violation", "due_at", ""},

@@ -101,3 +101,34 @@ func TestDeadlineProposedAndConfirmedEndToEnd(t *testing.T) {
 		t.Errorf("confirm with nothing proposed: %d", code)
 	}
 }
+
+// Northamptonshire, Stage 2: "the problem should be referred to each
+// professionals' own line manager" (northamptonshire-escalating-for-the-
+// right-outcome.txt). Through the API the raiser may name their line
+// manager when raising: recorded as the raiser's side's contact at stage 2,
+// never the raiser or the respondent (422).
+func TestRaiserNamesTheirLineManagerEndToEnd(t *testing.T) {
+	s := startSystem(t)
+	raiser := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	body := map[string]any{"policy": "northamptonshire", "child_ref": "LM/1", "category": "communication", "summary": "s",
+		"respondent":          map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"},
+		"raiser_line_manager": map[string]string{"name": "Sam Social", "email": "SAM@nct.example"}}
+	var eb errorBody
+	if code := s.call("POST", "/v1/cases", raiser, body, &eb); code != http.StatusUnprocessableEntity || eb.Error.Fields["raiser_line_manager.email"] == "" {
+		t.Fatalf("the respondent as line manager: %d %+v", code, eb)
+	}
+	body["raiser_line_manager"] = map[string]string{"name": "Lena Lead", "email": "lena@nhft.example"}
+	var c workflows.Case
+	if code := s.call("POST", "/v1/cases", raiser, body, &c); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	if len(c.Contacts) != 1 || c.Contacts[0].Email != "lena@nhft.example" || c.Contacts[0].Stage != 2 || c.Contacts[0].Side != "raiser" || c.Contacts[0].Agency != "nhft" {
+		t.Errorf("contacts: %+v", c.Contacts)
+	}
+	// She acts for the raiser's side, so she may read the case (as a
+	// practitioner who was not a party could not).
+	lena := s.token("Lena Lead", "lena@nhft.example", "nhft", "practitioner")
+	if code := s.call("GET", "/v1/cases/"+c.Ref, lena, nil, &c); code != 200 {
+		t.Errorf("the line manager reads the case: %d", code)
+	}
+}

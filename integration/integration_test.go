@@ -389,11 +389,16 @@ func TestDrillCaseEndToEnd(t *testing.T) {
 		told[n.RecipientEmail]++
 	}
 	// One notification per person per change, however many events it
-	// records: the opening with stage 1, five reminders, four climbs (the
-	// deadline passing, the escalation and the next stage together), stage
-	// 5 left overdue, and the other side's proposal or confirmation.
-	if told["sam@nct.example"] != 12 || told["hana@nhft.example"] != 12 {
-		t.Errorf("notifications per person: %v for %d events, want 12 each", told, len(events))
+	// records: the opening with stage 1, the reminders of stages 1 and 5
+	// (at the managers' stages 2-4 nobody is named, so each agency's
+	// escalation contact is reminded instead), four climbs (the deadline
+	// passing, the escalation and the next stage together), stage 5 left
+	// overdue, and the other side's proposal or confirmation.
+	if told["sam@nct.example"] != 9 || told["hana@nhft.example"] != 9 {
+		t.Errorf("notifications per person: %v for %d events, want 9 each", told, len(events))
+	}
+	if told["safeguarding.nct@nscp.example.org"] == 0 || told["safeguarding.nhft@nscp.example.org"] == 0 {
+		t.Errorf("the agencies' escalation contacts were not told of the managers' stages: %v", told)
 	}
 	// ... by mail, read back from MailDev: one message per notification, to
 	// its recipient, in plain text and HTML, with the case, the stage, what

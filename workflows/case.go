@@ -47,6 +47,8 @@ type caseState struct {
 	writing bool
 	// openErr is why the opening could not be recorded, if it could not.
 	openErr error
+	// in is the case's input.
+	in CaseInput
 	// lapsed is the proposed deadline the last stage move dropped, until
 	// the move's record says so (lapseNote).
 	lapsed *PendingDeadline
@@ -61,6 +63,7 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		return nil, temporal.NewNonRetryableApplicationError("policy snapshot: "+err.Error(), "invalid_input", nil)
 	}
 	s := &caseState{
+		in:       in,
 		policy:   in.Policy,
 		clock:    clock,
 		startDue: in.DueAt,
@@ -199,15 +202,21 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 		fmt.Sprintf("Disagreement raised by %s (%s) with %s (%s). Category: %s.",
 			s.c.Raiser.Name, s.c.Raiser.Agency, s.c.Respondent.Name, s.c.Respondent.Agency, s.categoryLabel()))
 	var entered []Event
+	if lm, ok := s.raiserLineManager(); ok {
+		s.c.Contacts = append(s.c.Contacts, Contact{Party: lm, Side: SideRaiser, Stage: lineManagerStage})
+		entered = append(entered, s.event(ctx, EventContact, 1, Person{Name: s.c.Raiser.Name, Email: s.c.Raiser.Email},
+			fmt.Sprintf("%s (%s, %s) will act for the raiser's side at stage %d, named by the raiser when raising the disagreement.",
+				lm.Name, lm.Role, lm.Email, lineManagerStage)))
+	}
 	if s.policy.DeadlinesNeedBothSides() {
 		// The raiser alone cannot agree a deadline: the one given when
 		// raising is proposed, for the respondent's side to confirm.
-		entered = s.enterStage(ctx, first.Number, start, nil)
+		entered = append(entered, s.enterStage(ctx, first.Number, start, nil)...)
 		if ev, ok := s.proposeStartDeadline(ctx, start); ok {
 			entered = append(entered, ev)
 		}
 	} else {
-		entered = s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))
+		entered = append(entered, s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))...)
 	}
 	if err := s.commit(ctx, append([]Event{opened}, entered...)...); err != nil {
 		// The opener (update-with-start) is told why; the case never
@@ -389,6 +398,96 @@ func (s *caseState) agreedStartDeadline(ctx workflow.Context, start time.Time) *
 	return s.startDue
 }
 
+// lineManagerStage is the stage at which the raiser's line manager, named
+// when raising, acts for the raiser's side.
+const lineManagerStage = 2
+
+// raiserLineManager is the line manager the raiser named when raising, if
+// any and if the policy has a stage for them; never the raiser or the
+// respondent (the API refuses them; the workflow does not trust it).
+func (s *caseState) raiserLineManager() (Party, bool) {
+	lm := s.in.RaiserLineManager
+	if lm == nil || strings.TrimSpace(lm.Email) == "" || s.policy.LastStage() < lineManagerStage {
+		return Party{}, false
+	}
+	if strings.EqualFold(lm.Email, s.c.Raiser.Email) || strings.EqualFold(lm.Email, s.c.Respondent.Email) {
+		return Party{}, false
+	}
+	p := Party{Name: lm.Name, Email: lm.Email, Agency: s.c.Raiser.Agency, Role: lm.Role}
+	if p.Role == "" {
+		p.Role = "line manager"
+	}
+	return p, true
+}
+
+// awaitingContact are the sides that have named nobody to act for them at
+// the current stage (step), where people above the practitioners act.
+func (s *caseState) awaitingContact() []string {
+	if !s.policy.UsesEscalationContacts(s.c.Stage.Number, s.c.Stage.Step) {
+		return nil
+	}
+	var out []string
+	for _, side := range []string{SideRaiser, SideRespondent} {
+		if !s.hasContactAt(side, s.c.Stage.Number) {
+			out = append(out, side)
+		}
+	}
+	return out
+}
+
+func (s *caseState) hasContactAt(side string, stage int) bool {
+	for _, c := range s.c.Contacts {
+		if c.Side == side && c.Stage == stage {
+			return true
+		}
+	}
+	return false
+}
+
+// agencyOf is the agency of a side.
+func (s *caseState) agencyOf(side string) string {
+	if side == SideRaiser {
+		return s.c.Raiser.Agency
+	}
+	return s.c.Respondent.Agency
+}
+
+// awaitingNote sets which sides are asked to name their person for the
+// stage (step) just entered and says so for the record, with who is told
+// meanwhile and, where the business office helps find a side's contact,
+// that it is asked to.
+func (s *caseState) awaitingNote() string {
+	s.c.Stage.AwaitingContact = s.awaitingContact()
+	var text string
+	for _, side := range s.c.Stage.AwaitingContact {
+		text += fmt.Sprintf(" Nobody is named yet to act for the %s's side at this stage: that side is asked to name the person who does", side)
+		if ec, ok := s.policy.EscalationContact(s.agencyOf(side)); ok {
+			text += fmt.Sprintf("; until then its agency's escalation contact (%s) is told.", ec.Name)
+		} else {
+			text += "."
+		}
+	}
+	if s.officeHelpsFind() {
+		for _, side := range []string{SideRaiser, SideRespondent} {
+			for _, role := range s.policy.MissingContacts(s.c.Stage.Number, s.agencyOf(side)) {
+				text += fmt.Sprintf(" The escalation contacts table has no %s for %s (the %s's side): the %s is asked to help find them.",
+					role, s.agencyOf(side), side, s.policy.BusinessOffice.Name)
+			}
+		}
+	}
+	return text
+}
+
+// officeHelpsFind: at the current stage the business office helps find a
+// side's contact the escalation contacts table does not have.
+func (s *caseState) officeHelpsFind() bool {
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	if !st.OfficeHelpsFindContacts {
+		return false
+	}
+	return len(s.policy.MissingContacts(st.Number, s.c.Raiser.Agency))+len(s.policy.MissingContacts(st.Number, s.c.Respondent.Agency)) > 0
+}
+
 // proposeStartDeadline proposes the stage-1 deadline given when the case
 // was raised, where deadlines are agreed by both sides, if it is valid now:
 // in the future and no later than the policy's maximum.
@@ -543,8 +642,20 @@ func (s *caseState) enterStage(ctx workflow.Context, n int, start time.Time, agr
 		text += " The partnership checks that the earlier stages were followed."
 	}
 	text += s.lapseNote()
-	events := []Event{s.withDue(s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, text), s.c.Stage.DueAt)}
-	return append(events, s.joinParties(ctx, n)...)
+	// The stage's own event comes first; the parties who join with it are
+	// known before its text is final, so it can say who is still to be
+	// named.
+	entered := s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, "")
+	joined := s.joinParties(ctx, n)
+	entered.Text = text + s.awaitingNote()
+	due := s.c.Stage.DueAt
+	entered.DueAt = &due
+	for i := range s.c.History {
+		if s.c.History[i].Seq == entered.Seq {
+			s.c.History[i] = entered
+		}
+	}
+	return append([]Event{entered}, joined...)
 }
 
 // enterStep moves to step k of the current stage.
@@ -555,7 +666,7 @@ func (s *caseState) enterStep(ctx workflow.Context, k int, start time.Time) Even
 	s.c.Stage.Who = st.Steps[k-1].Who
 	s.startClock(start, nil)
 	return s.withDue(s.event(ctx, EventStepEntered, st.Number, Person{Name: "escalate"},
-		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)+s.lapseNote()), s.c.Stage.DueAt)
+		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)+s.lapseNote()+s.awaitingNote()), s.c.Stage.DueAt)
 }
 
 // startClock starts the current stage's (step's, level's) deadline.

@@ -332,6 +332,15 @@ func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
 	}
 	for _, e := range h.acts.events {
 		rs := h.acts.notices[e.Seq]
+		if e.Type == workflows.EventReminder && e.Stage >= 2 && e.Stage <= 4 {
+			// Nobody is named at the managers' stages: each side's
+			// escalation contact is reminded in place of its practitioner.
+			if !hasRecipient(rs, "safeguarding.nhft@nscp.example.org") || !hasRecipient(rs, "safeguarding.nct@nscp.example.org") ||
+				hasRecipient(rs, raiser.Email) || hasRecipient(rs, respondent.Email) {
+				t.Errorf("event %d reminder at stage %d: %+v", e.Seq, e.Stage, rs)
+			}
+			continue
+		}
 		if e.ByEmail == "" && (!hasRecipient(rs, raiser.Email) || !hasRecipient(rs, respondent.Email)) {
 			t.Errorf("event %d %s: parties not all told: %+v", e.Seq, e.Type, rs)
 		}

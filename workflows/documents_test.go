@@ -213,3 +213,106 @@ func TestTimedOutClimbCarriesTheEvidenceOfTheRecord(t *testing.T) {
 		t.Errorf("at stage 3: %+v", atStage3.Stage)
 	}
 }
+
+// Who is told at a managers' stage when no manager is named.
+// Northamptonshire, Stage 2: "the problem should be referred to each
+// professionals' own line manager", and "Requests to provide management
+// contact details should also be dealt with without delay, unfortunately it
+// is not possible to have contact details in this procedure"
+// (northamptonshire-escalating-for-the-right-outcome.txt). So the raiser may
+// name their line manager when raising, who acts for the raiser's side at
+// stage 2; a side that has named nobody there is represented by its
+// agency's escalation contact, and is asked to name its person.
+func TestManagersStageTellsEscalationContactsUntilSomeoneIsNamed(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0) // Monday; stage 1 due Wed 25 17:00
+	h := newHarness(t, start, func(in *workflows.CaseInput) {
+		in.RaiserLineManager = &workflows.Party{Name: "Lena Lead", Email: "lena@nhft.example", Agency: "nhft", Role: "line manager"}
+	})
+	var opened, atStage2, named workflows.Case
+	h.query(time.Minute, &opened)
+	h.query(local(2026, 11, 25, 17, 1).Sub(start), &atStage2)
+	h.at(local(2026, 11, 26, 9, 0).Sub(start), workflows.UpdateContact, workflows.ContactInput{By: asRespondent, Side: workflows.SideRespondent,
+		Name: "Max Manager", Email: "max@nct.example", Role: "team manager"})
+	h.query(local(2026, 11, 26, 9, 1).Sub(start), &named)
+	h.at(local(2026, 12, 1, 9, 0).Sub(start), workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+	h.run()
+	h.finished()
+
+	if len(opened.Contacts) != 1 || opened.Contacts[0].Email != "lena@nhft.example" || opened.Contacts[0].Stage != 2 || opened.Contacts[0].Side != workflows.SideRaiser {
+		t.Errorf("the line manager named when raising: %+v", opened.Contacts)
+	}
+	first := h.acts.mails[1]
+	for _, r := range first {
+		if r.Email == "lena@nhft.example" && r.Why != "will act for the raiser's side at stage 2 (the case is at stage 1)" {
+			t.Errorf("Lena is told of the opening because she %q", r.Why)
+		}
+	}
+	if !hasRecipient(first, "lena@nhft.example") {
+		t.Errorf("the line manager is not told the disagreement was raised: %+v", first)
+	}
+	if got := strings.Join(atStage2.Stage.AwaitingContact, ","); got != "respondent" {
+		t.Errorf("at stage 2 awaiting %q, want the respondent's side only", got)
+	}
+	entered := lastOf(t, h.acts, workflows.EventStageEntered, 2)
+	if !strings.Contains(entered.Text, "Nobody is named yet to act for the respondent's side at this stage") ||
+		strings.Contains(entered.Text, "raiser's side at this stage") || !strings.Contains(entered.Text, "Northamptonshire Children's Trust duty manager") {
+		t.Errorf("stage 2's record: %q", entered.Text)
+	}
+	told := h.acts.notices[entered.Seq]
+	for _, want := range []string{"lena@nhft.example", "safeguarding.nct@nscp.example.org", "hana@nhft.example", "sam@nct.example"} {
+		if !hasRecipient(told, want) {
+			t.Errorf("%s is not told of stage 2: %+v", want, told)
+		}
+	}
+	if hasRecipient(told, "safeguarding.nhft@nscp.example.org") {
+		t.Errorf("the raiser's agency's escalation contact is told though Lena acts for the raiser's side: %+v", told)
+	}
+	if len(named.Stage.AwaitingContact) != 0 {
+		t.Errorf("after Max is named, still awaiting %v", named.Stage.AwaitingContact)
+	}
+	reminder := lastOf(t, h.acts, workflows.EventReminder, 2)
+	var reminded []string
+	for _, r := range h.acts.notices[reminder.Seq] {
+		reminded = append(reminded, strings.ToLower(r.Email))
+	}
+	if got := strings.Join(reminded, " "); got != "lena@nhft.example max@nct.example" {
+		t.Errorf("stage 2 reminder told %q, want the two managers only", got)
+	}
+}
+
+// Nottingham, Stage Two: "Please contact the relevant SCB Business Manager
+// for assistance if you are escalating to Stage Two and you do not know who
+// the safeguarding lead is for the organisation you wish to contact"
+// (nottingham-nottinghamshire-escalating-for-the-right-outcome.txt). An
+// organisation the escalation contacts table does not list: the business
+// manager is told, and asked to help find its safeguarding lead; the
+// listed organisation's lead joins from the table.
+func TestNottinghamBusinessManagerHelpsFindTheSafeguardingLead(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	h := newHarness(t, start, withPolicy(t, "nottingham-nottinghamshire", "thresholds"), func(in *workflows.CaseInput) {
+		in.Raiser.Agency = "a private nursery"
+		in.Respondent.Agency = "nottingham-city-csc"
+	})
+	h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "r", Evidence: "e"})
+	h.at(2*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+	h.run()
+	h.finished()
+	entered := lastOf(t, h.acts, workflows.EventStageEntered, 2)
+	if !strings.Contains(entered.Text, "The escalation contacts table has no safeguarding-lead for a private nursery (the raiser's side)") {
+		t.Errorf("stage two's record: %q", entered.Text)
+	}
+	var office *workflows.Recipient
+	for _, r := range h.acts.notices[entered.Seq] {
+		if r.Email == "business.manager@notts-partnerships.example.org" {
+			r := r
+			office = &r
+		}
+	}
+	if office == nil || !strings.Contains(office.Why, "help find a contact") {
+		t.Errorf("the business manager is not asked to help: %+v", h.acts.notices[entered.Seq])
+	}
+	// Stage 1 has no table to consult: the office is not told of it.
+	if hasRecipient(h.acts.notices[lastOf(t, h.acts, workflows.EventStageEntered, 1).Seq], "business.manager@notts-partnerships.example.org") {
+		t.Error("the business manager is told of stage 1")
+	}
+}

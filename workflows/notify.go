@@ -28,6 +28,10 @@ const (
 	// ToOfficeIfOverdue is the business office, when the event leaves the
 	// stage overdue (on_timeout notify).
 	ToOfficeIfOverdue
+	// ToOfficeToFindContacts is the business office, at a stage where it
+	// helps find a side's contact that the escalation contacts table does
+	// not have (policies Stage.OfficeHelpsFindContacts).
+	ToOfficeToFindContacts
 )
 
 // ToEveryone is everyone involved in the case: the record is shared with
@@ -40,7 +44,7 @@ const ToEveryone = ToRaiser | ToRespondent | ToStagePeople | ToContacts | ToAdvi
 // missing here is told to everyone involved.
 var Told = map[string]Audience{
 	EventOpened:            ToEveryone,
-	EventStageEntered:      ToEveryone | ToOfficeAtPartnership,
+	EventStageEntered:      ToEveryone | ToOfficeAtPartnership | ToOfficeToFindContacts,
 	EventStepEntered:       ToEveryone | ToOfficeAtPartnership,
 	EventEscalated:         ToEveryone | ToOfficeAtPartnership,
 	EventReminder:          ToStagePeople | ToOfficeAtPartnership,
@@ -81,6 +85,7 @@ var AudienceNames = []struct {
 	{ToAdvisers, "advisers"},
 	{ToOfficeAtPartnership, "business office at the partnership stage"},
 	{ToOfficeIfOverdue, "business office when overdue"},
+	{ToOfficeToFindContacts, "business office when it helps find a contact"},
 }
 
 // Describe names an audience in the README's words.
@@ -157,9 +162,17 @@ func (s *caseState) recipients(ev Event) []Recipient {
 					found = true
 				}
 			}
-			if !found {
-				add(side.party, side.why)
+			if found {
+				continue
 			}
+			// At a stage above the practitioners, a side that has named
+			// nobody is represented by its agency's escalation contact.
+			if ec, ok := s.escalationContact(side.name); ok {
+				add(ec, fmt.Sprintf("are the escalation contact of %s, and the %s's side has named nobody to act for it at stage %d: please make sure someone does",
+					s.agencyName(ec.Agency), side.name, s.c.Stage.Number))
+				continue
+			}
+			add(side.party, side.why)
 		}
 	}
 	for _, side := range sides {
@@ -170,8 +183,11 @@ func (s *caseState) recipients(ev Event) []Recipient {
 	if aud&ToContacts != 0 {
 		for _, c := range s.c.Contacts {
 			why := fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage)
-			if c.Stage != s.c.Stage.Number {
+			switch {
+			case c.Stage < s.c.Stage.Number:
 				why = fmt.Sprintf("acted for the %s's side at stage %d (the case is now at stage %d)", c.Side, c.Stage, s.c.Stage.Number)
+			case c.Stage > s.c.Stage.Number:
+				why = fmt.Sprintf("will act for the %s's side at stage %d (the case is at stage %d)", c.Side, c.Stage, s.c.Stage.Number)
 			}
 			add(c.Party, why)
 		}
@@ -189,5 +205,31 @@ func (s *caseState) recipients(ev Event) []Recipient {
 	if aud&ToOfficeIfOverdue != 0 && s.c.Stage.Overdue {
 		add(office, "are the partnership business office, and the stage is overdue")
 	}
+	if aud&ToOfficeToFindContacts != 0 && ev.Stage == s.c.Stage.Number && s.officeHelpsFind() {
+		add(office, fmt.Sprintf("are the partnership business office, asked to help find a contact the escalation contacts table does not have for stage %d", s.c.Stage.Number))
+	}
 	return out
+}
+
+// escalationContact is the escalation contact of a side's agency, where the
+// current stage (step) is one above the practitioners and the side has
+// named nobody for it.
+func (s *caseState) escalationContact(side string) (Party, bool) {
+	if !s.policy.UsesEscalationContacts(s.c.Stage.Number, s.c.Stage.Step) || s.hasContactAt(side, s.c.Stage.Number) {
+		return Party{}, false
+	}
+	agency := s.agencyOf(side)
+	ec, ok := s.policy.EscalationContact(agency)
+	if !ok {
+		return Party{}, false
+	}
+	return Party{Name: ec.Name, Email: ec.Email, Agency: agency, Role: "escalation contact"}, true
+}
+
+// agencyName is an agency's name in the policy's directory, or its id.
+func (s *caseState) agencyName(id string) string {
+	if a, ok := s.policy.Agency(id); ok && a.Name != "" {
+		return a.Name
+	}
+	return id
 }

@@ -98,6 +98,12 @@ type StageState struct {
 	Level    int    `json:"level,omitempty"`
 	// Phase of a review stage: awaiting_review, awaiting_business_group.
 	Phase string `json:"phase,omitempty"`
+	// AwaitingContact are the sides ("raiser", "respondent") that have named
+	// nobody to act for them at this stage, where people above the
+	// practitioners act (policies.Policy.UsesEscalationContacts): each is
+	// asked to name its person, and meanwhile its agency's escalation
+	// contact is told in its place.
+	AwaitingContact []string `json:"awaiting_contact,omitempty"`
 	// RecordMissingFrom is the stage the case climbed from when its
 	// deadline passed with nothing recorded there: this stage's people are
 	// asked to record what happened at it before anything else. Cleared
@@ -231,6 +237,9 @@ type CaseInput struct {
 	DueAt          *time.Time `json:"due_at,omitempty"`
 	Raiser         Party      `json:"raiser"`
 	Respondent     Party      `json:"respondent"`
+	// RaiserLineManager, if the raiser named them when raising, acts for the
+	// raiser's side at stage 2 (recorded as its contact there).
+	RaiserLineManager *Party `json:"raiser_line_manager,omitempty"`
 	// RequestID names the API request that started the case (also in the
 	// workflow's memo), so a retry joins its own case and no other.
 	RequestID string `json:"request_id,omitempty"`

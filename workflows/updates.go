@@ -96,6 +96,7 @@ func (s *caseState) handleContact(ctx workflow.Context, in ContactInput) (Action
 		c.Agency = s.c.Respondent.Agency
 	}
 	s.c.Contacts = append(s.c.Contacts, c)
+	s.c.Stage.AwaitingContact = s.awaitingContact()
 	ev := s.event(ctx, EventContact, s.c.Stage.Number, in.By,
 		fmt.Sprintf("%s (%s, %s) now acts for the %s's side at stage %d.", in.Name, in.Role, in.Email, in.Side, s.c.Stage.Number))
 	if err := s.commit(ctx, ev); err != nil {
