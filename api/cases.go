@@ -814,6 +814,9 @@ type meetingRequest struct {
 	At          string              `json:"at" binding:"required,singleline"`
 	Purpose     string              `json:"purpose" binding:"text,max=2000"`
 	Facilitator *facilitatorRequest `json:"facilitator"`
+	// Declined: the meeting (the mediation) was offered for At and the
+	// parties declined it.
+	Declined bool `json:"declined"`
 }
 
 func (s *Server) recordMeeting(c *gin.Context) error {
@@ -825,7 +828,7 @@ func (s *Server) recordMeeting(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	in := workflows.MeetingInput{By: caller(c).person(), At: at, Purpose: req.Purpose}
+	in := workflows.MeetingInput{By: caller(c).person(), At: at, Purpose: req.Purpose, Declined: req.Declined}
 	if req.Facilitator != nil {
 		in.Facilitator = &workflows.Party{Name: strings.TrimSpace(req.Facilitator.Name), Email: strings.TrimSpace(req.Facilitator.Email)}
 	}

@@ -380,7 +380,12 @@ func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []st
 			if strings.Contains(e.Text, "closed unresolved") || (cs.Status == workflows.StatusUnresolved && !strings.Contains(e.Text, "closed resolved")) {
 				verb = "not resolved"
 			}
-			end(e.At, "Partnership outcome recorded "+by(e)+": "+verb)
+			what := "Partnership outcome recorded "
+			if cs.Recommendations != "" {
+				// The partnership never decides here (Devon): it recommends.
+				what = "Partnership recommendations recorded "
+			}
+			end(e.At, what+by(e)+": "+verb)
 		}
 	}
 	if len(rows) > 0 {

@@ -33,7 +33,18 @@ func TestEveryProcedureDrill(t *testing.T) {
 		path  string
 		close func(t *testing.T, ref, partnership string)
 	}{
+		// Northamptonshire stage 5: "one of the Strategic Leads will offer
+		// mediation": the outcome follows the recorded mediation (409 before).
 		{"northamptonshire-fastdrill", "communication", "1.0 2.0 3.1 4.0 5.0", func(t *testing.T, ref, p string) {
+			var eb errorBody
+			if code := s.call("POST", "/v1/cases/"+ref+"/outcome", p, map[string]any{"resolved": true, "outcome": "x"}, &eb); code != http.StatusConflict {
+				t.Errorf("outcome before the mediation: %d %+v, want 409", code, eb)
+			}
+			var c workflows.Case
+			if code := s.call("POST", "/v1/cases/"+ref+"/meetings", p, map[string]any{"at": "2026-12-03T10:00:00Z", "purpose": "Mediation",
+				"facilitator": map[string]string{"name": "Sol Strategic", "email": "sol@nscp.example"}}, &c); code != 200 || len(c.Meetings) != 1 {
+				t.Fatalf("mediation: %d %+v", code, c.Meetings)
+			}
 			s.outcome(t, ref, p, map[string]any{"resolved": true, "outcome": "Mediated by a Strategic Lead"}, workflows.StatusResolved)
 		}},
 		// Nottingham has two stages, the practitioners and Stage Two (level
@@ -67,9 +78,16 @@ func TestEveryProcedureDrill(t *testing.T) {
 				"facilitator": map[string]string{"name": "Fay", "email": "fay@devon.example"}}, &c); code != 200 || len(c.Meetings) != 1 {
 				t.Fatalf("meeting: %d %+v", code, c.Meetings)
 			}
-			c = s.outcome(t, ref, p, map[string]any{"resolved": true, "outcome": "Joint visit agreed"}, workflows.StatusResolved)
-			if c.DecidedBy != "parties" {
-				t.Errorf("decided_by %q", c.DecidedBy)
+			// "no-one from the Business Group, including the chair can be a
+			// case decision-maker": never resolved by the partnership (422);
+			// its recommendations close the case unresolved.
+			var eb errorBody
+			if code := s.call("POST", "/v1/cases/"+ref+"/outcome", p, map[string]any{"resolved": true, "outcome": "Joint visit agreed"}, &eb); code != http.StatusUnprocessableEntity {
+				t.Errorf("the Business Group decides: %d %+v, want 422", code, eb)
+			}
+			c = s.outcome(t, ref, p, map[string]any{"resolved": false, "outcome": "Recommends a joint visit"}, workflows.StatusUnresolved)
+			if c.DecidedBy != "parties" || c.Recommendations != "Recommends a joint visit" {
+				t.Errorf("decided_by %q recommendations %q", c.DecidedBy, c.Recommendations)
 			}
 		}},
 		{"four-stage-fastdrill", "threshold-csc-assessment", "1.1 1.2 2.0 3.0 4.0", func(t *testing.T, ref, p string) {

@@ -258,6 +258,8 @@ var matrixRoutes = []route{
 		if ready {
 			ref = m.newCase("northamptonshire", true)
 			m.do("POST", "/v1/cases/"+ref+"/escalations", m.tokens[raiser], map[string]any{"reason": "Urgent", "evidence": "Child at risk", "to_stage": 5}, 200)
+			// The outcome follows the mediation offered (here declined).
+			m.do("POST", "/v1/cases/"+ref+"/meetings", m.tokens[raiser], map[string]any{"at": "2026-12-01T10:00:00Z", "declined": true}, 200)
 		}
 		return request{path: "/v1/cases/" + ref + "/outcome", body: map[string]any{"resolved": true, "outcome": "Mediated"}, want: 200}
 	}},

@@ -362,6 +362,10 @@ func (v *validator) check(p *Policy) {
 			}
 			v.fail("a facilitator applies only to a stage that holds a meeting", "add meeting: <the meeting's name> or remove it", "stages", i, field)
 		}
+		if s.OutcomeAfterMeeting && (s.Meeting == "" || !s.Partnership) {
+			v.fail("outcome_after_meeting orders the partnership stage's outcome after its meeting: this stage has no meeting or is not the partnership stage",
+				"add meeting: <the meeting's name> on the partnership stage, or remove outcome_after_meeting", "stages", i, "outcome_after_meeting")
+		}
 		if s.Review && i == 0 {
 			v.fail("the first stage has no earlier stages to review", "put review: true on a later stage", "stages", i, "review")
 		}

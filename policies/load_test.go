@@ -716,6 +716,27 @@ func TestFacilitatorRulesNeedAMeeting(t *testing.T) {
 	}
 }
 
+// Northamptonshire stage 5: "the matter will be referred to the Business
+// Office of the Safeguarding Children Partnership where one of the Strategic
+// Leads will offer mediation" (northamptonshire-escalating-for-the-right-
+// outcome.txt, Stage 5): its outcome follows the mediation (or the offer
+// declined). Only a partnership stage with a meeting can say so.
+func TestOutcomeAfterMeeting(t *testing.T) {
+	r, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.Get("northamptonshire")
+	if !p.Stages[4].OutcomeAfterMeeting || p.Stages[3].OutcomeAfterMeeting {
+		t.Errorf("stage 5 outcome_after_meeting %v, stage 4 %v", p.Stages[4].OutcomeAfterMeeting, p.Stages[3].OutcomeAfterMeeting)
+	}
+	const file = "policies/x.yaml"
+	doc := replaceOnce(t, northamptonshireYAML(t), "    meeting: Resolution meeting\n", "    meeting: Resolution meeting\n    outcome_after_meeting: true\n")
+	_, err = Parse(file, []byte(doc))
+	checkRefusal(t, err, file, lineContaining(t, doc, "outcome_after_meeting: true"), "stages[3].outcome_after_meeting",
+		"no meeting or is not the partnership stage", "remove outcome_after_meeting")
+}
+
 // Urgent timescales are per stage. Where a policy has them, every stage has
 // one and partnership_settings says they are the partnership's own; Devon
 // has none and says urgency there only allows skipping stages.

@@ -243,6 +243,10 @@ type Stage struct {
 	// involved in the case (not the raiser, the respondent, a contact of
 	// either side or an adviser); one who is is refused.
 	FacilitatorIndependent bool `yaml:"facilitator_independent" json:"facilitator_independent,omitempty"`
+	// OutcomeAfterMeeting: the stage's outcome is recorded only once its
+	// meeting is recorded as held, or as offered and declined
+	// (Northamptonshire stage 5: a Strategic Lead offers mediation).
+	OutcomeAfterMeeting bool `yaml:"outcome_after_meeting" json:"outcome_after_meeting,omitempty"`
 	// Review: on entry the partnership checks the earlier stages were
 	// followed, and either confirms or sends the case back to one.
 	Review bool `yaml:"review" json:"review,omitempty"`

@@ -45,6 +45,9 @@ type caseState struct {
 	// started before that, which replay as they ran.
 	serial  bool
 	writing bool
+	// decisions: the case follows the documents' decision rules (see
+	// setup); false only for cases started before them.
+	decisions bool
 	// openErr is why the opening could not be recorded, if it could not.
 	openErr error
 	// in is the case's input.
@@ -93,6 +96,11 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 	// Cases started before writes were serialised run as they always did,
 	// so their recorded histories replay unchanged.
 	s.serial = workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
+	// Cases started before the documents' decision rules (Devon's parties
+	// decide, Northamptonshire's outcome after the mediation offer, the
+	// four-stage case review only where unresolved or with lessons) keep
+	// the rules they were accepted under, so their updates replay.
+	s.decisions = workflow.GetVersion(ctx, "procedure-decisions", workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOpened, s.handleOpened,
 		workflow.UpdateHandlerOptions{Validator: s.validateOpened}); err != nil {
 		return nil, err

@@ -254,6 +254,10 @@ func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
 	}
 	var overdue workflows.Case
 	h.query(wantDue[4].Add(time.Hour).Sub(start), &overdue)
+	// Stage 5's outcome follows the mediation a Strategic Lead offers: here
+	// the offer was declined.
+	h.at(wantDue[4].Add(47*time.Hour).Sub(start), workflows.UpdateMeeting, workflows.MeetingInput{By: asPartnership, At: wantDue[4].Add(24 * time.Hour),
+		Purpose: "Mediation offered by a Strategic Lead", Declined: true})
 	outcome := h.at(wantDue[4].Add(48*time.Hour).Sub(start), workflows.UpdateOutcome,
 		workflows.OutcomeInput{By: asPartnership, Resolved: false, Outcome: "Mediation offered; no agreement", Learning: "Earlier manager contact"})
 	h.run()
@@ -288,7 +292,7 @@ func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
 		"deadline_passed", "escalated", "stage_entered", "reminder",
 		"deadline_passed", "escalated", "stage_entered", "reminder",
 		"deadline_passed", "escalated", "stage_entered", "reminder",
-		"deadline_passed", "outcome_recorded",
+		"deadline_passed", "meeting_recorded", "outcome_recorded",
 	}, ",")
 	if got != want {
 		t.Errorf("recorded events:\n got %s\nwant %s", got, want)
@@ -461,6 +465,8 @@ func TestEscalationRules(t *testing.T) {
 		h := newHarness(t, start, func(in *workflows.CaseInput) { in.Urgent = true })
 		skip := h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Child at risk tonight", Evidence: "Manager unavailable", ToStage: 5})
 		beyond := h.at(2*time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "r", Evidence: "e"})
+		h.at(2*time.Hour+30*time.Minute, workflows.UpdateMeeting, workflows.MeetingInput{By: asPartnership, At: local(2026, 11, 23, 12, 0),
+			Facilitator: &workflows.Party{Name: "Sol Strategic", Email: "sol@nscp.example"}})
 		notPartner := h.at(3*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Mediated"})
 		h.run()
 		c := wantDone(t, "skip to 5", skip)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"escalate/workflows"
 )
 
@@ -315,4 +317,172 @@ func TestNottinghamBusinessManagerHelpsFindTheSafeguardingLead(t *testing.T) {
 	if hasRecipient(h.acts.notices[lastOf(t, h.acts, workflows.EventStageEntered, 1).Seq], "business.manager@notts-partnerships.example.org") {
 		t.Error("the business manager is told of stage 1")
 	}
+}
+
+// Devon: "no-one from the Business Group, including the chair can be a case
+// decision-maker. That is the shared responsibility of those involved"
+// (devon-conflict-and-case-resolution-protocol.txt). The partnership records
+// the review, the meeting and its recommendations; with no written
+// agreement between the parties it may close the case unresolved, its
+// recommendations recorded as such, never resolved by its own decision.
+func TestDevonBusinessGroupRecommendsAndNeverDecides(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	devonPartner := workflows.Person{Name: "Devon SCP Manager", Email: "manager@devon.example", Agency: "devon", Role: "partnership"}
+	h := newHarness(t, start, withPolicy(t, "devon", "provision-of-services"), func(in *workflows.CaseInput) { in.Urgent = true })
+	h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "Manager unavailable", ToStage: 5})
+	h.at(2*time.Hour, workflows.UpdateReview, workflows.ReviewInput{By: devonPartner, Followed: true, NextSteps: "Business Group on 3 December"})
+	h.at(3*time.Hour, workflows.UpdateMeeting, workflows.MeetingInput{By: devonPartner, At: local(2026, 12, 3, 10, 0)})
+	decided := h.at(4*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: devonPartner, Resolved: true, Outcome: "Joint visit"})
+	closed := h.at(5*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: devonPartner, Resolved: false,
+		Outcome: "The Business Group recommends a joint visit and a professionals' meeting"})
+	h.run()
+	h.finished()
+	wantRejected(t, "resolved by the partnership", decided, workflows.ErrRuleViolation)
+	c := wantDone(t, "recommendations", closed)
+	last := c.History[len(c.History)-1]
+	if c.Status != workflows.StatusUnresolved || c.Recommendations != "The Business Group recommends a joint visit and a professionals' meeting" ||
+		!strings.Contains(last.Text, "Recommendations recorded by Devon SCP Manager") || !strings.Contains(last.Text, "does not decide cases") ||
+		strings.Contains(last.Text, "decision;") {
+		t.Errorf("closed %s recommendations %q: %q", c.Status, c.Recommendations, last.Text)
+	}
+}
+
+// Northamptonshire stage 5: "the matter will be referred to the Business
+// Office of the Safeguarding Children Partnership where one of the Strategic
+// Leads will offer mediation within 5 working days" (northamptonshire-
+// escalating-for-the-right-outcome.txt, Stage 5). The outcome is recorded
+// only once the mediation is recorded, or its offer declined. Good practice:
+// "we would like to hear examples via the Business Office so these examples
+// can be recorded and shared" ("Recording and Communication"): learning
+// recorded with an agreement is told to the Business Office (learning_to).
+func TestNorthamptonshireOutcomeFollowsTheMediationOffer(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	t.Run("mediation", func(t *testing.T) {
+		h := newHarness(t, start, func(in *workflows.CaseInput) { in.Urgent = true })
+		h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "Directors disagree", ToStage: 5})
+		early := h.at(2*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Agreed"})
+		h.at(3*time.Hour, workflows.UpdateMeeting, workflows.MeetingInput{By: asPartnership, At: local(2026, 11, 24, 10, 0), Purpose: "Mediation",
+			Facilitator: &workflows.Party{Name: "Sol Strategic", Email: "sol@nscp.example"}})
+		after := h.at(4*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Mediated: plan agreed"})
+		h.run()
+		h.finished()
+		wantRejected(t, "outcome before the mediation", early, workflows.ErrConflict)
+		if c := wantDone(t, "outcome after the mediation", after); c.Status != workflows.StatusResolved {
+			t.Errorf("status %s", c.Status)
+		}
+	})
+	t.Run("offer declined", func(t *testing.T) {
+		h := newHarness(t, start, func(in *workflows.CaseInput) { in.Urgent = true })
+		h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "Directors disagree", ToStage: 5})
+		declined := h.at(2*time.Hour, workflows.UpdateMeeting, workflows.MeetingInput{By: asPartnership, At: local(2026, 11, 24, 10, 0),
+			Purpose: "Mediation offered by a Strategic Lead", Declined: true})
+		after := h.at(3*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: false, Outcome: "No agreement"})
+		h.run()
+		h.finished()
+		c := wantDone(t, "offer declined", declined)
+		if len(c.Meetings) != 1 || !c.Meetings[0].Declined || !strings.Contains(c.History[len(c.History)-1].Text, "offered for") ||
+			!strings.Contains(c.History[len(c.History)-1].Text, "declined") {
+			t.Errorf("declined offer: %+v %q", c.Meetings, c.History[len(c.History)-1].Text)
+		}
+		if c := wantDone(t, "outcome after the declined offer", after); c.Status != workflows.StatusUnresolved {
+			t.Errorf("status %s", c.Status)
+		}
+	})
+	t.Run("good practice goes to the Business Office", func(t *testing.T) {
+		h := newHarness(t, start)
+		h.at(time.Hour, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{By: asRespondent, Outcome: "Assessment starts",
+			Learning: "Early phone call resolved it"})
+		h.at(2*time.Hour, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: asRaiser})
+		h.run()
+		h.finished()
+		confirmed := lastOf(t, h.acts, workflows.EventAgreementConfirm, 1)
+		if !hasRecipient(h.acts.notices[confirmed.Seq], "business.office@nscp.example.org") {
+			t.Errorf("the Business Office is not told of the good practice: %+v", h.acts.notices[confirmed.Seq])
+		}
+	})
+}
+
+// Four-stage, stage 4: "the matter must be referred to the Head of
+// Safeguarding, who will determine a course of action including reporting
+// the matter to the Safeguarding Children Board Chair. In all cases where it
+// has not been possible to resolve differences and/or where there may be
+// lessons to be learned for future practice, consideration should be given
+// to holding a multiagency case review", and "Any identified learning will
+// be referred to the SCB/SAB Learning Group" (four-stage-resolving-
+// professional-differences.txt, Stage Four and the flowchart). The outcome
+// is reported to the Board Chair; whether a case review was considered is
+// required when the case ends unresolved or with lessons; learning is told
+// to the Learning Group.
+func TestFourStageHeadOfSafeguardingReportsAndLearns(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	run := func(t *testing.T, in workflows.OutcomeInput) (*harness, *updateResult) {
+		h := newHarness(t, start, withPolicy(t, "four-stage", "information-sharing-services"), func(in *workflows.CaseInput) { in.Urgent = true })
+		h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "e", ToStage: 4})
+		r := h.at(2*time.Hour, workflows.UpdateOutcome, in)
+		// Ends the case where the outcome was refused (refused itself where
+		// the outcome closed it).
+		h.at(3*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+		h.run()
+		h.finished()
+		return h, r
+	}
+	considered := true
+	for _, tc := range []struct {
+		name string
+		in   workflows.OutcomeInput
+		ok   bool
+	}{
+		{"unresolved without saying", workflows.OutcomeInput{By: asPartnership, Resolved: false, Outcome: "No agreement"}, false},
+		{"resolved with lessons without saying", workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Agreed", Learning: "Thresholds training"}, false},
+		{"resolved without lessons", workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Agreed"}, true},
+		{"unresolved, review considered", workflows.OutcomeInput{By: asPartnership, Resolved: false, Outcome: "No agreement",
+			Learning: "Thresholds training", CaseReviewConsidered: &considered}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, r := run(t, tc.in)
+			if !tc.ok {
+				wantRejected(t, tc.name, r, workflows.ErrRuleViolation)
+				return
+			}
+			wantDone(t, tc.name, r)
+			outcome := lastOf(t, h.acts, workflows.EventOutcome, 4)
+			told := h.acts.notices[outcome.Seq]
+			if !hasRecipient(told, "board.chair@scb.example.org") {
+				t.Errorf("the Board Chair is not told of the outcome: %+v", told)
+			}
+			if learned := tc.in.Learning != ""; hasRecipient(told, "learning.group@scb.example.org") != learned {
+				t.Errorf("learning %v, Learning Group told %v", learned, !learned)
+			}
+		})
+	}
+}
+
+// A case started before the documents' decision rules (no
+// "procedure-decisions" marker in its history) keeps the rules its updates
+// were accepted under, so that replaying it schedules what it scheduled: a
+// Devon outcome recorded resolved, a Northamptonshire outcome without a
+// recorded mediation.
+func TestCasesStartedBeforeTheDecisionRulesKeepTheirRules(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0)
+	devonPartner := workflows.Person{Name: "Devon SCP Manager", Email: "manager@devon.example", Agency: "devon", Role: "partnership"}
+	h := newHarness(t, start, withPolicy(t, "devon", "provision-of-services"), func(in *workflows.CaseInput) { in.Urgent = true })
+	h.env.OnGetVersion("procedure-decisions", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "e", ToStage: 5})
+	h.at(2*time.Hour, workflows.UpdateReview, workflows.ReviewInput{By: devonPartner, Followed: true, NextSteps: "Business Group"})
+	h.at(3*time.Hour, workflows.UpdateMeeting, workflows.MeetingInput{By: devonPartner, At: local(2026, 12, 3, 10, 0)})
+	decided := h.at(4*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: devonPartner, Resolved: true, Outcome: "Joint visit"})
+	h.run()
+	h.finished()
+	if c := wantDone(t, "an old Devon case's outcome", decided); c.Status != workflows.StatusResolved ||
+		!strings.Contains(c.History[len(c.History)-1].Text, "as the parties' decision") {
+		t.Errorf("old rules: %s %q", c.Status, c.History[len(c.History)-1].Text)
+	}
+
+	h = newHarness(t, start, func(in *workflows.CaseInput) { in.Urgent = true })
+	h.env.OnGetVersion("procedure-decisions", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "e", ToStage: 5})
+	mediated := h.at(2*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Mediated"})
+	h.run()
+	h.finished()
+	wantDone(t, "an old Northamptonshire case's outcome", mediated)
 }

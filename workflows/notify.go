@@ -32,6 +32,13 @@ const (
 	// helps find a side's contact that the escalation contacts table does
 	// not have (policies Stage.OfficeHelpsFindContacts).
 	ToOfficeToFindContacts
+	// ToOutcomeReport is the policy's outcome_report_to, to whom the
+	// partnership stage's outcome is reported (four-stage: the Board Chair).
+	ToOutcomeReport
+	// ToLearning is the policy's learning_to, when the event records
+	// learning (four-stage: the Learning Group; Northamptonshire: good
+	// practice, via the Business Office).
+	ToLearning
 )
 
 // ToEveryone is everyone involved in the case: the record is shared with
@@ -58,10 +65,10 @@ var Told = map[string]Audience{
 	EventSentBack:          ToEveryone,
 	EventReviewConfirmed:   ToEveryone,
 	EventAgreementProposed: ToEveryone,
-	EventAgreementConfirm:  ToEveryone | ToOfficeAtPartnership,
+	EventAgreementConfirm:  ToEveryone | ToOfficeAtPartnership | ToLearning,
 	EventAgreementRejected: ToEveryone,
 	EventWithdrawn:         ToEveryone | ToOfficeAtPartnership,
-	EventOutcome:           ToEveryone | ToOfficeAtPartnership,
+	EventOutcome:           ToEveryone | ToOfficeAtPartnership | ToOutcomeReport | ToLearning,
 }
 
 // EventTypes lists every event type, in the order the README's table
@@ -86,6 +93,8 @@ var AudienceNames = []struct {
 	{ToOfficeAtPartnership, "business office at the partnership stage"},
 	{ToOfficeIfOverdue, "business office when overdue"},
 	{ToOfficeToFindContacts, "business office when it helps find a contact"},
+	{ToOutcomeReport, "outcome report mailbox"},
+	{ToLearning, "learning mailbox when learning is recorded"},
 }
 
 // Describe names an audience in the README's words.
@@ -204,6 +213,12 @@ func (s *caseState) recipients(ev Event) []Recipient {
 	}
 	if aud&ToOfficeIfOverdue != 0 && s.c.Stage.Overdue {
 		add(office, "are the partnership business office, and the stage is overdue")
+	}
+	if m := s.policy.OutcomeReportTo; aud&ToOutcomeReport != 0 && m != nil && m.Email != "" {
+		add(Party{Name: m.Name, Email: m.Email, Agency: s.policy.ID}, "are the "+m.Name+", to whom the partnership's outcome of this case is reported")
+	}
+	if m := s.policy.LearningTo; aud&ToLearning != 0 && m != nil && m.Email != "" && strings.TrimSpace(s.c.Learning) != "" {
+		add(Party{Name: m.Name, Email: m.Email, Agency: s.policy.ID}, "are the "+m.Name+", and learning was recorded on this case")
 	}
 	if aud&ToOfficeToFindContacts != 0 && ev.Stage == s.c.Stage.Number && s.officeHelpsFind() {
 		add(office, fmt.Sprintf("are the partnership business office, asked to help find a contact the escalation contacts table does not have for stage %d", s.c.Stage.Number))

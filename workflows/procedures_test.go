@@ -140,7 +140,11 @@ func TestNottinghamAgreedDeadlinesAndContactsTable(t *testing.T) {
 // Devon: on reaching the Case Resolution Protocol the partnership checks the
 // four stages were followed; sent back, the case restarts at the skipped
 // stage; confirmed, it awaits the Business Group, whose meeting and
-// facilitator are recorded; the outcome is the parties' decision.
+// facilitator are recorded. "It is important to be clear that no-one from
+// the Business Group, including the chair can be a case decision-maker. That
+// is the shared responsibility of those involved" (devon-conflict-and-case-
+// resolution-protocol.txt): the partnership cannot close the case resolved
+// (422); the parties' written agreement does.
 func TestDevonCaseResolutionProtocol(t *testing.T) {
 	start := local(2026, 11, 23, 9, 0)
 	devonPartner := workflows.Person{Name: "Devon SCP Manager", Email: "manager@devon.example", Agency: "devon", Role: "partnership"}
@@ -157,7 +161,9 @@ func TestDevonCaseResolutionProtocol(t *testing.T) {
 	confirmed := h.at(8*time.Hour, workflows.UpdateReview, workflows.ReviewInput{By: devonPartner, Followed: true, NextSteps: "To the Business Group on 3 December"})
 	meeting := h.at(9*time.Hour, workflows.UpdateMeeting, workflows.MeetingInput{By: devonPartner, At: local(2026, 12, 3, 10, 0),
 		Facilitator: &workflows.Party{Name: "Fay Facilitator", Email: "fay@devon.example"}})
-	outcome := h.at(10*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: devonPartner, Resolved: true, Outcome: "The agencies agreed a joint visit"})
+	decided := h.at(10*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: devonPartner, Resolved: true, Outcome: "The agencies agreed a joint visit"})
+	h.at(11*time.Hour, workflows.UpdateProposeAgreement, workflows.ProposeAgreementInput{By: asRespondent, Outcome: "Joint visit on Friday"})
+	agreed := h.at(12*time.Hour, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: asRaiser})
 	h.run()
 
 	if atProtocol.Stage.Number != 5 || atProtocol.Stage.Phase != workflows.PhaseAwaitingReview {
@@ -178,10 +184,10 @@ func TestDevonCaseResolutionProtocol(t *testing.T) {
 	if c := wantDone(t, "meeting", meeting); len(c.Meetings) != 1 || c.Meetings[0].Facilitator == nil || c.Meetings[0].Purpose != "Business Group meeting" {
 		t.Errorf("meetings %+v", c.Meetings)
 	}
-	c = wantDone(t, "outcome", outcome)
-	if c.Status != workflows.StatusResolved || c.DecidedBy != policies.OutcomeByParties ||
-		!strings.Contains(c.History[len(c.History)-1].Text, "the parties' decision") {
-		t.Errorf("outcome: %s decided by %q: %q", c.Status, c.DecidedBy, c.History[len(c.History)-1].Text)
+	wantRejected(t, "the Business Group decides the case", decided, workflows.ErrRuleViolation)
+	c = wantDone(t, "the parties' agreement", agreed)
+	if c.Status != workflows.StatusResolved || c.Stage.Number != 5 || c.DecidedBy != "" || c.Agreement == nil || c.Agreement.ConfirmedBy != raiser.Name {
+		t.Errorf("resolved by the parties: %s at stage %d decided by %q agreement %+v", c.Status, c.Stage.Number, c.DecidedBy, c.Agreement)
 	}
 	h.finished()
 }

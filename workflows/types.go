@@ -127,6 +127,8 @@ type Meeting struct {
 	Purpose     string    `json:"purpose"`
 	Facilitator *Party    `json:"facilitator,omitempty"`
 	RecordedBy  string    `json:"recorded_by"`
+	// Declined: the meeting was offered and the parties declined it.
+	Declined bool `json:"declined,omitempty"`
 }
 
 // Action is one agreed action of an outcome.
@@ -205,6 +207,10 @@ type Case struct {
 	Meetings        []Meeting        `json:"meetings"`
 	// DecidedBy says whose decision the partnership-stage outcome records.
 	DecidedBy string `json:"decided_by,omitempty"`
+	// Recommendations are the partnership's recommendations, where it
+	// never decides the case (outcome_by: parties, Devon's Business Group):
+	// recorded when it closes the case unresolved.
+	Recommendations string `json:"recommendations,omitempty"`
 	// CaseReviewConsidered: whether a multi-agency case review was
 	// considered, where the stage records it.
 	CaseReviewConsidered *bool   `json:"case_review_considered,omitempty"`
@@ -350,6 +356,9 @@ type MeetingInput struct {
 	At          time.Time `json:"at"`
 	Purpose     string    `json:"purpose"`
 	Facilitator *Party    `json:"facilitator,omitempty"`
+	// Declined records that the meeting (the mediation) was offered and
+	// the parties declined it.
+	Declined bool `json:"declined,omitempty"`
 }
 
 // Recipient is one person to tell of an event.

@@ -435,8 +435,23 @@ func (s *caseState) validateOutcome(in OutcomeInput) error {
 	if st.Review && st.Meeting != "" && !s.heldMeeting(st.Number) {
 		return conflict("record the %s first (POST /v1/cases/{ref}/meetings): at stage %d the outcome follows it", st.Meeting, st.Number)
 	}
-	if st.RecordCaseReview && in.CaseReviewConsidered == nil {
-		return ruleViolation("say whether a multi-agency case review was considered (case_review_considered)")
+	if !s.decisions {
+		if st.RecordCaseReview && in.CaseReviewConsidered == nil {
+			return ruleViolation("say whether a multi-agency case review was considered (case_review_considered)")
+		}
+		return nil
+	}
+	if st.OutcomeAfterMeeting && !s.heldMeeting(st.Number) {
+		return conflict("the %s is offered first: record it (POST /v1/cases/{ref}/meetings), or record that the offer was declined (declined: true); at stage %d the outcome follows it",
+			st.Meeting, st.Number)
+	}
+	if s.policy.OutcomeBy == policies.OutcomeByParties && in.Resolved {
+		return ruleViolation("in this procedure the partnership never decides a case (\"no-one from the Business Group, including the chair can be a case decision-maker\"): " +
+			"the parties resolve it by a written agreement (POST /v1/cases/{ref}/agreement, confirmed by the other side); " +
+			"record the recommendations with resolved false to close it unresolved, or as a note to keep it open")
+	}
+	if st.RecordCaseReview && in.CaseReviewConsidered == nil && (!in.Resolved || strings.TrimSpace(in.Learning) != "") {
+		return ruleViolation("the case ends unresolved or with lessons to learn: say whether a multi-agency case review was considered (case_review_considered)")
 	}
 	return nil
 }
@@ -453,7 +468,14 @@ func (s *caseState) handleOutcome(ctx workflow.Context, in OutcomeInput) (Action
 	s.c.CaseReviewConsidered = in.CaseReviewConsidered
 	s.close(ctx, status)
 	text := fmt.Sprintf("Partnership outcome recorded by %s; the case is closed %s. Outcome: %s", in.By.Name, verb, in.Outcome)
-	if s.policy.OutcomeBy == policies.OutcomeByParties {
+	switch {
+	case s.policy.OutcomeBy == policies.OutcomeByParties && s.decisions:
+		// The validator allows only unresolved here: the partnership
+		// records its recommendations, never a decision.
+		s.c.Recommendations = in.Outcome
+		text = fmt.Sprintf("Recommendations recorded by %s for the partnership, which does not decide cases (the decision is the shared responsibility of those involved); "+
+			"the parties reached no written agreement and the case is closed %s. Recommendations: %s", in.By.Name, verb, in.Outcome)
+	case s.policy.OutcomeBy == policies.OutcomeByParties:
 		text = fmt.Sprintf("Outcome recorded by %s as the parties' decision (the partnership does not decide cases); the case is closed %s. Outcome: %s", in.By.Name, verb, in.Outcome)
 	}
 	if in.CaseReviewConsidered != nil {
@@ -554,7 +576,8 @@ func facilitatorTitle(st policies.Stage) string {
 	return "Restorative facilitator"
 }
 
-// heldMeeting reports whether a meeting of stage n is recorded.
+// heldMeeting reports whether a meeting of stage n is recorded, held or
+// offered and declined.
 func (s *caseState) heldMeeting(n int) bool {
 	for _, m := range s.c.Meetings {
 		if m.Stage == n {
@@ -570,8 +593,11 @@ func (s *caseState) handleMeeting(ctx workflow.Context, in MeetingInput) (Action
 	if strings.TrimSpace(purpose) == "" {
 		purpose = st.Meeting
 	}
-	s.c.Meetings = append(s.c.Meetings, Meeting{At: in.At, Stage: st.Number, Purpose: purpose, Facilitator: in.Facilitator, RecordedBy: in.By.Name})
+	s.c.Meetings = append(s.c.Meetings, Meeting{At: in.At, Stage: st.Number, Purpose: purpose, Facilitator: in.Facilitator, RecordedBy: in.By.Name, Declined: in.Declined})
 	text := fmt.Sprintf("%s recorded for %s: %s.", st.Meeting, s.localTime(in.At), purpose)
+	if in.Declined {
+		text = fmt.Sprintf("%s offered for %s and declined by the parties: %s.", st.Meeting, s.localTime(in.At), purpose)
+	}
 	if in.Facilitator != nil {
 		// facilitatorTitle is "Restorative facilitator" unless the policy
 		// names the role, so cases started before facilitator_role existed
