@@ -100,6 +100,10 @@ func TestDeadlineProposedAndConfirmedEndToEnd(t *testing.T) {
 	if code := s.call("POST", path+"/deadline/confirm", respondent, map[string]any{}, &eb); code != http.StatusConflict {
 		t.Errorf("confirm with nothing proposed: %d", code)
 	}
+	if code := s.call("POST", path+"/withdrawal", raiser, map[string]string{"reason": "Agreed on the phone"}, &c); code != 200 {
+		t.Fatalf("withdraw: %d", code)
+	}
+	recordHistory(t, s.temporal, c.Ref, "deadline-proposed-confirmed")
 }
 
 // Northamptonshire, Stage 2: "the problem should be referred to each
