@@ -50,8 +50,8 @@ type caseState struct {
 	decisions bool
 	// openErr is why the opening could not be recorded, if it could not.
 	openErr error
-	// in is the case's input.
-	in CaseInput
+	// lineManager is the raiser's line manager named when raising, if any.
+	lineManager *Party
 	// lapsed is the proposed deadline the last stage move dropped, until
 	// the move's record says so (lapseNote).
 	lapsed *PendingDeadline
@@ -66,12 +66,12 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		return nil, temporal.NewNonRetryableApplicationError("policy snapshot: "+err.Error(), "invalid_input", nil)
 	}
 	s := &caseState{
-		in:       in,
-		policy:   in.Policy,
-		clock:    clock,
-		startDue: in.DueAt,
-		reminded: -1,
-		runID:    workflow.GetInfo(ctx).WorkflowExecution.RunID,
+		policy:      in.Policy,
+		lineManager: in.RaiserLineManager,
+		clock:       clock,
+		startDue:    in.DueAt,
+		reminded:    -1,
+		runID:       workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		c: Case{
 			Ref:            in.Ref,
 			Policy:         in.Policy.ID,
@@ -414,7 +414,7 @@ const lineManagerStage = 2
 // any and if the policy has a stage for them; never the raiser or the
 // respondent (the API refuses them; the workflow does not trust it).
 func (s *caseState) raiserLineManager() (Party, bool) {
-	lm := s.in.RaiserLineManager
+	lm := s.lineManager
 	if lm == nil || strings.TrimSpace(lm.Email) == "" || s.policy.LastStage() < lineManagerStage {
 		return Party{}, false
 	}
