@@ -40,7 +40,7 @@ func (a *Activities) RecordEvents(ctx context.Context, in workflows.RecordEvents
 	if err != nil {
 		loc = time.UTC
 	}
-	n, err := a.Store.RecordEvents(ctx, in, renderer{c: in.Case, loc: loc, publicURL: a.PublicURL})
+	n, err := a.Store.RecordEvents(ctx, in, renderer{c: in.Case, loc: loc, publicURL: a.PublicURL, batch: in.Events})
 	if code := store.RefusedCode(err); code != "" {
 		// The data itself is refused: retrying would fail for ever and hold
 		// the case still. The workflow undoes the change and refuses it.

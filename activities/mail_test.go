@@ -146,3 +146,65 @@ func TestActivityNamesMatchMethods(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12, "What people are told": a deadline passing, the escalation and
+// the next stage are one mail that says both, with the new stage's
+// deadline and what it asks; and a stage left overdue is marked so in every
+// mail. The documents ask that decisions be "shared with relevant
+// personnel" (northamptonshire-escalating-for-the-right-outcome.txt,
+// "Recording and Communication"), not repeated to them.
+func TestOneMailTellsOfTheWholeChange(t *testing.T) {
+	loc, _ := time.LoadLocation("Europe/London")
+	at := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
+	batch := []workflows.Event{
+		{Seq: 5, Type: workflows.EventDeadlinePassed, Stage: 1, By: "escalate", At: at,
+			Text: "Stage 1 (Direct professional to professional discussion) passed its deadline of 17:00 Wed 25 Nov 2026 GMT without a written outcome; the case is escalated automatically."},
+		{Seq: 6, Type: workflows.EventEscalated, Stage: 1, By: "escalate", At: at, Text: "Stage 1 deadline passed: escalated automatically to stage 2 (Direct manager to manager discussion)."},
+		{Seq: 7, Type: workflows.EventStageEntered, Stage: 2, By: "escalate", At: at, Text: "Stage 2: Direct manager to manager discussion. Who: each practitioner's line manager. Due by 17:00 Wed 2 Dec 2026 GMT (5 working days)."},
+	}
+	c := workflows.Case{Ref: "NSCP-2026-00001", ChildRef: "NCT/1", Status: workflows.StatusOpen,
+		Stage: workflows.StageState{Number: 2, Name: "Direct manager to manager discussion", DueAt: time.Date(2026, 12, 2, 17, 0, 0, 0, time.UTC)}}
+	r := renderer{c: c, loc: loc, batch: batch}
+	m := r.Mail(batch[0], workflows.Recipient{Name: "Sam", Email: "sam@x", Why: "are the respondent", Also: []int{6, 7}})
+	if m.Subject != "[NSCP-2026-00001] Deadline passed at stage 1: moved to stage 2, Direct manager to manager discussion" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"passed its deadline of 17:00 Wed 25 Nov 2026 GMT", "Stage 2: Direct manager to manager discussion. Who:",
+		"Deadline passed: the case moved to stage 2", "17:00 Wed 2 Dec 2026 GMT", notices[workflows.EventStageEntered].ask} {
+		if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+			t.Errorf("mail lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.Text, "Please act now") {
+		t.Errorf("the mail asks for stage 1's action after the case moved on:\n%s", m.Text)
+	}
+
+	// Nothing was recorded at stage 1 before its deadline forced the climb
+	// (Northamptonshire: "evidence should be provided that all efforts at
+	// the previous stage have been explored"): stage 2's people are asked
+	// to record what happened there first.
+	c.Stage.RecordMissingFrom = 1
+	m = renderer{c: c, loc: loc, batch: batch}.Mail(batch[0], workflows.Recipient{Name: "Sam", Also: []int{6, 7}})
+	if !strings.Contains(m.Text, "before anything else, please record on the case record what happened at stage 1") {
+		t.Errorf("stage 2's people are not asked to record stage 1 first:\n%s", m.Text)
+	}
+	c.Stage.RecordMissingFrom = 0
+
+	// A side that has named nobody for the managers' stage is asked to,
+	// with the link to the case (Northamptonshire: "Requests to provide
+	// management contact details should also be dealt with without delay").
+	c.Stage.AwaitingContact = []string{"respondent"}
+	m = renderer{c: c, loc: loc, batch: batch, publicURL: "https://escalate.example"}.Mail(batch[0], workflows.Recipient{Name: "Sam", Also: []int{6, 7}})
+	if !strings.Contains(m.Text, "Nobody is named yet to act for the respondent's side at stage 2: if that is your side, please name the person who acts for it") ||
+		!strings.Contains(m.Text, "https://escalate.example/cases/NSCP-2026-00001") {
+		t.Errorf("the side is not asked to name its person:\n%s", m.Text)
+	}
+	c.Stage.AwaitingContact = nil
+
+	// Overdue: the stage stays open past its deadline.
+	c.Stage.Overdue = true
+	m = renderer{c: c, loc: loc}.Mail(workflows.Event{Seq: 9, Type: workflows.EventNote, Stage: 2, By: "Hana", ByEmail: "hana@x"}, workflows.Recipient{Name: "Sam"})
+	if !strings.Contains(m.Text, "Stage deadline: 17:00 Wed 2 Dec 2026 GMT (OVERDUE") || !strings.Contains(m.HTML, "OVERDUE") {
+		t.Errorf("an overdue stage is not marked overdue:\n%s", m.Text)
+	}
+}

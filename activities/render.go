@@ -36,6 +36,8 @@ var notices = map[string]notice{
 		"The stage's timescale has passed without a written outcome. Please act now."},
 	workflows.EventDeadlineChanged: {"Deadline agreed",
 		"Please note the agreed deadline."},
+	workflows.EventDeadlineProposed: {"Deadline proposed",
+		"The other side proposes a deadline for this stage. It takes effect only when your side confirms it on the case record; you may propose another instead."},
 	workflows.EventNote: {"Note recorded",
 		"Please read the note on the case record."},
 	workflows.EventContact: {"Contact recorded",
@@ -69,20 +71,45 @@ type renderer struct {
 	c         workflows.Case
 	loc       *time.Location
 	publicURL string
+	// batch are the events recorded together, which a notification that
+	// tells of several (Recipient.Also) speaks for.
+	batch []workflows.Event
+}
+
+// also are the events of the batch a notification tells of besides its own.
+func (r renderer) also(seqs []int) []workflows.Event {
+	var out []workflows.Event
+	for _, seq := range seqs {
+		for _, e := range r.batch {
+			if e.Seq == seq {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
 }
 
 var _ store.Renderer = renderer{}
 
 // mailView is what both the plain-text and HTML mail show.
 type mailView struct {
-	Name, Title, Ref, ChildRef, Urgent, What, RecordedBy, Status, Stage, Due, Ask, Link, Why, SafetyNotice string
+	Name, Title, Ref, ChildRef, Urgent, RecordedBy, Status, Stage, Due, Ask, Link, Why, SafetyNotice string
+	// What are the texts escalate wrote for the events the mail tells of,
+	// one paragraph each; what people typed is never among them.
+	What []string
+	// Overdue: the current stage's deadline has passed and it stays open.
+	Overdue bool
+}
+
+func noticeOf(typ string) notice {
+	if n, ok := notices[typ]; ok {
+		return n
+	}
+	return notice{title: typ, ask: "Please read the case record."}
 }
 
 func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, string) {
-	n, ok := notices[ev.Type]
-	if !ok {
-		n = notice{title: ev.Type, ask: "Please read the case record."}
-	}
+	n := noticeOf(ev.Type)
 	c := r.c
 	v := mailView{
 		Name: to.Name, Title: n.title, Ref: c.Ref, ChildRef: c.ChildRef, Ask: n.ask, Why: to.Why,
@@ -98,23 +125,63 @@ func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, st
 	if c.Urgent {
 		v.Urgent = "This disagreement is marked URGENT: please act today."
 	}
-	switch {
-	case ev.Type == workflows.EventCancelled:
-		// The operator's reason is typed text: it stays on the record.
-		v.What = "The case was cancelled by an operator of the service."
-	case ev.ByEmail == "":
-		// Written by escalate itself: no personal detail beyond the parties.
-		v.What = ev.Text
-	default:
+	also := r.also(to.Also)
+	for _, e := range append([]workflows.Event{ev}, also...) {
+		switch {
+		case e.Type == workflows.EventCancelled:
+			// The operator's reason is typed text: it stays on the record.
+			v.What = append(v.What, "The case was cancelled by an operator of the service.")
+		case e.ByEmail == "" && e.Text != "":
+			// Written by escalate itself: no personal detail beyond the parties.
+			v.What = append(v.What, e.Text)
+		}
+	}
+	if ev.ByEmail != "" {
 		v.RecordedBy = fmt.Sprintf("Recorded by %s at %s.", ev.By, ev.At.In(r.loc).Format("15:04 Mon 2 Jan 2006 MST"))
 	}
 	if !c.Closed() {
 		v.Due = c.Stage.DueAt.In(r.loc).Format("15:04 Mon 2 Jan 2006 MST")
+		if c.Stage.Overdue {
+			v.Overdue = true
+			v.Due += " (OVERDUE: it passed without a written outcome)"
+		}
 	}
 	if r.publicURL != "" {
 		// The case page: a person not signed in goes through sign-in and
 		// back to it.
 		v.Link = fmt.Sprintf("%s/cases/%s", strings.TrimRight(r.publicURL, "/"), c.Ref)
+	}
+	// A notification that tells of the case moving on (a deadline passing
+	// and the next stage, an escalation and its stage, a send-back) says
+	// where it went, and asks what the new stage asks.
+	moved := ""
+	entersStage := false
+	for _, e := range append([]workflows.Event{ev}, also...) {
+		entersStage = entersStage || e.Type == workflows.EventStageEntered || e.Type == workflows.EventStepEntered
+	}
+	if ev.Type != workflows.EventOpened {
+		for _, e := range append([]workflows.Event{ev}, also...) {
+			if e.Type == workflows.EventStageEntered || e.Type == workflows.EventStepEntered {
+				if e.Seq != ev.Seq {
+					moved = "stage " + v.Stage
+				}
+				v.Ask = noticeOf(e.Type).ask
+				if from := c.Stage.RecordMissingFrom; from != 0 && e.Type == workflows.EventStageEntered {
+					// The previous stage ran out with nothing on the record.
+					v.Ask = fmt.Sprintf("If you act at stage %d: before anything else, please record on the case record what happened at stage %d: "+
+						"nothing was recorded there before its deadline passed. Then discuss the disagreement with your opposite number and record the outcome before the deadline.",
+						c.Stage.Number, from)
+				}
+			}
+		}
+	}
+	if entersStage && !c.Closed() {
+		// A side that has named nobody for a stage above the practitioners
+		// is asked to, with the link to the case.
+		for _, side := range c.Stage.AwaitingContact {
+			v.Ask += fmt.Sprintf(" Nobody is named yet to act for the %s's side at stage %d: if that is your side, please name the person who acts for it (on the case page: add a contact).",
+				side, c.Stage.Number)
+		}
 	}
 	// The subject names the stage the event happened at; an escalation
 	// names where the case went.
@@ -123,8 +190,19 @@ func (r renderer) view(ev workflows.Event, to workflows.Recipient) (mailView, st
 		stage = c.Stage.Number
 	}
 	subject := fmt.Sprintf("[%s] %s: stage %d", c.Ref, n.title, stage)
-	if ev.Type == workflows.EventEscalated {
+	switch {
+	case ev.Type == workflows.EventEscalated && stage != c.Stage.Number:
 		subject = fmt.Sprintf("[%s] Escalated from stage %d to stage %d", c.Ref, stage, c.Stage.Number)
+	case ev.Type == workflows.EventEscalated:
+		subject = fmt.Sprintf("[%s] Escalated at stage %d", c.Ref, stage)
+		if moved != "" {
+			subject += ": now " + moved
+		}
+	case moved != "":
+		subject = fmt.Sprintf("[%s] %s at stage %d: moved to %s", c.Ref, n.title, stage, moved)
+	}
+	if moved != "" {
+		v.Title = fmt.Sprintf("%s: the case moved to %s", n.title, moved)
 	}
 	if c.Urgent {
 		subject = "URGENT " + subject
@@ -144,8 +222,8 @@ func (r renderer) Mail(ev workflows.Event, to workflows.Recipient) store.Mail {
 	if v.Urgent != "" {
 		fmt.Fprintf(&b, "%s\n\n", v.Urgent)
 	}
-	if v.What != "" {
-		fmt.Fprintf(&b, "%s\n\n", v.What)
+	for _, w := range v.What {
+		fmt.Fprintf(&b, "%s\n\n", w)
 	}
 	if v.RecordedBy != "" {
 		fmt.Fprintf(&b, "%s\n\n", v.RecordedBy)
@@ -178,12 +256,12 @@ var mailHTML = template.Must(template.New("mail").Parse(`<!doctype html>
 <p>Dear {{.Name}},</p>
 <p><strong>{{.Title}}</strong> on case <strong>{{.Ref}}</strong> (child reference {{.ChildRef}}).</p>
 {{if .Urgent}}<p style="color: #b00020; font-weight: bold">{{.Urgent}}</p>{{end}}
-{{if .What}}<p>{{.What}}</p>{{end}}
+{{range .What}}<p>{{.}}</p>{{end}}
 {{if .RecordedBy}}<p>{{.RecordedBy}}</p>{{end}}
 <table style="border-collapse: collapse">
 <tr><th style="text-align: left; padding: 0.2em 1em 0.2em 0">Status</th><td>{{.Status}}</td></tr>
 <tr><th style="text-align: left; padding: 0.2em 1em 0.2em 0">Current stage</th><td>{{.Stage}}</td></tr>
-{{if .Due}}<tr><th style="text-align: left; padding: 0.2em 1em 0.2em 0">Stage deadline</th><td>{{.Due}}</td></tr>{{end}}
+{{if .Due}}<tr><th style="text-align: left; padding: 0.2em 1em 0.2em 0">Stage deadline</th><td{{if .Overdue}} style="color: #b00020; font-weight: bold"{{end}}>{{.Due}}</td></tr>{{end}}
 </table>
 <p><strong>What is asked of you:</strong> {{.Ask}}</p>
 {{if .Link}}<p><a href="{{.Link}}">Open the case record</a></p>{{end}}

@@ -34,13 +34,28 @@ type partyRequest struct {
 }
 
 type createCaseRequest struct {
-	Policy     string       `json:"policy" binding:"required,singleline,max=64"`
-	ChildRef   string       `json:"child_ref" binding:"required,singleline,childref"`
-	Category   string       `json:"category" binding:"required,singleline,max=100"`
-	Summary    string       `json:"summary" binding:"required,notblank,text,max=10000"`
-	Respondent partyRequest `json:"respondent" binding:"required"`
-	Urgent     bool         `json:"urgent"`
-	DueAt      string       `json:"due_at" binding:"singleline"`
+	Policy   string `json:"policy" binding:"required,singleline,max=64"`
+	ChildRef string `json:"child_ref" binding:"required,singleline,childref"`
+	Category string `json:"category" binding:"required,singleline,max=100"`
+	// CategoryDetail: what the disagreement is about, for the category
+	// that asks (other); its length and form are the policy's rule
+	// (policies.Category.CheckDetail), so the tag only keeps it one line.
+	// omitempty keeps the idempotency hash of a request without it as it
+	// was before the field existed.
+	CategoryDetail string       `json:"category_detail,omitempty" binding:"singleline"`
+	Summary        string       `json:"summary" binding:"required,notblank,text,max=10000"`
+	Respondent     partyRequest `json:"respondent" binding:"required"`
+	Urgent         bool         `json:"urgent"`
+	DueAt          string       `json:"due_at" binding:"singleline"`
+	// RaiserLineManager: the raiser's line manager, who acts for the
+	// raiser's side at stage 2 (optional; omitempty keeps the idempotency
+	// hash of requests without it as it was).
+	RaiserLineManager *lineManagerRequest `json:"raiser_line_manager,omitempty"`
+}
+
+type lineManagerRequest struct {
+	Name  string `json:"name" binding:"required,notblank,singleline,max=200"`
+	Email string `json:"email" binding:"required,singleline,email,max=254"`
 }
 
 func (s *Server) createCase(c *gin.Context) error {
@@ -56,11 +71,25 @@ func (s *Server) createCase(c *gin.Context) error {
 	if o, out := pol.OutOfScopeCategory(req.Category); out {
 		return ruleViolation(o.Label+" is outside this procedure: "+o.Pointer, map[string]string{"category": "out of scope of this procedure"})
 	}
-	if _, ok := pol.Category(req.Category); !ok {
+	cat, ok := pol.Category(req.Category)
+	if !ok {
 		return invalidField("category", "not a category of policy "+pol.ID)
+	}
+	if err := categoryDetailProblem(cat, req.CategoryDetail); err != nil {
+		return err
 	}
 	if strings.EqualFold(strings.TrimSpace(req.Respondent.Email), me.Email) {
 		return ruleViolation("the respondent is the other professional, not you", map[string]string{"respondent.email": "must not be your own"})
+	}
+	if lm := req.RaiserLineManager; lm != nil {
+		switch email := strings.TrimSpace(lm.Email); {
+		case strings.EqualFold(email, me.Email):
+			return ruleViolation("your line manager acts for your side at stage 2: name them, not yourself",
+				map[string]string{"raiser_line_manager.email": "must not be your own"})
+		case strings.EqualFold(email, strings.TrimSpace(req.Respondent.Email)):
+			return ruleViolation("your line manager acts for your side; the respondent is on the other side",
+				map[string]string{"raiser_line_manager.email": "must not be the respondent's"})
+		}
 	}
 	now := s.now()
 	var due *time.Time
@@ -188,6 +217,21 @@ func (s *Server) createCase(c *gin.Context) error {
 	return s.created(c, cs)
 }
 
+// categoryDetailProblem checks category_detail against the category: a
+// category that needs one (other) and has none breaks the procedure's rule
+// (422); a detail that is malformed, too long, or given to a category that
+// takes none is a bad value (400).
+func categoryDetailProblem(cat policies.Category, detail string) error {
+	err := cat.CheckDetail(detail)
+	if err == nil {
+		return nil
+	}
+	if cat.NeedsDetail && strings.TrimSpace(detail) == "" {
+		return ruleViolation(err.Error(), map[string]string{"category_detail": "required for category " + cat.ID})
+	}
+	return invalidField("category_detail", err.Error())
+}
+
 // maxRefAttempts bounds how many references a start tries when the
 // ones it is given are taken.
 const maxRefAttempts = 5
@@ -218,11 +262,15 @@ func newRequestID(owner, key string, req createCaseRequest) string {
 // otherwise the reference is taken (errRefTaken).
 func (s *Server) startCase(c *gin.Context, ref, request string, pol policies.Policy, req createCaseRequest, due *time.Time, me principal) error {
 	in := workflows.CaseInput{
-		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category, Summary: req.Summary,
+		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category,
+		CategoryDetail: strings.TrimSpace(req.CategoryDetail), Summary: req.Summary,
 		Urgent: req.Urgent, DueAt: due, RequestID: request,
 		Raiser: workflows.Party{Name: me.Name, Email: me.Email, Agency: me.Agency, Role: me.Role},
 		Respondent: workflows.Party{Name: strings.TrimSpace(req.Respondent.Name), Email: strings.TrimSpace(req.Respondent.Email),
 			Agency: strings.TrimSpace(req.Respondent.Agency)},
+	}
+	if lm := req.RaiserLineManager; lm != nil {
+		in.RaiserLineManager = &workflows.Party{Name: strings.TrimSpace(lm.Name), Email: strings.TrimSpace(lm.Email), Agency: me.Agency, Role: "line manager"}
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
@@ -649,6 +697,18 @@ func (s *Server) agreeDeadline(c *gin.Context) error {
 	return s.act(c, canAct, workflows.UpdateDeadline, workflows.DeadlineInput{By: caller(c).Person(), DueAt: due, Reason: req.Reason})
 }
 
+// confirmDeadline is the other side confirming the deadline one side
+// proposed, where the policy's deadlines are agreed by both sides.
+func (s *Server) confirmDeadline(c *gin.Context) error {
+	var req confirmRequest
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	return s.act(c, canAct, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: caller(c).Person()})
+}
+
 type actionRequest struct {
 	What string `json:"what" binding:"required,notblank,text,max=2000"`
 	Who  string `json:"who" binding:"required,notblank,singleline,max=200"`
@@ -753,6 +813,9 @@ type meetingRequest struct {
 	At          string              `json:"at" binding:"required,singleline"`
 	Purpose     string              `json:"purpose" binding:"text,max=2000"`
 	Facilitator *facilitatorRequest `json:"facilitator"`
+	// Declined: the meeting (the mediation) was offered for At and the
+	// parties declined it.
+	Declined bool `json:"declined"`
 }
 
 func (s *Server) recordMeeting(c *gin.Context) error {
@@ -764,7 +827,7 @@ func (s *Server) recordMeeting(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	in := workflows.MeetingInput{By: caller(c).Person(), At: at, Purpose: req.Purpose}
+	in := workflows.MeetingInput{By: caller(c).Person(), At: at, Purpose: req.Purpose, Declined: req.Declined}
 	if req.Facilitator != nil {
 		in.Facilitator = &workflows.Party{Name: strings.TrimSpace(req.Facilitator.Name), Email: strings.TrimSpace(req.Facilitator.Email)}
 	}

@@ -221,6 +221,7 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/cases/:ref/contacts", s.wrap(s.addContact))
 	v1.POST("/cases/:ref/escalations", s.wrap(s.escalate))
 	v1.POST("/cases/:ref/deadline", s.wrap(s.agreeDeadline))
+	v1.POST("/cases/:ref/deadline/confirm", s.wrap(s.confirmDeadline))
 	v1.POST("/cases/:ref/agreement", s.wrap(s.proposeAgreement))
 	v1.POST("/cases/:ref/agreement/confirm", s.wrap(s.confirmAgreement))
 	v1.POST("/cases/:ref/agreement/reject", s.wrap(s.rejectAgreement))

@@ -82,6 +82,22 @@ func TestRequestValidation(t *testing.T) {
 		{"bad respondent email", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `sam@nct.example`, `sam`, 1), 400, "invalid_request", "respondent.email", ""},
 		{"unknown policy", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"northamptonshire"`, `"atlantis"`, 1), 400, "invalid_request", "policy", ""},
 		{"unknown category", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `communication`, `weather`, 1), 400, "invalid_request", "category", ""},
+		// Contract v1.1, "Categories": "a case with [the category other]
+		// needs category_detail (1-200 characters)": missing, it breaks the
+		// procedure's rule (422); malformed, or given to a category that
+		// takes none, it is a bad value (400).
+		{"other without category_detail", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"other"`, 1), 422, "rule_violation", "category_detail", "required for category other"},
+		{"other with a blank category_detail", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"other","category_detail":"   "`, 1), 422, "rule_violation", "category_detail", ""},
+		{"category_detail too long", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"other","category_detail":"`+strings.Repeat("é", 201)+`"`, 1), 400, "invalid_request", "category_detail", "category_detail has 201 characters; write at most 200"},
+		{"category_detail on two lines", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"other","category_detail":"a\nb"`, 1), 400, "invalid_request", "category_detail", ""},
+		{"category_detail for a listed category", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"communication","category_detail":"more"`, 1), 400, "invalid_request", "category_detail", `category "communication" takes no category_detail; only "other" does`},
+		{"category_detail not a string", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"communication"`, `"other","category_detail":5`, 1), 400, "invalid_request", "category_detail", "must be a string"},
+		// The raiser may name their line manager for stage 2: never
+		// themselves or the respondent (422), a real address (400).
+		{"line manager is the raiser", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"raiser_line_manager":{"name":"Me","email":"ADMIN@escalate.invalid"},"summary"`, 1), 422, "rule_violation", "raiser_line_manager.email", "must not be your own"},
+		{"line manager is the respondent", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"raiser_line_manager":{"name":"Sam","email":"Sam@nct.example"},"summary"`, 1), 422, "rule_violation", "raiser_line_manager.email", "must not be the respondent's"},
+		{"line manager without an email", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"raiser_line_manager":{"name":"Lena"},"summary"`, 1), 400, "invalid_request", "raiser_line_manager.email", ""},
+		{"line manager name on two lines", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"raiser_line_manager":{"name":"Le\nna","email":"lena@nhft.example"},"summary"`, 1), 400, "invalid_request", "raiser_line_manager.name", ""},
 		{"bad due_at", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"due_at":"tomorrow","summary"`, 1), 400, "invalid_request", "due_at", ""},
 		{"due_at in the past", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"due_at":"2020-01-01T17:00:00Z","summary"`, 1), 400, "invalid_request", "due_at", ""},
 		{"due_at beyond the maximum", "POST", "/v1/cases", "Bearer test-admin", strings.Replace(valid, `"summary"`, `"due_at":"2099-01-01T17:00:00Z","summary"`, 1), 422, "rule_violation", "due_at", ""},

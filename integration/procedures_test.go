@@ -12,7 +12,7 @@ import (
 )
 
 // Each procedure's drill, through the API: the case climbs every stage (and
-// step) by itself, and the partnership stage closes it the procedure's way.
+// step) by itself, and the last stage closes it the procedure's way.
 func TestEveryProcedureDrill(t *testing.T) {
 	s := startSystem(t)
 	admin := adminToken
@@ -33,10 +33,25 @@ func TestEveryProcedureDrill(t *testing.T) {
 		path  string
 		close func(t *testing.T, ref, partnership string)
 	}{
+		// Northamptonshire stage 5: "one of the Strategic Leads will offer
+		// mediation": the outcome follows the recorded mediation (409 before).
 		{"northamptonshire-fastdrill", "communication", "1.0 2.0 3.1 4.0 5.0", func(t *testing.T, ref, p string) {
+			var eb errorBody
+			if code := s.call("POST", "/v1/cases/"+ref+"/outcome", p, map[string]any{"resolved": true, "outcome": "x"}, &eb); code != http.StatusConflict {
+				t.Errorf("outcome before the mediation: %d %+v, want 409", code, eb)
+			}
+			var c workflows.Case
+			if code := s.call("POST", "/v1/cases/"+ref+"/meetings", p, map[string]any{"at": "2026-12-03T10:00:00Z", "purpose": "Mediation",
+				"facilitator": map[string]string{"name": "Sol Strategic", "email": "sol@nscp.example"}}, &c); code != 200 || len(c.Meetings) != 1 {
+				t.Fatalf("mediation: %d %+v", code, c.Meetings)
+			}
 			s.outcome(t, ref, p, map[string]any{"resolved": true, "outcome": "Mediated by a Strategic Lead"}, workflows.StatusResolved)
 		}},
-		{"nottingham-nottinghamshire-fastdrill", "thresholds", "1.0 2.0 3.0 4.0", func(t *testing.T, ref, p string) {
+		// Nottingham has two stages, the practitioners and Stage Two (level
+		// 1 of a repeating stage), and no partnership decision
+		// (nottingham-nottinghamshire-escalating-for-the-right-outcome.txt):
+		// the partnership cannot record an outcome; the raiser withdraws.
+		{"nottingham-nottinghamshire-fastdrill", "thresholds", "1.0 2.1", func(t *testing.T, ref, p string) {
 			var c workflows.Case
 			s.call("GET", "/v1/cases/"+ref, p, nil, &c)
 			found := false
@@ -46,7 +61,13 @@ func TestEveryProcedureDrill(t *testing.T) {
 			if !found {
 				t.Errorf("stage two did not bring in the respondent's safeguarding lead: %+v", c.Contacts)
 			}
-			s.outcome(t, ref, p, map[string]any{"resolved": false, "outcome": "No agreement"}, workflows.StatusUnresolved)
+			var eb errorBody
+			if code := s.call("POST", "/v1/cases/"+ref+"/outcome", p, map[string]any{"resolved": false, "outcome": "No agreement"}, &eb); code != http.StatusConflict {
+				t.Errorf("partnership outcome in Nottingham: %d %+v, want 409", code, eb)
+			}
+			if code := s.call("POST", "/v1/cases/"+ref+"/withdrawal", raiser, map[string]any{"reason": "Agreed by phone"}, &c); code != 200 || c.Status != workflows.StatusWithdrawn {
+				t.Fatalf("withdrawal: %d %s", code, c.Status)
+			}
 		}},
 		{"devon-fastdrill", "provision-of-services", "1.0 2.0 3.0 4.0 5.0", func(t *testing.T, ref, p string) {
 			var c workflows.Case
@@ -57,9 +78,16 @@ func TestEveryProcedureDrill(t *testing.T) {
 				"facilitator": map[string]string{"name": "Fay", "email": "fay@devon.example"}}, &c); code != 200 || len(c.Meetings) != 1 {
 				t.Fatalf("meeting: %d %+v", code, c.Meetings)
 			}
-			c = s.outcome(t, ref, p, map[string]any{"resolved": true, "outcome": "Joint visit agreed"}, workflows.StatusResolved)
-			if c.DecidedBy != "parties" {
-				t.Errorf("decided_by %q", c.DecidedBy)
+			// "no-one from the Business Group, including the chair can be a
+			// case decision-maker": never resolved by the partnership (422);
+			// its recommendations close the case unresolved.
+			var eb errorBody
+			if code := s.call("POST", "/v1/cases/"+ref+"/outcome", p, map[string]any{"resolved": true, "outcome": "Joint visit agreed"}, &eb); code != http.StatusUnprocessableEntity {
+				t.Errorf("the Business Group decides: %d %+v, want 422", code, eb)
+			}
+			c = s.outcome(t, ref, p, map[string]any{"resolved": false, "outcome": "Recommends a joint visit"}, workflows.StatusUnresolved)
+			if c.DecidedBy != "parties" || c.Recommendations != "Recommends a joint visit" {
+				t.Errorf("decided_by %q recommendations %q", c.DecidedBy, c.Recommendations)
 			}
 		}},
 		{"four-stage-fastdrill", "threshold-csc-assessment", "1.1 1.2 2.0 3.0 4.0", func(t *testing.T, ref, p string) {
@@ -134,8 +162,8 @@ func (s *system) outcome(t *testing.T, ref, token string, body map[string]any, s
 
 // The real Devon policy (working-day deadlines, so nothing times out during
 // the test): an urgent case skips to the Case Resolution Protocol, is sent
-// back to stage 2, agrees a shorter deadline there, and ends in a two-party
-// agreement at stage 2.
+// back to stage 2, agrees a shorter deadline there (one side proposes, the
+// other confirms), and ends in a two-party agreement at stage 2.
 func TestUrgentSkipSendBackDeadlineAgreement(t *testing.T) {
 	s := startSystem(t)
 	raiser := s.token("Hana Visitor", "hana@nhft.example", "education", "practitioner")
@@ -160,8 +188,14 @@ func TestUrgentSkipSendBackDeadlineAgreement(t *testing.T) {
 			}},
 		{partnership, "/review", map[string]any{"followed": false, "send_back_to": 2, "next_steps": "Managers to discuss first"},
 			func(c workflows.Case) bool { return c.Stage.Number == 2 && c.Stage.Phase == "" }},
+		// Devon's deadlines are agreed by both sides (its partnership's
+		// setting): the respondent proposes, the raiser confirms.
 		{respondent, "/deadline", map[string]any{"due_at": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339), "reason": "Review meeting on Thursday"},
-			func(c workflows.Case) bool { return c.Stage.Agreed }},
+			func(c workflows.Case) bool {
+				return !c.Stage.Agreed && c.PendingDeadline != nil && c.PendingDeadline.ProposedBySide == workflows.SideRespondent
+			}},
+		{raiser, "/deadline/confirm", map[string]any{},
+			func(c workflows.Case) bool { return c.Stage.Agreed && c.PendingDeadline == nil }},
 		{respondent, "/agreement", map[string]any{"outcome": "Case reopened for assessment"},
 			func(c workflows.Case) bool { return c.Status == workflows.StatusAgreementProposed }},
 		{raiser, "/agreement/confirm", map[string]any{},

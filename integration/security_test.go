@@ -191,8 +191,29 @@ var matrixRoutes = []route{
 		return request{path: "/v1/cases/" + ref + "/escalations", body: map[string]string{"reason": "No agreement", "evidence": "Two calls"}, want: 200}
 	}},
 	{"POST /v1/cases/:ref/deadline", "act on case", func(m *matrix, w who, ready bool) request {
-		return request{path: "/v1/cases/" + m.ref + "/deadline", want: 200, body: map[string]string{
-			"due_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "reason": "Meeting booked"}}
+		body := map[string]string{"due_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "reason": "Meeting booked"}
+		if ready && m.hasSide(w) {
+			return request{path: "/v1/cases/" + m.ref + "/deadline", want: 200, body: body}
+		}
+		// Deadlines are agreed by both sides: a party of one side proposes;
+		// the partnership and admins pass the access rule and meet the
+		// procedure's (they cannot agree for a side).
+		return request{path: "/v1/cases/" + m.ref + "/deadline", want: 409, body: body}
+	}},
+	{"POST /v1/cases/:ref/deadline/confirm", "act on case", func(m *matrix, w who, ready bool) request {
+		if ready && m.hasSide(w) {
+			ref := m.newCase("northamptonshire", false)
+			proposer := m.tokens[raiser]
+			if w == raiser {
+				proposer = m.tokens[respondent] // the other side confirms
+			}
+			m.do("POST", "/v1/cases/"+ref+"/deadline", proposer, map[string]string{
+				"due_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "reason": "Meeting booked"}, 200)
+			return request{path: "/v1/cases/" + ref + "/deadline/confirm", body: map[string]any{}, want: 200}
+		}
+		// Nothing is proposed on the shared case, and the partnership and
+		// admins cannot confirm for a side.
+		return request{path: "/v1/cases/" + m.ref + "/deadline/confirm", body: map[string]any{}, want: 409}
 	}},
 	{"POST /v1/cases/:ref/agreement", "act on case", func(m *matrix, w who, ready bool) request {
 		body := map[string]any{"outcome": "Assessment to start"}
@@ -237,6 +258,8 @@ var matrixRoutes = []route{
 		if ready {
 			ref = m.newCase("northamptonshire", true)
 			m.do("POST", "/v1/cases/"+ref+"/escalations", m.tokens[raiser], map[string]any{"reason": "Urgent", "evidence": "Child at risk", "to_stage": 5}, 200)
+			// The outcome follows the mediation offered (here declined).
+			m.do("POST", "/v1/cases/"+ref+"/meetings", m.tokens[raiser], map[string]any{"at": "2026-12-01T10:00:00Z", "declined": true}, 200)
 		}
 		return request{path: "/v1/cases/" + ref + "/outcome", body: map[string]any{"resolved": true, "outcome": "Mediated"}, want: 200}
 	}},

@@ -110,18 +110,35 @@ func CalendarNames() []string {
 }
 
 // Clock is where a policy's working days live: its bank-holiday calendar,
-// its time zone and the local time at which a working day ends.
+// its time zone and the local times at which a working day starts and ends.
 type Clock struct {
 	Calendar string
 	Location *time.Location
 	// EndOfDay is the offset from local midnight at which a working day ends.
 	EndOfDay time.Duration
+	// StartOfDay is the local wall-clock time, as an offset from midnight, at
+	// which a working day starts. NewClock makes it 09:00. It matters only to
+	// ClockHoursEndInWorkingTime.
+	StartOfDay time.Duration
 	// Closures are extra non-working dates of the partnership (yyyy-mm-dd).
 	Closures []string
+	// ClockHoursEndInWorkingTime: a deadline of "N hours" or "N minutes"
+	// that falls outside working time moves to the next moment of working
+	// time (NextWorkingTime). Off, as in a zero Clock, they are plain
+	// durations; "N seconds" always are.
+	ClockHoursEndInWorkingTime bool
 }
 
+// DefaultStartOfDay and DefaultEndOfDay are the working day a policy has
+// when it names none.
+const (
+	DefaultStartOfDay = "09:00"
+	DefaultEndOfDay   = "17:00"
+)
+
 // NewClock checks its arguments and builds a Clock. tz "" means Europe/London,
-// endOfDay "" means 17:00.
+// endOfDay "" means 17:00. The working day starts at 09:00 (set StartOfDay
+// for another time) and clock hours are plain durations.
 func NewClock(calendar, tz, endOfDay string) (Clock, error) {
 	if _, ok := calendars[calendar]; !ok {
 		return Clock{}, fmt.Errorf("unknown calendar %q (known: %v)", calendar, CalendarNames())
@@ -134,7 +151,8 @@ func NewClock(calendar, tz, endOfDay string) (Clock, error) {
 	if err != nil {
 		return Clock{}, err
 	}
-	return Clock{Calendar: calendar, Location: loc, EndOfDay: eod}, nil
+	sod, _ := parseTimeOfDay("start of day", DefaultStartOfDay)
+	return Clock{Calendar: calendar, Location: loc, EndOfDay: eod, StartOfDay: sod}, nil
 }
 
 // loadZone loads an IANA time zone; "" means Europe/London. "Local" is
@@ -154,11 +172,26 @@ func loadZone(tz string) (*time.Location, error) {
 // "" means 17:00.
 func parseEndOfDay(endOfDay string) (time.Duration, error) {
 	if endOfDay == "" {
-		endOfDay = "17:00"
+		endOfDay = DefaultEndOfDay
 	}
-	t, err := time.Parse("15:04", endOfDay)
+	return parseTimeOfDay("end of day", endOfDay)
+}
+
+// parseStartOfDay reads a local time like 09:00 as an offset from midnight;
+// "" means 09:00.
+func parseStartOfDay(startOfDay string) (time.Duration, error) {
+	if startOfDay == "" {
+		startOfDay = DefaultStartOfDay
+	}
+	return parseTimeOfDay("start of day", startOfDay)
+}
+
+// parseTimeOfDay reads a 24-hour local time "15:04" as an offset from
+// midnight; what names it in the message.
+func parseTimeOfDay(what, s string) (time.Duration, error) {
+	t, err := time.Parse("15:04", s)
 	if err != nil {
-		return 0, fmt.Errorf("end of day %q is not a time like 17:00", endOfDay)
+		return 0, fmt.Errorf("%s %q is not a time like 17:00", what, s)
 	}
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
@@ -247,5 +280,51 @@ func (c Clock) AddWorkingDays(start time.Time, n int) time.Time {
 	}
 	h := int(c.EndOfDay / time.Hour)
 	mi := int((c.EndOfDay % time.Hour) / time.Minute)
+	return time.Date(y, m, d, h, mi, 0, 0, c.Location)
+}
+
+// wallClock is the local time of day of t (already in the clock's zone) as
+// an offset from midnight on the wall clock: 09:00 is 9h even on a day the
+// clocks change.
+func wallClock(t time.Time) time.Duration {
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
+		time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond())
+}
+
+// InWorkingTime reports whether t is working time: a working day of the
+// clock (not a weekend, bank holiday or closure) from its start of day to
+// its end of day, both included, in local time.
+func (c Clock) InWorkingTime(t time.Time) bool {
+	local := t.In(c.Location)
+	if !c.IsWorkingDay(local.Date()) {
+		return false
+	}
+	w := wallClock(local)
+	return w >= c.StartOfDay && w <= c.EndOfDay
+}
+
+// NextWorkingTime is the earliest moment of working time at or after t: t
+// itself when it is working time; the start of that day when t is earlier
+// on a working day; otherwise the start of the next working day. It is
+// never before t.
+func (c Clock) NextWorkingTime(t time.Time) time.Time {
+	if c.InWorkingTime(t) {
+		return t
+	}
+	local := t.In(c.Location)
+	y, m, d := local.Date()
+	if !c.IsWorkingDay(y, m, d) || wallClock(local) > c.EndOfDay {
+		for {
+			// Noon-UTC anchors step one calendar date at a time, as in
+			// AddWorkingDays, so clock changes never skip or repeat a date.
+			next := time.Date(y, m, d+1, 12, 0, 0, 0, time.UTC)
+			y, m, d = next.Date()
+			if c.IsWorkingDay(y, m, d) {
+				break
+			}
+		}
+	}
+	h := int(c.StartOfDay / time.Hour)
+	mi := int((c.StartOfDay % time.Hour) / time.Minute)
 	return time.Date(y, m, d, h, mi, 0, 0, c.Location)
 }

@@ -32,8 +32,32 @@ func FuzzParse(f *testing.F) {
 		if len(p.Stages) == 0 || p.SafetyNotice == "" || len(p.Categories) == 0 {
 			t.Fatalf("accepted an incomplete policy: %+v", p)
 		}
-		if _, err := p.Clock(); err != nil {
+		c, err := p.Clock()
+		if err != nil {
 			t.Fatalf("accepted a policy without a clock: %v", err)
+		}
+		if c.StartOfDay >= c.EndOfDay && (p.ClockHoursEndInWorkingTime || p.StartOfDay != DefaultStartOfDay) {
+			t.Fatalf("accepted a working day from %s to %s", p.StartOfDay, p.EndOfDay)
+		}
+		if other, ok := p.Category(CategoryOther); !ok || !other.NeedsDetail {
+			t.Fatalf("accepted a policy without the category other: %+v", p.Categories)
+		}
+		mailboxes := []Contact{p.BusinessOffice}
+		for _, a := range p.Agencies {
+			if a.EscalationContact == nil {
+				t.Fatalf("accepted agency %s without an escalation contact", a.ID)
+			}
+			mailboxes = append(mailboxes, *a.EscalationContact)
+		}
+		for _, m := range []*Contact{p.LearningTo, p.OutcomeReportTo} {
+			if m != nil {
+				mailboxes = append(mailboxes, *m)
+			}
+		}
+		for _, m := range mailboxes {
+			if emailProblem(m.Email) != "" || strings.ContainsAny(m.Name+m.Email, "\r\n") {
+				t.Fatalf("accepted mailbox %q <%q>", m.Name, m.Email)
+			}
 		}
 		for i, s := range p.Stages {
 			if s.Number != i+1 {

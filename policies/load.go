@@ -241,16 +241,37 @@ func (v *validator) check(p *Policy) {
 	if _, err := loadZone(p.Timezone); err != nil {
 		v.fail(err.Error(), "use an IANA time zone such as Europe/London", "timezone")
 	}
-	if _, err := parseEndOfDay(p.EndOfDay); err != nil {
-		v.fail(err.Error(), `write the local time a working day ends, 24-hour, e.g. "17:00"`, "end_of_day")
+	eod, eodErr := parseEndOfDay(p.EndOfDay)
+	if eodErr != nil {
+		v.fail(eodErr.Error(), `write the local time a working day ends, 24-hour, e.g. "17:00"`, "end_of_day")
+	}
+	startGiven := p.StartOfDay != ""
+	if !startGiven {
+		p.StartOfDay = DefaultStartOfDay
+	}
+	sod, sodErr := parseStartOfDay(p.StartOfDay)
+	if sodErr != nil {
+		v.fail(sodErr.Error(), `write the local time a working day starts, 24-hour, e.g. "09:00"`, "start_of_day")
+	}
+	if eodErr == nil && sodErr == nil && sod >= eod && (startGiven || p.ClockHoursEndInWorkingTime) {
+		field := "start_of_day"
+		if !startGiven {
+			field = "clock_hours_end_in_working_time"
+		}
+		v.fail(fmt.Sprintf("the working day would start at %s, not before it ends at %s", p.StartOfDay, p.EndOfDay),
+			"make start_of_day earlier than end_of_day", field)
 	}
 	for i, d := range p.Closures {
 		if _, err := time.Parse("2006-01-02", d); err != nil || !datePattern.MatchString(d) {
 			v.fail(fmt.Sprintf("%q is not a date", d), "write closure dates as yyyy-mm-dd", "closures", i)
 		}
 	}
-	if p.BusinessOffice.Email == "" || !strings.Contains(p.BusinessOffice.Email, "@") {
-		v.fail("missing or not an email address", "give the partnership business office's mailbox", "business_office", "email")
+	v.checkContact(p.BusinessOffice, "the partnership business office", "business_office")
+	if p.LearningTo != nil {
+		v.checkContact(*p.LearningTo, "the people learning goes to (e.g. a learning group)", "learning_to")
+	}
+	if p.OutcomeReportTo != nil {
+		v.checkContact(*p.OutcomeReportTo, "the person the partnership stage's outcome is reported to (e.g. the Board Chair)", "outcome_report_to")
 	}
 	if len(p.Categories) == 0 {
 		v.fail("no categories", "list the areas of disagreement the procedure names", "categories")
@@ -264,6 +285,16 @@ func (v *validator) check(p *Policy) {
 		if strings.TrimSpace(c.Label) == "" {
 			v.fail("missing", "describe the category", "categories", i, "label")
 		}
+		switch {
+		case c.ID == CategoryOther && !c.NeedsDetail:
+			v.fail(fmt.Sprintf("category %q must ask what the disagreement is about", CategoryOther), "add needs_detail: true to it", "categories", i, "id")
+		case c.ID != CategoryOther && c.NeedsDetail:
+			v.fail(fmt.Sprintf("only category %q needs a detail", CategoryOther), "remove needs_detail, or make this the category other", "categories", i, "needs_detail")
+		}
+	}
+	if len(p.Categories) > 0 && !seen[CategoryOther] {
+		v.fail(fmt.Sprintf("no category %q: every document's list of areas is only examples", CategoryOther),
+			`add - {id: other, label: "Other (describe)", needs_detail: true}`, "categories")
 	}
 	seen = map[string]bool{}
 	for i, a := range p.Agencies {
@@ -271,6 +302,14 @@ func (v *validator) check(p *Policy) {
 			v.fail(fmt.Sprintf("%q is not a new agency id", a.ID), "give each agency a unique lower-case id", "agencies", i, "id")
 		}
 		seen[a.ID] = true
+		if p := nameProblem(a.Name); p != "" {
+			v.fail(p, "name the agency", "agencies", i, "name")
+		}
+		if a.EscalationContact == nil {
+			v.fail("no escalation contact", "add escalation_contact: {name: ..., email: ...}, the agency's safeguarding lead or duty manager mailbox", "agencies", i)
+			continue
+		}
+		v.checkContact(*a.EscalationContact, "the agency's safeguarding lead or duty manager", "agencies", i, "escalation_contact")
 	}
 	if len(p.Stages) == 0 {
 		v.fail("no stages", "list the procedure's stages in order from 1", "stages")
@@ -323,6 +362,10 @@ func (v *validator) check(p *Policy) {
 			}
 			v.fail("a facilitator applies only to a stage that holds a meeting", "add meeting: <the meeting's name> or remove it", "stages", i, field)
 		}
+		if s.OutcomeAfterMeeting && (s.Meeting == "" || !s.Partnership) {
+			v.fail("outcome_after_meeting orders the partnership stage's outcome after its meeting: this stage has no meeting or is not the partnership stage",
+				"add meeting: <the meeting's name> on the partnership stage, or remove outcome_after_meeting", "stages", i, "outcome_after_meeting")
+		}
 		if s.Review && i == 0 {
 			v.fail("the first stage has no earlier stages to review", "put review: true on a later stage", "stages", i, "review")
 		}
@@ -330,6 +373,10 @@ func (v *validator) check(p *Policy) {
 			if !p.directoryHasRole(role) {
 				v.fail(fmt.Sprintf("role %q is not in the directory", role), "add directory entries with this role or remove it", "stages", i, "notify_roles", j)
 			}
+		}
+		if s.OfficeHelpsFindContacts && len(s.NotifyRoles) == 0 {
+			v.fail("the business office helps find the contacts of the stage's notify_roles, and there are none",
+				"add notify_roles: [<directory role>] or remove office_helps_find_contacts", "stages", i, "office_helps_find_contacts")
 		}
 		last := i == len(p.Stages)-1
 		switch s.OnTimeout {
@@ -352,6 +399,9 @@ func (v *validator) check(p *Policy) {
 	}
 	if partnership > 1 {
 		v.fail("more than one partnership stage", "mark only the last stage partnership: true", "stages")
+	}
+	if partnership == 0 && p.OutcomeReportTo != nil {
+		v.fail("there is no partnership stage whose outcome could be reported", "remove outcome_report_to or mark the last stage partnership: true", "outcome_report_to")
 	}
 	v.checkExtras(p)
 	for i, s := range p.Stages {
@@ -405,6 +455,14 @@ func (v *validator) checkExtras(p *Policy) {
 	default:
 		v.fail(fmt.Sprintf("unknown outcome_by %q", p.OutcomeBy), `use "partnership" or "parties"`, "outcome_by")
 	}
+	switch p.DeadlinesAgreedBy {
+	case "":
+		p.DeadlinesAgreedBy = DeadlinesAgreedByBoth
+	case DeadlinesAgreedByBoth, DeadlinesAgreedByEither:
+	default:
+		v.fail(fmt.Sprintf("unknown deadlines_agreed_by %q", p.DeadlinesAgreedBy),
+			`use "both" (one side proposes, the other confirms) or "either" (one side alone), or leave it out for both`, "deadlines_agreed_by")
+	}
 	for i, o := range p.OutOfScope {
 		if !idPattern.MatchString(o.ID) || strings.TrimSpace(o.Label) == "" || strings.TrimSpace(o.Pointer) == "" {
 			v.fail("an out-of-scope entry needs an id, a label and a pointer to the right procedure", "fill in id, label and pointer", "out_of_scope", i)
@@ -422,12 +480,16 @@ func (v *validator) checkExtras(p *Policy) {
 		}
 		if cp.Name == "" || !strings.Contains(cp.Email, "@") {
 			v.fail("a category party needs a name and an email address", "fill in name and email", "category_parties", i)
+			continue
 		}
+		v.checkContact(Contact{Name: cp.Name, Email: cp.Email}, "the category party", "category_parties", i)
 	}
 	for i, d := range p.Directory {
 		if d.Agency == "" || d.Role == "" || !strings.Contains(d.Email, "@") {
 			v.fail("a directory entry needs an agency, a role and an email address", "fill in agency, role and email", "directory", i)
+			continue
 		}
+		v.checkContact(Contact{Name: d.Name, Email: d.Email}, "the directory entry", "directory", i)
 	}
 }
 
@@ -673,11 +735,14 @@ func fieldAt(doc *yaml.Node, line int, match func(key, value *yaml.Node) bool) s
 }
 
 // Drill copies a policy with every timescale set to within (a clock
-// duration such as "30 seconds"), for rehearsals and tests.
+// duration such as "30 seconds"), for rehearsals and tests. A drill's
+// stages last exactly within, day or night: clock hours never move into
+// working time in a drill, whatever the policy says.
 func Drill(base Policy, id, prefix, within string) Policy {
 	t, _ := ParseTimescale(within)
 	p := base
 	p.ID, p.RefPrefix, p.Drill, p.DrillOf = id, prefix, true, base.ID
+	p.ClockHoursEndInWorkingTime = false
 	p.Name = fmt.Sprintf("%s: drill, every stage lasts %s (rehearsals only, not the procedure)", base.Name, within)
 	p.Stages = make([]Stage, len(base.Stages))
 	for i, s := range base.Stages {

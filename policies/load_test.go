@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -380,6 +381,9 @@ func TestParseRefusals(t *testing.T) {
 		{"unknown reminder",
 			replace("reminder: half-way", "reminder: daily"),
 			"reminder: daily", "reminder", `unknown reminder "daily"`, `use "half-way", "three-quarters"`},
+		{"unknown deadlines_agreed_by",
+			replace("deadlines_agreed_by: both", "deadlines_agreed_by: raiser"),
+			"deadlines_agreed_by: raiser", "deadlines_agreed_by", `unknown deadlines_agreed_by "raiser"`, `use "both"`},
 
 		// Fields the format does not have (yaml KnownFields).
 		{"unknown top-level field",
@@ -712,6 +716,27 @@ func TestFacilitatorRulesNeedAMeeting(t *testing.T) {
 	}
 }
 
+// Northamptonshire stage 5: "the matter will be referred to the Business
+// Office of the Safeguarding Children Partnership where one of the Strategic
+// Leads will offer mediation" (northamptonshire-escalating-for-the-right-
+// outcome.txt, Stage 5): its outcome follows the mediation (or the offer
+// declined). Only a partnership stage with a meeting can say so.
+func TestOutcomeAfterMeeting(t *testing.T) {
+	r, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.Get("northamptonshire")
+	if !p.Stages[4].OutcomeAfterMeeting || p.Stages[3].OutcomeAfterMeeting {
+		t.Errorf("stage 5 outcome_after_meeting %v, stage 4 %v", p.Stages[4].OutcomeAfterMeeting, p.Stages[3].OutcomeAfterMeeting)
+	}
+	const file = "policies/x.yaml"
+	doc := replaceOnce(t, northamptonshireYAML(t), "    meeting: Resolution meeting\n", "    meeting: Resolution meeting\n    outcome_after_meeting: true\n")
+	_, err = Parse(file, []byte(doc))
+	checkRefusal(t, err, file, lineContaining(t, doc, "outcome_after_meeting: true"), "stages[3].outcome_after_meeting",
+		"no meeting or is not the partnership stage", "remove outcome_after_meeting")
+}
+
 // Urgent timescales are per stage. Where a policy has them, every stage has
 // one and partnership_settings says they are the partnership's own; Devon
 // has none and says urgency there only allows skipping stages.
@@ -728,7 +753,7 @@ func TestUrgentTimescalesArePartnershipSettings(t *testing.T) {
 		due string
 	}{
 		{"northamptonshire", []string{"1 working day", "1 working day", "1 working day", "1 working day", "2 working days"}, "2026-11-24T17:00:00+00:00 GMT"},
-		{"nottingham-nottinghamshire", []string{"1 working day", "1 working day", "1 working day", "2 working days"}, "2026-11-24T17:00:00+00:00 GMT"},
+		{"nottingham-nottinghamshire", []string{"1 working day", "1 working day"}, "2026-11-24T17:00:00+00:00 GMT"},
 		{"four-stage", []string{"4 hours", "4 hours", "4 hours", "4 hours"}, "2026-11-23T13:00:00+00:00 GMT"},
 		{"devon", nil, "2026-11-25T17:00:00+00:00 GMT"}, // no urgent timescale: the normal 2 working days
 	} {
@@ -738,6 +763,9 @@ func TestUrgentTimescalesArePartnershipSettings(t *testing.T) {
 				t.Fatalf("no policy %s", tc.id)
 			}
 			settings := strings.ToLower(strings.Join(p.PartnershipSettings, "\n"))
+			if tc.urgent != nil && len(tc.urgent) != len(p.Stages) {
+				t.Fatalf("%d stages, the table has %d", len(p.Stages), len(tc.urgent))
+			}
 			for i, s := range p.Stages {
 				want := ""
 				if tc.urgent != nil {
@@ -767,4 +795,278 @@ func TestUrgentTimescalesArePartnershipSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every document lists its areas of disagreement as examples:
+// northamptonshire-escalating-for-the-right-outcome.txt, "Areas of
+// Conflict": "this is by no means an exhaustive list"; nottingham-
+// nottinghamshire-escalating-for-the-right-outcome.txt: "(this list is not
+// exhaustive)"; four-stage-resolving-professional-differences.txt, "1.
+// Introduction": "a non-exhaustive list of potential areas of disagreement";
+// devon-conflict-and-case-resolution-protocol.txt: disagreements "are most
+// likely to arise around" its list. So every policy, and every drill of one,
+// has the category other, which asks what the disagreement is about
+// (spec/api.md, "Additions (v1.1)": category_detail, 1 to 200 characters).
+func TestEveryPolicyHasCategoryOther(t *testing.T) {
+	r, err := Load("drill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.All()); n != 8 {
+		t.Fatalf("%d policies, want the four and their drills", n)
+	}
+	for _, p := range r.All() {
+		t.Run(p.ID, func(t *testing.T) {
+			other, ok := p.Category(CategoryOther)
+			if !ok || !other.NeedsDetail || other.Label == "" {
+				t.Fatalf("category other: %+v, %v", other, ok)
+			}
+			for _, c := range p.Categories {
+				if c.NeedsDetail != (c.ID == CategoryOther) {
+					t.Errorf("category %s needs_detail %v", c.ID, c.NeedsDetail)
+				}
+			}
+			// Served: GET /v1/policies shows which category needs a detail.
+			b, err := json.Marshal(p.Categories)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var served []map[string]any
+			if err := json.Unmarshal(b, &served); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range served {
+				if nd, ok := c["needs_detail"].(bool); !ok || nd != (c["id"] == CategoryOther) {
+					t.Errorf("served category %v", c)
+				}
+			}
+		})
+	}
+}
+
+func TestCategoryOtherRefusals(t *testing.T) {
+	const file = "policies/x.yaml"
+	const other = "  - id: other\n    label: Other (describe)\n    needs_detail: true\n"
+	for _, tc := range []struct {
+		name, old, new, at, field, problem, fix string
+	}{
+		{"no category other", other, "", "categories:", "categories",
+			`no category "other"`, `add - {id: other, label: "Other (describe)", needs_detail: true}`},
+		{"other without needs_detail", other, "  - id: other\n    label: Other (describe)\n", "- id: other", "categories[12].id",
+			`category "other" must ask what the disagreement is about`, "add needs_detail: true"},
+		{"other with needs_detail false", other, "  - id: other\n    label: Other (describe)\n    needs_detail: false\n", "- id: other", "categories[12].id",
+			`category "other" must ask`, "add needs_detail: true"},
+		{"needs_detail on another category", "    label: Communication\n", "    label: Communication\n    needs_detail: true\n",
+			"needs_detail: true", "categories[11].needs_detail", `only category "other" needs a detail`, "remove needs_detail"},
+		{"needs_detail not true or false", "    needs_detail: true\n", "    needs_detail: please\n", "needs_detail: please",
+			"categories[12].needs_detail", "cannot unmarshal", "write true or false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := replaceOnce(t, northamptonshireYAML(t), tc.old, tc.new)
+			_, err := Parse(file, []byte(doc))
+			checkRefusal(t, err, file, lineContaining(t, doc, tc.at), tc.field, tc.problem, tc.fix)
+		})
+	}
+}
+
+func TestCategoryCheckDetail(t *testing.T) {
+	other := Category{ID: CategoryOther, Label: "Other (describe)", NeedsDetail: true}
+	plain := Category{ID: "communication", Label: "Communication"}
+	for _, tc := range []struct {
+		name   string
+		c      Category
+		detail string
+		want   string // "" accepted, else in the message
+	}{
+		{"other with a detail", other, "Disagreement about a school transport plan", ""},
+		{"one character", other, "x", ""},
+		{"200 characters", other, strings.Repeat("a", 200), ""},
+		{"200 characters, not bytes", other, strings.Repeat("é", 200), ""},
+		{"other without a detail", other, "", "needs category_detail"},
+		{"other with only spaces", other, "   ", "needs category_detail"},
+		{"201 characters", other, strings.Repeat("a", 201), "has 201 characters; write at most 200"},
+		{"a newline", other, "first line\nsecond", "one line"},
+		{"a carriage return", other, "header\r\nBcc: x@example.org", "one line"},
+		{"a tab", other, "a\tb", "one line"},
+		{"a NUL", other, "a\x00b", "one line"},
+		{"a C1 control", other, "a\u0085b", "one line"},
+		{"invalid UTF-8", other, "a\xffb", "not valid UTF-8"},
+		{"a listed category without a detail", plain, "", ""},
+		{"a listed category with a detail", plain, "more words", `category "communication" takes no category_detail`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.c.CheckDetail(tc.detail)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Contract v1.1, "Agreed deadlines": "Where the policy says deadlines are
+// agreed by both sides, POST /v1/cases/{ref}/deadline proposes and the other
+// side's POST /v1/cases/{ref}/deadline/confirm {} makes it take effect."
+// Northamptonshire's document asks at every stage for "a mutually agreed
+// plan of action, including timescales" (northamptonshire-escalating-for-
+// the-right-outcome.txt, Stages 1 and 2); the other documents do not say who
+// sets a deadline, so their "both" is the partnership's own setting and
+// partnership_settings says so. None lets one side agree alone. A policy
+// that says nothing agrees by both; "either" is accepted for a partnership
+// whose document lets one side agree.
+func TestDeadlinesAgreedByBothSides(t *testing.T) {
+	r, err := Load("drill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.All() {
+		if p.DeadlinesAgreedBy != DeadlinesAgreedByBoth || !p.DeadlinesNeedBothSides() {
+			t.Errorf("%s: deadlines_agreed_by %q, want both", p.ID, p.DeadlinesAgreedBy)
+		}
+		if p.ID == "northamptonshire" || p.DrillOf != "" {
+			continue
+		}
+		found := false
+		for _, s := range p.PartnershipSettings {
+			found = found || strings.Contains(s, "agreed by both sides")
+		}
+		if !found {
+			t.Errorf("%s: partnership_settings does not say that agreement by both sides is the partnership's own setting", p.ID)
+		}
+	}
+	doc := replaceOnce(t, northamptonshireYAML(t), "deadlines_agreed_by: both\n", "")
+	if p, err := Parse("policies/x.yaml", []byte(doc)); err != nil || p.DeadlinesAgreedBy != DeadlinesAgreedByBoth {
+		t.Errorf("left out: %q, %v; want both", p.DeadlinesAgreedBy, err)
+	}
+	doc = replaceOnce(t, northamptonshireYAML(t), "deadlines_agreed_by: both", "deadlines_agreed_by: either")
+	if p, err := Parse("policies/x.yaml", []byte(doc)); err != nil || p.DeadlinesNeedBothSides() {
+		t.Errorf("either: %q, %v", p.DeadlinesAgreedBy, err)
+	}
+	if (Policy{}).DeadlinesNeedBothSides() {
+		t.Error("a snapshot from before the setting must keep one side agreeing alone")
+	}
+}
+
+// Contract v1.1, "Categories": a case with the category other needs
+// category_detail, "shown wherever the category is": the record and the
+// opening event show "Other: <detail>", never the label's "(describe)".
+func TestCategoryShown(t *testing.T) {
+	other := Category{ID: CategoryOther, Label: "Other (describe)", NeedsDetail: true}
+	plain := Category{ID: "communication", Label: "Communication (and information sharing)"}
+	for _, tc := range []struct {
+		c            Category
+		detail, want string
+	}{
+		{other, "School transport plan", "Other: School transport plan"},
+		{other, "  School transport plan ", "Other: School transport plan"},
+		{other, "", "Other (describe)"},
+		{plain, "", "Communication (and information sharing)"},
+		{plain, "ignored", "Communication (and information sharing)"},
+		{Category{ID: CategoryOther, Label: "Anything else", NeedsDetail: true}, "x", "Anything else: x"},
+	} {
+		if got := tc.c.Shown(tc.detail); got != tc.want {
+			t.Errorf("%q with %q: %q, want %q", tc.c.Label, tc.detail, got, tc.want)
+		}
+	}
+}
+
+// Nottingham, read from nottingham-nottinghamshire-escalating-for-the-right-
+// outcome.txt. Its stages: the practitioners ("where disagreements are not
+// resolved at a practitioner level") and "Stage Two", escalating to "the
+// safeguarding lead ... for the organisation you wish to contact", found in
+// "Appendix 2: Escalation contacts" or with the help of "the relevant SCB
+// Business Manager" ("for assistance if you are escalating to Stage Two and
+// you do not know who the safeguarding lead is"). "At every level
+// professionals should consider if seeking advice or supervision from their
+// line manager and / or safeguarding organisational lead would support
+// them". Nothing in the document decides a case for the parties: there is no
+// partnership stage. Timescales: "within a time frame which clearly protects
+// the child, determined on a case-by-case basis".
+func TestNottinghamAsTheDocumentHasIt(t *testing.T) {
+	r, err := Load("drill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.Get("nottingham-nottinghamshire")
+	if len(p.Stages) != 2 || p.LastStage() != 2 {
+		t.Fatalf("%d stages, want the practitioners and Stage Two", len(p.Stages))
+	}
+	if p.PartnershipStage() != 0 {
+		t.Errorf("stage %d is a partnership stage: the document has none", p.PartnershipStage())
+	}
+	s1, s2 := p.Stages[0], p.Stages[1]
+	if s1.Name != "Practitioner level" || !strings.HasPrefix(s2.Name, "Stage Two") {
+		t.Errorf("stage names %q, %q", s1.Name, s2.Name)
+	}
+	for _, s := range p.Stages {
+		if s.Number != 2 && strings.Contains(strings.ToLower(s.Name), "stage two") {
+			t.Errorf("stage %d is called %q", s.Number, s.Name)
+		}
+		if !strings.Contains(s.Who, "line manager and/or safeguarding organisational lead") {
+			t.Errorf("stage %d: who %q does not give the advice available at every level", s.Number, s.Who)
+		}
+		if s.Timescale.Unit != UnitAgreed || s.DefaultTimescale == nil || s.MaximumTimescale == nil || s.UrgentTimescale == nil {
+			t.Errorf("stage %d: within %q, default %v, maximum %v, urgent %v", s.Number, s.Within, s.DefaultTimescale, s.MaximumTimescale, s.UrgentTimescale)
+		}
+	}
+	if s1.OnTimeout != OnTimeoutEscalate || s1.EvidenceRequired || s1.Repeat || len(s1.NotifyRoles) != 0 {
+		t.Errorf("stage 1: %+v", s1)
+	}
+	if s2.OnTimeout != OnTimeoutNotify || !s2.EvidenceRequired || !s2.Repeat ||
+		strings.Join(s2.NotifyRoles, ",") != "safeguarding-lead" || !s2.OfficeHelpsFindContacts {
+		t.Errorf("stage two: %+v", s2)
+	}
+	if !strings.Contains(s2.Who, "helps find the safeguarding lead") || !strings.Contains(s2.Who, "does not decide") {
+		t.Errorf("stage two: who %q does not say the business manager helps and does not decide", s2.Who)
+	}
+	settings := strings.Join(p.PartnershipSettings, "\n")
+	for _, want := range []string{"no stage after Stage Two and no partnership decision", "never decides", "level by level",
+		"partnership's reading", "two business managers", "2 working days at stage 1, 5 at Stage Two"} {
+		if !strings.Contains(settings, want) {
+			t.Errorf("partnership_settings do not say %q:\n%s", want, settings)
+		}
+	}
+	for _, stale := range []string{"2, 5, 5 and 10", "stages 1 to 3", "The last stage (the partnership business manager)"} {
+		if strings.Contains(settings, stale) {
+			t.Errorf("partnership_settings still say %q", stale)
+		}
+	}
+	// Default deadlines from Monday 23 Nov 2026 09:00: 2 working days, then 5.
+	start := instant(t, "2026-11-23T09:00:00Z")
+	for n, want := range map[int]string{1: "2026-11-25T17:00:00+00:00 GMT", 2: "2026-11-30T17:00:00+00:00 GMT"} {
+		if due, err := p.StageDue(n, start); err != nil || due.Format(instantLayout) != want {
+			t.Errorf("stage %d default due %s, %v; want %s", n, due.Format(instantLayout), err, want)
+		}
+	}
+	// Where the business manager helps: an organisation the table lacks.
+	for agency, want := range map[string]string{"schools": "", "notts-police": "", "a-local-charity": "safeguarding-lead"} {
+		if got := strings.Join(p.MissingContacts(2, agency), ","); got != want {
+			t.Errorf("stage two, %s: missing %q, want %q", agency, got, want)
+		}
+	}
+	if got := p.MissingContacts(1, "a-local-charity"); len(got) != 0 {
+		t.Errorf("stage 1 asks for contacts: %v", got)
+	}
+	if p.UsesEscalationContacts(1, 0) || !p.UsesEscalationContacts(2, 0) {
+		t.Error("escalation contacts: stage 1 is the practitioners', Stage Two the safeguarding leads'")
+	}
+	// Its drill has the same two stages.
+	d, _ := r.Get("nottingham-nottinghamshire-drill")
+	if len(d.Stages) != 2 || d.PartnershipStage() != 0 || !d.Stages[1].OfficeHelpsFindContacts {
+		t.Errorf("drill: %+v", d.Stages)
+	}
+}
+
+func TestOfficeHelpsFindContactsNeedsRoles(t *testing.T) {
+	const file = "policies/x.yaml"
+	notts, err := readFile("nottingham-nottinghamshire.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := replaceOnce(t, notts, "    notify_roles: [safeguarding-lead]\n", "")
+	_, err = Parse(file, []byte(doc))
+	checkRefusal(t, err, file, lineContaining(t, doc, "office_helps_find_contacts:"), "stages[1].office_helps_find_contacts",
+		"there are none", "add notify_roles")
 }

@@ -73,14 +73,27 @@ var maxAmount = map[Unit]int{
 
 // DueAt is the deadline of a stage that started at start. An agreed
 // timescale has no deadline of its own: the caller passes the agreed one.
+//
+// Hours and minutes are real elapsed time; when the clock says clock hours
+// end in working time (a policy's clock_hours_end_in_working_time), such a
+// deadline that falls outside working time moves to the next moment of
+// working time: the start of the next working day. Seconds, the unit of
+// drills, are always plain durations.
 func (t Timescale) DueAt(start time.Time, c Clock) (time.Time, error) {
+	clockHours := func(d time.Duration) time.Time {
+		due := start.Add(d)
+		if c.ClockHoursEndInWorkingTime {
+			return c.NextWorkingTime(due)
+		}
+		return due
+	}
 	switch t.Unit {
 	case UnitWorkingDays:
 		return c.AddWorkingDays(start, t.Amount), nil
 	case UnitHours:
-		return start.Add(time.Duration(t.Amount) * time.Hour), nil
+		return clockHours(time.Duration(t.Amount) * time.Hour), nil
 	case UnitMinutes:
-		return start.Add(time.Duration(t.Amount) * time.Minute), nil
+		return clockHours(time.Duration(t.Amount) * time.Minute), nil
 	case UnitSeconds:
 		return start.Add(time.Duration(t.Amount) * time.Second), nil
 	}

@@ -45,6 +45,9 @@ type caseState struct {
 	// started before that, which replay as they ran.
 	serial  bool
 	writing bool
+	// decisions: the case follows the documents' decision rules (see
+	// setup); false only for cases started before them.
+	decisions bool
 	// openErr is why the opening could not be recorded, if it could not.
 	openErr error
 	// reset: this run was made by resetting the case's workflow in
@@ -52,6 +55,11 @@ type caseState struct {
 	// learnt how far the record goes (the run before the reset may have
 	// recorded events past that point).
 	reset, resynced bool
+	// lineManager is the raiser's line manager named when raising, if any.
+	lineManager *Party
+	// lapsed is the proposed deadline the last stage move dropped, until
+	// the move's record says so (lapseNote).
+	lapsed *PendingDeadline
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -63,27 +71,29 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		return nil, temporal.NewNonRetryableApplicationError("policy snapshot: "+err.Error(), "invalid_input", nil)
 	}
 	s := &caseState{
-		policy:   in.Policy,
-		clock:    clock,
-		startDue: in.DueAt,
-		reminded: -1,
-		runID:    workflow.GetInfo(ctx).WorkflowExecution.RunID,
-		reset:    isResetRun(workflow.GetInfo(ctx)),
+		policy:      in.Policy,
+		lineManager: in.RaiserLineManager,
+		clock:       clock,
+		startDue:    in.DueAt,
+		reminded:    -1,
+		runID:       workflow.GetInfo(ctx).WorkflowExecution.RunID,
+		reset:       isResetRun(workflow.GetInfo(ctx)),
 		c: Case{
-			Ref:          in.Ref,
-			Policy:       in.Policy.ID,
-			Status:       StatusOpen,
-			ChildRef:     in.ChildRef,
-			Category:     in.Category,
-			Summary:      in.Summary,
-			Urgent:       in.Urgent,
-			CreatedAt:    workflow.Now(ctx),
-			Raiser:       in.Raiser,
-			Respondent:   in.Respondent,
-			Contacts:     []Contact{},
-			Advisers:     []Adviser{},
-			Meetings:     []Meeting{},
-			SafetyNotice: in.Policy.SafetyNotice,
+			Ref:            in.Ref,
+			Policy:         in.Policy.ID,
+			Status:         StatusOpen,
+			ChildRef:       in.ChildRef,
+			Category:       in.Category,
+			CategoryDetail: in.CategoryDetail,
+			Summary:        in.Summary,
+			Urgent:         in.Urgent,
+			CreatedAt:      workflow.Now(ctx),
+			Raiser:         in.Raiser,
+			Respondent:     in.Respondent,
+			Contacts:       []Contact{},
+			Advisers:       []Adviser{},
+			Meetings:       []Meeting{},
+			SafetyNotice:   in.Policy.SafetyNotice,
 		},
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Case, error) { return s.c, nil }); err != nil {
@@ -92,6 +102,11 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 	// Cases started before writes were serialised run as they always did,
 	// so their recorded histories replay unchanged.
 	s.serial = workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
+	// Cases started before the documents' decision rules (Devon's parties
+	// decide, Northamptonshire's outcome after the mediation offer, the
+	// four-stage case review only where unresolved or with lessons) keep
+	// the rules they were accepted under, so their updates replay.
+	s.decisions = workflow.GetVersion(ctx, "procedure-decisions", workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOpened, s.handleOpened,
 		workflow.UpdateHandlerOptions{Validator: s.validateOpened}); err != nil {
 		return nil, err
@@ -101,6 +116,7 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		register(ctx, s, UpdateContact, s.handleContact, anyTime(s.validateContact)),
 		register(ctx, s, UpdateEscalate, s.handleEscalate, anyTime(s.validateEscalate)),
 		register(ctx, s, UpdateDeadline, s.handleDeadline, s.validateDeadline),
+		register(ctx, s, UpdateConfirmDeadline, s.handleConfirmDeadline, s.validateConfirmDeadline),
 		register(ctx, s, UpdateProposeAgreement, s.handlePropose, anyTime(s.validatePropose)),
 		register(ctx, s, UpdateConfirmAgreement, s.handleConfirm, anyTime(s.validateConfirm)),
 		register(ctx, s, UpdateRejectAgreement, s.handleReject, anyTime(s.validateReject)),
@@ -190,6 +206,7 @@ func (s *caseState) save() saved {
 
 func (s *caseState) restore(v saved) {
 	s.c, s.epoch, s.reminded, s.resynced = v.c, v.epoch, v.reminded, v.resynced
+	s.lapsed = nil
 }
 
 func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
@@ -199,7 +216,23 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	opened := s.event(ctx, EventOpened, 1, Person{Name: s.c.Raiser.Name, Email: s.c.Raiser.Email},
 		fmt.Sprintf("Disagreement raised by %s (%s) with %s (%s). Category: %s.",
 			s.c.Raiser.Name, s.c.Raiser.Agency, s.c.Respondent.Name, s.c.Respondent.Agency, s.categoryLabel()))
-	entered := s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))
+	var entered []Event
+	if lm, ok := s.raiserLineManager(); ok {
+		s.c.Contacts = append(s.c.Contacts, Contact{Party: lm, Side: SideRaiser, Stage: lineManagerStage})
+		entered = append(entered, s.event(ctx, EventContact, 1, Person{Name: s.c.Raiser.Name, Email: s.c.Raiser.Email},
+			fmt.Sprintf("%s (%s, %s) will act for the raiser's side at stage %d, named by the raiser when raising the disagreement.",
+				lm.Name, lm.Role, lm.Email, lineManagerStage)))
+	}
+	if s.policy.DeadlinesNeedBothSides() {
+		// The raiser alone cannot agree a deadline: the one given when
+		// raising is proposed, for the respondent's side to confirm.
+		entered = append(entered, s.enterStage(ctx, first.Number, start, nil)...)
+		if ev, ok := s.proposeStartDeadline(ctx, start); ok {
+			entered = append(entered, ev)
+		}
+	} else {
+		entered = append(entered, s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))...)
+	}
 	if err := s.commit(ctx, append([]Event{opened}, entered...)...); err != nil {
 		// The opener (update-with-start) is told why; the case never
 		// existed, so the workflow ends failed once it has answered.
@@ -380,6 +413,126 @@ func (s *caseState) agreedStartDeadline(ctx workflow.Context, start time.Time) *
 	return s.startDue
 }
 
+// lineManagerStage is the stage at which the raiser's line manager, named
+// when raising, acts for the raiser's side.
+const lineManagerStage = 2
+
+// raiserLineManager is the line manager the raiser named when raising, if
+// any and if the policy has a stage for them; never the raiser or the
+// respondent (the API refuses them; the workflow does not trust it).
+func (s *caseState) raiserLineManager() (Party, bool) {
+	lm := s.lineManager
+	if lm == nil || strings.TrimSpace(lm.Email) == "" || s.policy.LastStage() < lineManagerStage {
+		return Party{}, false
+	}
+	if strings.EqualFold(lm.Email, s.c.Raiser.Email) || strings.EqualFold(lm.Email, s.c.Respondent.Email) {
+		return Party{}, false
+	}
+	p := Party{Name: lm.Name, Email: lm.Email, Agency: s.c.Raiser.Agency, Role: lm.Role}
+	if p.Role == "" {
+		p.Role = "line manager"
+	}
+	return p, true
+}
+
+// awaitingContact are the sides that have named nobody to act for them at
+// the current stage (step), where people above the practitioners act.
+func (s *caseState) awaitingContact() []string {
+	if !s.policy.UsesEscalationContacts(s.c.Stage.Number, s.c.Stage.Step) {
+		return nil
+	}
+	var out []string
+	for _, side := range []string{SideRaiser, SideRespondent} {
+		if !s.hasContactAt(side, s.c.Stage.Number) {
+			out = append(out, side)
+		}
+	}
+	return out
+}
+
+func (s *caseState) hasContactAt(side string, stage int) bool {
+	for _, c := range s.c.Contacts {
+		if c.Side == side && c.Stage == stage {
+			return true
+		}
+	}
+	return false
+}
+
+// agencyOf is the agency of a side.
+func (s *caseState) agencyOf(side string) string {
+	if side == SideRaiser {
+		return s.c.Raiser.Agency
+	}
+	return s.c.Respondent.Agency
+}
+
+// awaitingNote sets which sides are asked to name their person for the
+// stage (step) just entered and says so for the record, with who is told
+// meanwhile and, where the business office helps find a side's contact,
+// that it is asked to.
+func (s *caseState) awaitingNote() string {
+	s.c.Stage.AwaitingContact = s.awaitingContact()
+	var text string
+	for _, side := range s.c.Stage.AwaitingContact {
+		text += fmt.Sprintf(" Nobody is named yet to act for the %s's side at this stage: that side is asked to name the person who does", side)
+		if ec, ok := s.policy.EscalationContact(s.agencyOf(side)); ok {
+			text += fmt.Sprintf("; until then its agency's escalation contact (%s) is told.", ec.Name)
+		} else {
+			text += "."
+		}
+	}
+	if s.officeHelpsFind() {
+		for _, side := range []string{SideRaiser, SideRespondent} {
+			for _, role := range s.policy.MissingContacts(s.c.Stage.Number, s.agencyOf(side)) {
+				text += fmt.Sprintf(" The escalation contacts table has no %s for %s (the %s's side): the %s is asked to help find them.",
+					role, s.agencyOf(side), side, s.policy.BusinessOffice.Name)
+			}
+		}
+	}
+	return text
+}
+
+// officeHelpsFind: at the current stage the business office helps find a
+// side's contact the escalation contacts table does not have.
+func (s *caseState) officeHelpsFind() bool {
+	st, _ := s.policy.Stage(s.c.Stage.Number)
+	if !st.OfficeHelpsFindContacts {
+		return false
+	}
+	return len(s.policy.MissingContacts(st.Number, s.c.Raiser.Agency))+len(s.policy.MissingContacts(st.Number, s.c.Respondent.Agency)) > 0
+}
+
+// proposeStartDeadline proposes the stage-1 deadline given when the case
+// was raised, where deadlines are agreed by both sides, if it is valid now:
+// in the future and no later than the policy's maximum.
+func (s *caseState) proposeStartDeadline(ctx workflow.Context, start time.Time) (Event, bool) {
+	due := s.startDue
+	if due == nil || !due.After(start) {
+		return Event{}, false
+	}
+	if max, bounded, err := s.policy.MaxDue(s.c.Stage.Number, s.c.Stage.Step, s.c.Urgent, start); err != nil || (bounded && due.After(max)) {
+		return Event{}, false
+	}
+	s.c.PendingDeadline = &PendingDeadline{DueAt: *due, Reason: "given when the disagreement was raised",
+		ProposedBy: s.c.Raiser.Name, ProposedBySide: SideRaiser, ProposedAt: start, Stage: s.c.Stage.Number}
+	return s.event(ctx, EventDeadlineProposed, s.c.Stage.Number, Person{Name: s.c.Raiser.Name, Email: s.c.Raiser.Email},
+		fmt.Sprintf("Stage %d deadline of %s proposed by %s for the raiser's side when raising the disagreement; it takes effect when the respondent's side confirms it (deadlines are agreed by both sides).",
+			s.c.Stage.Number, s.localTime(*due), s.c.Raiser.Name)), true
+}
+
+// lapseNote says on the record that the stage move just made dropped a
+// proposed deadline, or is "".
+func (s *caseState) lapseNote() string {
+	p := s.lapsed
+	if p == nil {
+		return ""
+	}
+	s.lapsed = nil
+	return fmt.Sprintf(" The deadline of %s proposed by %s for stage %d lapses: the stage moved before the other side confirmed it.",
+		s.localTime(p.DueAt), p.ProposedBy, p.Stage)
+}
+
 // deadlinePassed moves to the stage's next step if it has one left, else
 // applies the stage's on_timeout.
 func (s *caseState) deadlinePassed(ctx workflow.Context) error {
@@ -417,9 +570,64 @@ func (s *caseState) deadlinePassed(ctx workflow.Context) error {
 	}
 	passed := s.event(ctx, EventDeadlinePassed, cur.Number, system,
 		fmt.Sprintf("Stage %d (%s) passed its deadline of %s without a written outcome; the case is %s.", cur.Number, cur.Name, due, verb))
+	evidence, nothing := s.stageEvidence(cur.Number, next.Number, due)
 	esc := s.event(ctx, EventEscalated, cur.Number, system,
-		fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s).", cur.Number, verb, next.Number, next.Name))
-	return s.commit(ctx, append([]Event{passed, esc}, s.enterStage(ctx, next.Number, now, nil)...)...)
+		fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s). %s", cur.Number, verb, next.Number, next.Name, evidence))
+	entered := s.enterStage(ctx, next.Number, now, nil)
+	if nothing {
+		s.c.Stage.RecordMissingFrom = cur.Number
+	}
+	return s.commit(ctx, append([]Event{passed, esc}, entered...)...)
+}
+
+// evidenceKinds are what people record at a stage that shows it was
+// followed, in the order the record names them: kinds and counts only,
+// never what anyone wrote.
+var evidenceKinds = []struct{ typ, one, many string }{
+	{EventNote, "note", "notes"},
+	{EventContact, "contact named", "contacts named"},
+	{EventMeeting, "meeting", "meetings"},
+	{EventDeadlineProposed, "deadline proposed", "deadlines proposed"},
+	{EventDeadlineChanged, "deadline agreed", "deadlines agreed"},
+	{EventAgreementProposed, "outcome proposed", "outcomes proposed"},
+	{EventAgreementRejected, "proposed outcome rejected", "proposed outcomes rejected"},
+	{EventEscalated, "escalation to its next step or level", "escalations to its next step or level"},
+}
+
+// stageEvidence is the evidence the record holds that stage cur was
+// followed, for a climb its deadline forces to stage next: that it ran its
+// full time unresolved, and what the people involved recorded there (each
+// kind of record counted, nothing anyone wrote). nothing is true when they
+// recorded nothing there. The Northamptonshire and Devon procedures ask
+// for evidence that the previous stage was followed before a case moves on.
+func (s *caseState) stageEvidence(cur, next int, due string) (text string, nothing bool) {
+	// The current stage's events are the last ones of the history: every
+	// event since the case entered it carries its number.
+	start := s.c.Stage.StartedAt
+	counts := map[string]int{}
+	for i := len(s.c.History) - 1; i >= 0 && s.c.History[i].Stage == cur; i-- {
+		e := s.c.History[i]
+		if e.Type == EventStageEntered {
+			start = e.At
+		}
+		if e.ByEmail != "" {
+			counts[e.Type]++
+		}
+	}
+	var parts []string
+	for _, k := range evidenceKinds {
+		switch n := counts[k.typ]; {
+		case n == 1:
+			parts = append(parts, "1 "+k.one)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", n, k.many))
+		}
+	}
+	text = fmt.Sprintf("Evidence from the record: stage %d ran its full time, from %s to its deadline of %s, without a written outcome;", cur, s.localTime(start), due)
+	if len(parts) == 0 {
+		return text + fmt.Sprintf(" nothing was recorded at stage %d by the people involved. Before anything else, the people of stage %d are asked to record what happened at stage %d.", cur, next, cur), true
+	}
+	return text + fmt.Sprintf(" recorded at stage %d: %s.", cur, strings.Join(parts, ", ")), false
 }
 
 // enterStage moves the case to stage n (its first step or level), started
@@ -448,8 +656,21 @@ func (s *caseState) enterStage(ctx workflow.Context, n int, start time.Time, agr
 	if st.Review {
 		text += " The partnership checks that the earlier stages were followed."
 	}
-	events := []Event{s.withDue(s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, text), s.c.Stage.DueAt)}
-	return append(events, s.joinParties(ctx, n)...)
+	text += s.lapseNote()
+	// The stage's own event comes first; the parties who join with it are
+	// known before its text is final, so it can say who is still to be
+	// named.
+	entered := s.event(ctx, EventStageEntered, n, Person{Name: "escalate"}, "")
+	joined := s.joinParties(ctx, n)
+	entered.Text = text + s.awaitingNote()
+	due := s.c.Stage.DueAt
+	entered.DueAt = &due
+	for i := range s.c.History {
+		if s.c.History[i].Seq == entered.Seq {
+			s.c.History[i] = entered
+		}
+	}
+	return append([]Event{entered}, joined...)
 }
 
 // enterStep moves to step k of the current stage.
@@ -460,7 +681,7 @@ func (s *caseState) enterStep(ctx workflow.Context, k int, start time.Time) Even
 	s.c.Stage.Who = st.Steps[k-1].Who
 	s.startClock(start, nil)
 	return s.withDue(s.event(ctx, EventStepEntered, st.Number, Person{Name: "escalate"},
-		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)), s.c.Stage.DueAt)
+		fmt.Sprintf("Stage %d, step %d: %s. Who: %s. Due by %s (%s).", st.Number, k, s.c.Stage.StepName, s.c.Stage.Who, s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)+s.lapseNote()+s.awaitingNote()), s.c.Stage.DueAt)
 }
 
 // startClock starts the current stage's (step's, level's) deadline.
@@ -472,6 +693,10 @@ func (s *caseState) startClock(start time.Time, agreed *time.Time) {
 		// Policies are validated at load; a snapshot that cannot give a
 		// deadline is a bug: fail the task so it can be fixed and retried.
 		panic(fmt.Sprintf("stage %d deadline: %v", st.Number, err))
+	}
+	if s.c.PendingDeadline != nil {
+		// A proposed deadline was for the stage (step, level) that ends here.
+		s.lapsed, s.c.PendingDeadline = s.c.PendingDeadline, nil
 	}
 	s.c.Stage.StartedAt = start
 	s.c.Stage.DueAt = due
@@ -581,9 +806,9 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 	}
 	seqs := make([]int, 0, len(events))
 	for _, ev := range events {
-		in.Notices = append(in.Notices, Notice{Seq: ev.Seq, Recipients: s.recipients(ev)})
 		seqs = append(seqs, ev.Seq)
 	}
+	in.Notices = s.notices(events)
 	s.publish(ctx)
 	actx := workflow.WithActivityOptions(ctx, recordOptions)
 	if err := workflow.ExecuteActivity(actx, ActivityRecordEvents, in).Get(ctx, nil); err != nil {
@@ -782,9 +1007,11 @@ func (s *caseState) sideOf(email string) string {
 	return ""
 }
 
+// categoryLabel is the case's category as people read it, with its detail
+// where the category asks for one ("Other: School transport plan").
 func (s *caseState) categoryLabel() string {
 	if c, ok := s.policy.Category(s.c.Category); ok {
-		return c.Label
+		return c.Shown(s.c.CategoryDetail)
 	}
 	return s.c.Category
 }

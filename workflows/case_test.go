@@ -22,6 +22,7 @@ type fakeActivities struct {
 	mu        sync.Mutex
 	events    []workflows.Event
 	notices   map[int][]workflows.Recipient
+	mails     map[int][]workflows.Recipient
 	snapshots []workflows.Case
 	delivered []int
 	// refuse, when set, makes RecordEvents refuse a batch it matches, as
@@ -45,8 +46,17 @@ func (f *fakeActivities) RecordEvents(_ context.Context, in workflows.RecordEven
 			"a value of this change cannot be recorded (SQLSTATE 22021)", workflows.ErrRecordRefused, nil)
 	}
 	f.events = append(f.events, in.Events...)
+	// notices: who is told of each event, whether by a notification of its
+	// own or by one that tells of it too (Recipient.Also); mails: the
+	// notifications themselves, by the event they are recorded on.
 	for _, n := range in.Notices {
-		f.notices[n.Seq] = n.Recipients
+		f.mails[n.Seq] = n.Recipients
+		f.notices[n.Seq] = append(f.notices[n.Seq], n.Recipients...)
+		for _, r := range n.Recipients {
+			for _, also := range r.Also {
+				f.notices[also] = append(f.notices[also], r)
+			}
+		}
 	}
 	f.snapshots = append(f.snapshots, in.Case)
 	return workflows.RecordEventsResult{Inserted: len(in.Events)}, nil
@@ -126,7 +136,7 @@ func newHarness(t *testing.T, start time.Time, mutate ...func(*workflows.CaseInp
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
-	acts := &fakeActivities{notices: map[int][]workflows.Recipient{}}
+	acts := &fakeActivities{notices: map[int][]workflows.Recipient{}, mails: map[int][]workflows.Recipient{}}
 	env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	env.RegisterActivity(acts)
 	in := workflows.CaseInput{
@@ -258,6 +268,10 @@ func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
 	}
 	var overdue workflows.Case
 	h.query(wantDue[4].Add(time.Hour).Sub(start), &overdue)
+	// Stage 5's outcome follows the mediation a Strategic Lead offers: here
+	// the offer was declined.
+	h.at(wantDue[4].Add(47*time.Hour).Sub(start), workflows.UpdateMeeting, workflows.MeetingInput{By: asPartnership, At: wantDue[4].Add(24 * time.Hour),
+		Purpose: "Mediation offered by a Strategic Lead", Declined: true})
 	outcome := h.at(wantDue[4].Add(48*time.Hour).Sub(start), workflows.UpdateOutcome,
 		workflows.OutcomeInput{By: asPartnership, Resolved: false, Outcome: "Mediation offered; no agreement", Learning: "Earlier manager contact"})
 	h.run()
@@ -292,7 +306,7 @@ func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
 		"deadline_passed", "escalated", "stage_entered", "reminder",
 		"deadline_passed", "escalated", "stage_entered", "reminder",
 		"deadline_passed", "escalated", "stage_entered", "reminder",
-		"deadline_passed", "outcome_recorded",
+		"deadline_passed", "meeting_recorded", "outcome_recorded",
 	}, ",")
 	if got != want {
 		t.Errorf("recorded events:\n got %s\nwant %s", got, want)
@@ -336,6 +350,15 @@ func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
 	}
 	for _, e := range h.acts.events {
 		rs := h.acts.notices[e.Seq]
+		if e.Type == workflows.EventReminder && e.Stage >= 2 && e.Stage <= 4 {
+			// Nobody is named at the managers' stages: each side's
+			// escalation contact is reminded in place of its practitioner.
+			if !hasRecipient(rs, "safeguarding.nhft@nscp.example.org") || !hasRecipient(rs, "safeguarding.nct@nscp.example.org") ||
+				hasRecipient(rs, raiser.Email) || hasRecipient(rs, respondent.Email) {
+				t.Errorf("event %d reminder at stage %d: %+v", e.Seq, e.Stage, rs)
+			}
+			continue
+		}
 		if e.ByEmail == "" && (!hasRecipient(rs, raiser.Email) || !hasRecipient(rs, respondent.Email)) {
 			t.Errorf("event %d %s: parties not all told: %+v", e.Seq, e.Type, rs)
 		}
@@ -456,6 +479,8 @@ func TestEscalationRules(t *testing.T) {
 		h := newHarness(t, start, func(in *workflows.CaseInput) { in.Urgent = true })
 		skip := h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Child at risk tonight", Evidence: "Manager unavailable", ToStage: 5})
 		beyond := h.at(2*time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "r", Evidence: "e"})
+		h.at(2*time.Hour+30*time.Minute, workflows.UpdateMeeting, workflows.MeetingInput{By: asPartnership, At: local(2026, 11, 23, 12, 0),
+			Facilitator: &workflows.Party{Name: "Sol Strategic", Email: "sol@nscp.example"}})
 		notPartner := h.at(3*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Mediated"})
 		h.run()
 		c := wantDone(t, "skip to 5", skip)
@@ -491,35 +516,80 @@ func TestWithdrawal(t *testing.T) {
 }
 
 // A shorter agreed deadline replaces the stage's timer; one later than the
-// policy's maximum or in the past is refused.
+// policy's maximum or in the past is refused. Northamptonshire agrees
+// deadlines by both sides ("a mutually agreed plan of action, including
+// timescales", northamptonshire-escalating-for-the-right-outcome.txt, Stage
+// 1): the deadline given when raising and each later one take effect when
+// the other side confirms them.
 func TestAgreedDeadlines(t *testing.T) {
 	start := local(2026, 11, 23, 9, 0)
 	agreedAtStart := local(2026, 11, 24, 12, 0)
 	h := newHarness(t, start, func(in *workflows.CaseInput) { in.DueAt = &agreedAtStart })
-	var first workflows.Case
+	var first, confirmedFirst workflows.Case
 	h.query(time.Minute, &first)
+	h.at(30*time.Minute, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: asRespondent})
+	h.query(31*time.Minute, &confirmedFirst)
 	tooLate := h.at(time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRaiser, DueAt: local(2026, 11, 25, 17, 1), Reason: "r"})
 	past := h.at(time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRaiser, DueAt: start, Reason: "r"})
 	shorter := h.at(2*time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRespondent, DueAt: local(2026, 11, 23, 15, 0), Reason: "Child seen tomorrow"})
+	confirmed := h.at(2*time.Hour+30*time.Minute, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: asRaiser})
 	var after workflows.Case
 	h.query(6*time.Hour+time.Minute, &after) // 15:01
 	h.at(7*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end of test"})
 	h.run()
 
-	if !first.Stage.DueAt.Equal(agreedAtStart) || !first.Stage.Agreed {
-		t.Errorf("agreed at start: due %v agreed %v", first.Stage.DueAt, first.Stage.Agreed)
+	if first.Stage.Agreed || first.PendingDeadline == nil || !first.PendingDeadline.DueAt.Equal(agreedAtStart) || first.PendingDeadline.ProposedBySide != workflows.SideRaiser {
+		t.Errorf("the deadline given when raising is proposed, not agreed: %+v pending %+v", first.Stage, first.PendingDeadline)
+	}
+	if !confirmedFirst.Stage.DueAt.Equal(agreedAtStart) || !confirmedFirst.Stage.Agreed || confirmedFirst.PendingDeadline != nil {
+		t.Errorf("confirmed by the respondent: %+v pending %+v", confirmedFirst.Stage, confirmedFirst.PendingDeadline)
 	}
 	wantRejected(t, "later than the maximum", tooLate, workflows.ErrRuleViolation)
 	wantRejected(t, "in the past", past, workflows.ErrRuleViolation)
 	c := wantDone(t, "shorter", shorter)
-	if !c.Stage.DueAt.Equal(local(2026, 11, 23, 15, 0)) {
-		t.Errorf("agreed due %v", c.Stage.DueAt)
+	if !c.Stage.DueAt.Equal(agreedAtStart) || c.PendingDeadline == nil || !c.PendingDeadline.DueAt.Equal(local(2026, 11, 23, 15, 0)) {
+		t.Errorf("proposed, not yet agreed: due %v pending %+v", c.Stage.DueAt, c.PendingDeadline)
+	}
+	c = wantDone(t, "confirm the shorter", confirmed)
+	if !c.Stage.DueAt.Equal(local(2026, 11, 23, 15, 0)) || c.PendingDeadline != nil {
+		t.Errorf("agreed due %v pending %+v", c.Stage.DueAt, c.PendingDeadline)
+	}
+	if last := c.History[len(c.History)-1]; last.Type != workflows.EventDeadlineChanged || !strings.Contains(last.Text, "by both sides") {
+		t.Errorf("agreement record: %+v", last)
 	}
 	// The agreed deadline passed at 15:00 and the case escalated to stage 2.
 	if after.Stage.Number != 2 || !after.Stage.StartedAt.Equal(local(2026, 11, 23, 15, 0)) {
 		t.Errorf("after agreed deadline: stage %d started %v", after.Stage.Number, after.Stage.StartedAt.In(london))
 	}
 	h.finished()
+}
+
+// A policy that lets one side agree a deadline alone (deadlines_agreed_by:
+// either), and a case whose policy snapshot predates the setting, agree it
+// at once, as cases always did.
+func TestDeadlineAgreedByEitherSide(t *testing.T) {
+	for _, by := range []string{policies.DeadlinesAgreedByEither, ""} {
+		start := local(2026, 11, 23, 9, 0)
+		agreedAtStart := local(2026, 11, 24, 12, 0)
+		h := newHarness(t, start, func(in *workflows.CaseInput) {
+			in.DueAt = &agreedAtStart
+			in.Policy.DeadlinesAgreedBy = by
+		})
+		var first workflows.Case
+		h.query(time.Minute, &first)
+		shorter := h.at(2*time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asPartnership, DueAt: local(2026, 11, 23, 15, 0), Reason: "Child seen tomorrow"})
+		nothing := h.at(3*time.Hour, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: asRaiser})
+		h.at(4*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end of test"})
+		h.run()
+		if !first.Stage.DueAt.Equal(agreedAtStart) || !first.Stage.Agreed || first.PendingDeadline != nil {
+			t.Errorf("%q: agreed at start: %+v pending %+v", by, first.Stage, first.PendingDeadline)
+		}
+		if c := wantDone(t, "shorter", shorter); !c.Stage.DueAt.Equal(local(2026, 11, 23, 15, 0)) || !c.Stage.Agreed {
+			t.Errorf("%q: agreed due %v", by, c.Stage.DueAt)
+		}
+		wantRejected(t, "confirm with nothing proposed", nothing, workflows.ErrConflict)
+		h.finished()
+	}
 }
 
 // An agreed start deadline later than the policy's maximum is ignored in

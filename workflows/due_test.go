@@ -8,12 +8,14 @@ import (
 )
 
 // Every event that sets a deadline carries it: each stage entered, and an
-// agreed deadline; no other event does.
+// agreed deadline (once both sides agree it); no other event does, a
+// proposal included.
 func TestEventsCarryTheDeadlineTheySet(t *testing.T) {
 	start := local(2026, 12, 24, 14, 0) // Thursday before Christmas
 	h := newHarness(t, start)
 	agreed := local(2026, 12, 29, 12, 0) // shorter than the 2 working days
 	h.at(time.Hour, workflows.UpdateDeadline, workflows.DeadlineInput{By: asRespondent, DueAt: agreed, Reason: "child seen on 29 December"})
+	h.at(2*time.Hour, workflows.UpdateConfirmDeadline, workflows.ConfirmDeadlineInput{By: asRaiser})
 	h.at(20*24*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "done"})
 	h.run()
 	h.finished()

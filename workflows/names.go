@@ -25,6 +25,7 @@ const (
 	UpdateContact          = "contact"
 	UpdateEscalate         = "escalate"
 	UpdateDeadline         = "deadline"
+	UpdateConfirmDeadline  = "deadline.confirm"
 	UpdateProposeAgreement = "agreement.propose"
 	UpdateConfirmAgreement = "agreement.confirm"
 	UpdateRejectAgreement  = "agreement.reject"

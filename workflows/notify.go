@@ -28,6 +28,17 @@ const (
 	// ToOfficeIfOverdue is the business office, when the event leaves the
 	// stage overdue (on_timeout notify).
 	ToOfficeIfOverdue
+	// ToOfficeToFindContacts is the business office, at a stage where it
+	// helps find a side's contact that the escalation contacts table does
+	// not have (policies Stage.OfficeHelpsFindContacts).
+	ToOfficeToFindContacts
+	// ToOutcomeReport is the policy's outcome_report_to, to whom the
+	// partnership stage's outcome is reported (four-stage: the Board Chair).
+	ToOutcomeReport
+	// ToLearning is the policy's learning_to, when the event records
+	// learning (four-stage: the Learning Group; Northamptonshire: good
+	// practice, via the Business Office).
+	ToLearning
 )
 
 // ToEveryone is everyone involved in the case: the record is shared with
@@ -40,12 +51,13 @@ const ToEveryone = ToRaiser | ToRespondent | ToStagePeople | ToContacts | ToAdvi
 // missing here is told to everyone involved.
 var Told = map[string]Audience{
 	EventOpened:            ToEveryone,
-	EventStageEntered:      ToEveryone | ToOfficeAtPartnership,
+	EventStageEntered:      ToEveryone | ToOfficeAtPartnership | ToOfficeToFindContacts,
 	EventStepEntered:       ToEveryone | ToOfficeAtPartnership,
 	EventEscalated:         ToEveryone | ToOfficeAtPartnership,
 	EventReminder:          ToStagePeople | ToOfficeAtPartnership,
 	EventDeadlinePassed:    ToEveryone | ToOfficeAtPartnership | ToOfficeIfOverdue,
 	EventDeadlineChanged:   ToEveryone,
+	EventDeadlineProposed:  ToStagePeople,
 	EventNote:              ToEveryone,
 	EventContact:           ToEveryone,
 	EventPartyJoined:       ToEveryone,
@@ -53,10 +65,10 @@ var Told = map[string]Audience{
 	EventSentBack:          ToEveryone,
 	EventReviewConfirmed:   ToEveryone,
 	EventAgreementProposed: ToEveryone,
-	EventAgreementConfirm:  ToEveryone | ToOfficeAtPartnership,
+	EventAgreementConfirm:  ToEveryone | ToOfficeAtPartnership | ToLearning,
 	EventAgreementRejected: ToEveryone,
 	EventWithdrawn:         ToEveryone | ToOfficeAtPartnership,
-	EventOutcome:           ToEveryone | ToOfficeAtPartnership,
+	EventOutcome:           ToEveryone | ToOfficeAtPartnership | ToOutcomeReport | ToLearning,
 	EventCancelled:         ToEveryone | ToOfficeAtPartnership,
 	EventReset:             ToEveryone,
 }
@@ -65,7 +77,7 @@ var Told = map[string]Audience{
 // shows them.
 var EventTypes = []string{
 	EventOpened, EventStageEntered, EventStepEntered, EventEscalated, EventReminder,
-	EventDeadlinePassed, EventDeadlineChanged, EventNote, EventContact, EventPartyJoined,
+	EventDeadlinePassed, EventDeadlineChanged, EventDeadlineProposed, EventNote, EventContact, EventPartyJoined,
 	EventMeeting, EventSentBack, EventReviewConfirmed, EventAgreementProposed,
 	EventAgreementConfirm, EventAgreementRejected, EventWithdrawn, EventOutcome,
 	EventCancelled, EventReset,
@@ -83,6 +95,9 @@ var AudienceNames = []struct {
 	{ToAdvisers, "advisers"},
 	{ToOfficeAtPartnership, "business office at the partnership stage"},
 	{ToOfficeIfOverdue, "business office when overdue"},
+	{ToOfficeToFindContacts, "business office when it helps find a contact"},
+	{ToOutcomeReport, "outcome report mailbox"},
+	{ToLearning, "learning mailbox when learning is recorded"},
 }
 
 // Describe names an audience in the README's words.
@@ -98,6 +113,30 @@ func (a Audience) Describe() string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// notices are the notifications of one change's events: who is told of
+// each event follows the Told table, and each person is told once per
+// change, on the first event that tells them, with the later ones in Also
+// (a deadline passing, the escalation, the next stage and its contacts
+// make one mail, not five).
+func (s *caseState) notices(events []Event) []Notice {
+	out := make([]Notice, len(events))
+	first := map[string][2]int{} // email -> index of notice, of recipient
+	for i, ev := range events {
+		out[i] = Notice{Seq: ev.Seq}
+		for _, r := range s.recipients(ev) {
+			key := strings.ToLower(strings.TrimSpace(r.Email))
+			if at, told := first[key]; told {
+				lead := &out[at[0]].Recipients[at[1]]
+				lead.Also = append(lead.Also, ev.Seq)
+				continue
+			}
+			first[key] = [2]int{i, len(out[i].Recipients)}
+			out[i].Recipients = append(out[i].Recipients, r)
+		}
+	}
+	return out
 }
 
 // recipients are the people told of ev, by the Told table, except the
@@ -135,9 +174,17 @@ func (s *caseState) recipients(ev Event) []Recipient {
 					found = true
 				}
 			}
-			if !found {
-				add(side.party, side.why)
+			if found {
+				continue
 			}
+			// At a stage above the practitioners, a side that has named
+			// nobody is represented by its agency's escalation contact.
+			if ec, ok := s.escalationContact(side.name); ok {
+				add(ec, fmt.Sprintf("are the escalation contact of %s, and the %s's side has named nobody to act for it at stage %d: please make sure someone does",
+					s.agencyName(ec.Agency), side.name, s.c.Stage.Number))
+				continue
+			}
+			add(side.party, side.why)
 		}
 	}
 	for _, side := range sides {
@@ -147,7 +194,14 @@ func (s *caseState) recipients(ev Event) []Recipient {
 	}
 	if aud&ToContacts != 0 {
 		for _, c := range s.c.Contacts {
-			add(c.Party, fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage))
+			why := fmt.Sprintf("act for the %s's side at stage %d", c.Side, c.Stage)
+			switch {
+			case c.Stage < s.c.Stage.Number:
+				why = fmt.Sprintf("acted for the %s's side at stage %d (the case is now at stage %d)", c.Side, c.Stage, s.c.Stage.Number)
+			case c.Stage > s.c.Stage.Number:
+				why = fmt.Sprintf("will act for the %s's side at stage %d (the case is at stage %d)", c.Side, c.Stage, s.c.Stage.Number)
+			}
+			add(c.Party, why)
 		}
 	}
 	if aud&ToAdvisers != 0 {
@@ -163,5 +217,37 @@ func (s *caseState) recipients(ev Event) []Recipient {
 	if aud&ToOfficeIfOverdue != 0 && s.c.Stage.Overdue {
 		add(office, "are the partnership business office, and the stage is overdue")
 	}
+	if m := s.policy.OutcomeReportTo; aud&ToOutcomeReport != 0 && m != nil && m.Email != "" {
+		add(Party{Name: m.Name, Email: m.Email, Agency: s.policy.ID}, "are the "+m.Name+", to whom the partnership's outcome of this case is reported")
+	}
+	if m := s.policy.LearningTo; aud&ToLearning != 0 && m != nil && m.Email != "" && strings.TrimSpace(s.c.Learning) != "" {
+		add(Party{Name: m.Name, Email: m.Email, Agency: s.policy.ID}, "are the "+m.Name+", and learning was recorded on this case")
+	}
+	if aud&ToOfficeToFindContacts != 0 && ev.Stage == s.c.Stage.Number && s.officeHelpsFind() {
+		add(office, fmt.Sprintf("are the partnership business office, asked to help find a contact the escalation contacts table does not have for stage %d", s.c.Stage.Number))
+	}
 	return out
+}
+
+// escalationContact is the escalation contact of a side's agency, where the
+// current stage (step) is one above the practitioners and the side has
+// named nobody for it.
+func (s *caseState) escalationContact(side string) (Party, bool) {
+	if !s.policy.UsesEscalationContacts(s.c.Stage.Number, s.c.Stage.Step) || s.hasContactAt(side, s.c.Stage.Number) {
+		return Party{}, false
+	}
+	agency := s.agencyOf(side)
+	ec, ok := s.policy.EscalationContact(agency)
+	if !ok {
+		return Party{}, false
+	}
+	return Party{Name: ec.Name, Email: ec.Email, Agency: agency, Role: "escalation contact"}, true
+}
+
+// agencyName is an agency's name in the policy's directory, or its id.
+func (s *caseState) agencyName(id string) string {
+	if a, ok := s.policy.Agency(id); ok && a.Name != "" {
+		return a.Name
+	}
+	return id
 }

@@ -37,7 +37,7 @@ func TestFailingNotificationsDoNotBlockTheCase(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
-	acts := &failingDelivery{fakeActivities: &fakeActivities{notices: map[int][]workflows.Recipient{}}, attempts: map[int]int{}}
+	acts := &failingDelivery{fakeActivities: &fakeActivities{notices: map[int][]workflows.Recipient{}, mails: map[int][]workflows.Recipient{}}, attempts: map[int]int{}}
 	env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	env.RegisterActivity(acts)
 	h := &harness{t: t, env: env, in: workflows.CaseInput{
@@ -82,7 +82,9 @@ func TestFailingNotificationsDoNotBlockTheCase(t *testing.T) {
 
 // Who is told follows the one table: a reminder goes to the stage's own
 // people only, the person who acted is never told, the business office
-// only at the partnership stage or when overdue.
+// only at the partnership stage or when overdue, and a side that has named
+// nobody at a managers' stage is represented by its escalation contact
+// until it does.
 func TestWhoIsTold(t *testing.T) {
 	start := local(2026, 11, 2, 9, 0) // Monday
 	h := newHarness(t, start)
@@ -114,9 +116,11 @@ func TestWhoIsTold(t *testing.T) {
 		stage int
 		want  string
 	}{
-		// The raiser escalated: the respondent is told, not the raiser.
-		{workflows.EventEscalated, 1, "sam@nct.example"},
-		{workflows.EventStageEntered, 2, "hana@nhft.example sam@nct.example"},
+		// The raiser escalated: the respondent is told, not the raiser; so
+		// are both sides' escalation contacts, since nobody is named yet
+		// for stage 2 (the managers' stage).
+		{workflows.EventEscalated, 1, "sam@nct.example safeguarding.nhft@nscp.example.org safeguarding.nct@nscp.example.org"},
+		{workflows.EventStageEntered, 2, "hana@nhft.example sam@nct.example safeguarding.nhft@nscp.example.org safeguarding.nct@nscp.example.org"},
 		// A reminder goes to the stage's people: the managers, not the practitioners.
 		{workflows.EventReminder, 2, "lena@nhft.example max@nct.example"},
 		// Lena's note goes to everyone else.

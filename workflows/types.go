@@ -27,12 +27,15 @@ const (
 
 // Event types of a case's history.
 const (
-	EventOpened            = "case_opened"
-	EventStageEntered      = "stage_entered"
-	EventNote              = "note"
-	EventContact           = "contact_added"
-	EventEscalated         = "escalated"
-	EventDeadlineChanged   = "deadline_agreed"
+	EventOpened          = "case_opened"
+	EventStageEntered    = "stage_entered"
+	EventNote            = "note"
+	EventContact         = "contact_added"
+	EventEscalated       = "escalated"
+	EventDeadlineChanged = "deadline_agreed"
+	// EventDeadlineProposed: one side proposed a deadline that takes effect
+	// when the other side confirms it (policies deadlines_agreed_by: both).
+	EventDeadlineProposed  = "deadline_proposed"
 	EventDeadlinePassed    = "deadline_passed"
 	EventAgreementProposed = "agreement_proposed"
 	EventAgreementConfirm  = "agreement_confirmed"
@@ -97,6 +100,17 @@ type StageState struct {
 	Level    int    `json:"level,omitempty"`
 	// Phase of a review stage: awaiting_review, awaiting_business_group.
 	Phase string `json:"phase,omitempty"`
+	// AwaitingContact are the sides ("raiser", "respondent") that have named
+	// nobody to act for them at this stage, where people above the
+	// practitioners act (policies.Policy.UsesEscalationContacts): each is
+	// asked to name its person, and meanwhile its agency's escalation
+	// contact is told in its place.
+	AwaitingContact []string `json:"awaiting_contact,omitempty"`
+	// RecordMissingFrom is the stage the case climbed from when its
+	// deadline passed with nothing recorded there: this stage's people are
+	// asked to record what happened at it before anything else. Cleared
+	// once a note is recorded.
+	RecordMissingFrom int `json:"record_missing_from,omitempty"`
 }
 
 // Adviser is a party who joins the case for the procedure rather than for
@@ -115,6 +129,8 @@ type Meeting struct {
 	Purpose     string    `json:"purpose"`
 	Facilitator *Party    `json:"facilitator,omitempty"`
 	RecordedBy  string    `json:"recorded_by"`
+	// Declined: the meeting was offered and the parties declined it.
+	Declined bool `json:"declined,omitempty"`
 }
 
 // Action is one agreed action of an outcome.
@@ -136,6 +152,18 @@ type Agreement struct {
 	ProposedAt     time.Time  `json:"proposed_at"`
 }
 
+// PendingDeadline is a deadline for the current stage that one side has
+// proposed and the other side has yet to confirm. It lapses when the stage
+// (or its step or level) moves.
+type PendingDeadline struct {
+	DueAt          time.Time `json:"due_at"`
+	Reason         string    `json:"reason"`
+	ProposedBy     string    `json:"proposed_by"`
+	ProposedBySide string    `json:"proposed_by_side"`
+	ProposedAt     time.Time `json:"proposed_at"`
+	Stage          int       `json:"stage"`
+}
+
 // Event is one entry of the written record.
 type Event struct {
 	Seq     int       `json:"seq"`
@@ -155,26 +183,36 @@ type Event struct {
 // what the API serves. History is filled by the query and by the API from
 // the record; the stored snapshot leaves it empty.
 type Case struct {
-	Ref        string     `json:"ref"`
-	Policy     string     `json:"policy"`
-	Status     string     `json:"status"`
-	ChildRef   string     `json:"child_ref"`
-	Category   string     `json:"category"`
-	Summary    string     `json:"summary"`
-	Urgent     bool       `json:"urgent"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ClosedAt   *time.Time `json:"closed_at"`
-	Stage      StageState `json:"stage"`
-	Raiser     Party      `json:"raiser"`
-	Respondent Party      `json:"respondent"`
-	Contacts   []Contact  `json:"contacts"`
-	Agreement  *Agreement `json:"agreement"`
-	Outcome    string     `json:"outcome,omitempty"`
-	Learning   string     `json:"learning,omitempty"`
-	Advisers   []Adviser  `json:"advisers"`
-	Meetings   []Meeting  `json:"meetings"`
+	Ref      string `json:"ref"`
+	Policy   string `json:"policy"`
+	Status   string `json:"status"`
+	ChildRef string `json:"child_ref"`
+	Category string `json:"category"`
+	// CategoryDetail says what the disagreement is about when its category
+	// asks (the category other); empty otherwise.
+	CategoryDetail string     `json:"category_detail,omitempty"`
+	Summary        string     `json:"summary"`
+	Urgent         bool       `json:"urgent"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ClosedAt       *time.Time `json:"closed_at"`
+	Stage          StageState `json:"stage"`
+	Raiser         Party      `json:"raiser"`
+	Respondent     Party      `json:"respondent"`
+	Contacts       []Contact  `json:"contacts"`
+	Agreement      *Agreement `json:"agreement"`
+	// PendingDeadline is a deadline one side proposed for the current
+	// stage, waiting for the other side to confirm it; null when none is.
+	PendingDeadline *PendingDeadline `json:"pending_deadline"`
+	Outcome         string           `json:"outcome,omitempty"`
+	Learning        string           `json:"learning,omitempty"`
+	Advisers        []Adviser        `json:"advisers"`
+	Meetings        []Meeting        `json:"meetings"`
 	// DecidedBy says whose decision the partnership-stage outcome records.
 	DecidedBy string `json:"decided_by,omitempty"`
+	// Recommendations are the partnership's recommendations, where it
+	// never decides the case (outcome_by: parties, Devon's Business Group):
+	// recorded when it closes the case unresolved.
+	Recommendations string `json:"recommendations,omitempty"`
 	// CaseReviewConsidered: whether a multi-agency case review was
 	// considered, where the stage records it.
 	CaseReviewConsidered *bool   `json:"case_review_considered,omitempty"`
@@ -210,15 +248,21 @@ func (c Case) Closed() bool {
 
 // CaseInput starts a case. The policy is a snapshot taken at start.
 type CaseInput struct {
-	Ref        string          `json:"ref"`
-	Policy     policies.Policy `json:"policy"`
-	ChildRef   string          `json:"child_ref"`
-	Category   string          `json:"category"`
-	Summary    string          `json:"summary"`
-	Urgent     bool            `json:"urgent"`
-	DueAt      *time.Time      `json:"due_at,omitempty"`
-	Raiser     Party           `json:"raiser"`
-	Respondent Party           `json:"respondent"`
+	Ref      string          `json:"ref"`
+	Policy   policies.Policy `json:"policy"`
+	ChildRef string          `json:"child_ref"`
+	Category string          `json:"category"`
+	// CategoryDetail: what the disagreement is about, for a category that
+	// needs it (policies.Category.CheckDetail, checked by the API).
+	CategoryDetail string     `json:"category_detail,omitempty"`
+	Summary        string     `json:"summary"`
+	Urgent         bool       `json:"urgent"`
+	DueAt          *time.Time `json:"due_at,omitempty"`
+	Raiser         Party      `json:"raiser"`
+	Respondent     Party      `json:"respondent"`
+	// RaiserLineManager, if the raiser named them when raising, acts for the
+	// raiser's side at stage 2 (recorded as its contact there).
+	RaiserLineManager *Party `json:"raiser_line_manager,omitempty"`
 	// RequestID names the API request that started the case (also in the
 	// workflow's memo), so a retry joins its own case and no other.
 	RequestID string `json:"request_id,omitempty"`
@@ -266,11 +310,17 @@ type EscalateInput struct {
 	NextLevel bool `json:"next_level,omitempty"`
 }
 
-// DeadlineInput agrees a shorter deadline for the current stage.
+// DeadlineInput agrees a shorter deadline for the current stage; where the
+// policy's deadlines are agreed by both sides, it proposes one.
 type DeadlineInput struct {
 	By     Person    `json:"by"`
 	DueAt  time.Time `json:"due_at"`
 	Reason string    `json:"reason"`
+}
+
+// ConfirmDeadlineInput is the other side confirming a proposed deadline.
+type ConfirmDeadlineInput struct {
+	By Person `json:"by"`
 }
 
 // ProposeAgreementInput proposes the written outcome.
@@ -323,6 +373,9 @@ type MeetingInput struct {
 	At          time.Time `json:"at"`
 	Purpose     string    `json:"purpose"`
 	Facilitator *Party    `json:"facilitator,omitempty"`
+	// Declined records that the meeting (the mediation) was offered and
+	// the parties declined it.
+	Declined bool `json:"declined,omitempty"`
 }
 
 // Recipient is one person to tell of an event.
@@ -334,9 +387,17 @@ type Recipient struct {
 	// Agency is the recipient's agency (the policy's id for the business
 	// office): its webhook, if it has one, is told too.
 	Agency string `json:"agency,omitempty"`
+	// Also are the later events of the same record (one change: a deadline
+	// passing, the escalation and the next stage) that this notification
+	// tells of too: each person gets one notification per change, on the
+	// first of its events that tells them.
+	Also []int `json:"also,omitempty"`
 }
 
-// Notice is the notification of one event to its recipients.
+// Notice is the notification of one event to its recipients. A recipient
+// told of several events of one record is on the first event's notice only,
+// with the others in Also; a notice may then have no recipients (agencies'
+// webhooks are still told of every event).
 type Notice struct {
 	Seq        int         `json:"seq"`
 	Recipients []Recipient `json:"recipients"`

@@ -51,6 +51,9 @@ func (s *caseState) validateNote(in NoteInput) error {
 }
 
 func (s *caseState) handleNote(ctx workflow.Context, in NoteInput) (ActionResult, error) {
+	// A note is what the stage's people were asked to record first when
+	// the previous stage left nothing on the record.
+	s.c.Stage.RecordMissingFrom = 0
 	ev := s.event(ctx, EventNote, s.c.Stage.Number, in.By, in.Text)
 	if err := s.commit(ctx, ev); err != nil {
 		return ActionResult{}, err
@@ -93,6 +96,7 @@ func (s *caseState) handleContact(ctx workflow.Context, in ContactInput) (Action
 		c.Agency = s.c.Respondent.Agency
 	}
 	s.c.Contacts = append(s.c.Contacts, c)
+	s.c.Stage.AwaitingContact = s.awaitingContact()
 	ev := s.event(ctx, EventContact, s.c.Stage.Number, in.By,
 		fmt.Sprintf("%s (%s, %s) now acts for the %s's side at stage %d.", in.Name, in.Role, in.Email, in.Side, s.c.Stage.Number))
 	if err := s.commit(ctx, ev); err != nil {
@@ -179,7 +183,7 @@ func (s *caseState) handleEscalate(ctx workflow.Context, in EscalateInput) (Acti
 			"Escalated to the next management level: stage %d, level %d. Reason: %s", cur, s.c.Stage.Level, in.Reason))))
 		s.startClock(now, nil)
 		events = append(events, s.withDue(s.event(ctx, EventStageEntered, cur, Person{Name: "escalate"}, fmt.Sprintf(
-			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)), s.c.Stage.DueAt))
+			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)+s.lapseNote()), s.c.Stage.DueAt))
 	case target == cur:
 		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
 			"Escalated to the next step of stage %d. Reason: %s", cur, in.Reason))))
@@ -200,6 +204,9 @@ func (s *caseState) validateDeadline(ctx workflow.Context, in DeadlineInput) err
 	if err := s.validateOpen(); err != nil {
 		return err
 	}
+	if s.policy.DeadlinesNeedBothSides() && s.sideOf(in.By.Email) == "" {
+		return conflict("in this procedure a deadline is agreed by both sides: a party of one side proposes it and the other side confirms it; the partnership and admins cannot agree it for a side")
+	}
 	if !in.DueAt.After(workflow.Now(ctx)) {
 		return ruleViolation("due_at is in the past")
 	}
@@ -217,12 +224,72 @@ func (s *caseState) validateDeadline(ctx workflow.Context, in DeadlineInput) err
 }
 
 func (s *caseState) handleDeadline(ctx workflow.Context, in DeadlineInput) (ActionResult, error) {
+	if s.policy.DeadlinesNeedBothSides() {
+		return s.proposeDeadline(ctx, in)
+	}
 	s.c.Stage.DueAt = in.DueAt
 	s.c.Stage.Agreed = true
 	s.c.Stage.Overdue = false
 	s.epoch++
 	ev := s.withDue(s.event(ctx, EventDeadlineChanged, s.c.Stage.Number, in.By,
 		fmt.Sprintf("Stage %d deadline agreed as %s. Reason: %s", s.c.Stage.Number, s.localTime(in.DueAt), in.Reason)), in.DueAt)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+// proposeDeadline records one side's proposed deadline for the current
+// stage; it replaces any earlier proposal and takes effect when the other
+// side confirms it.
+func (s *caseState) proposeDeadline(ctx workflow.Context, in DeadlineInput) (ActionResult, error) {
+	side := s.sideOf(in.By.Email)
+	text := fmt.Sprintf("Stage %d deadline of %s proposed by %s for the %s's side; it takes effect when the other side confirms it (deadlines are agreed by both sides).",
+		s.c.Stage.Number, s.localTime(in.DueAt), in.By.Name, side)
+	if p := s.c.PendingDeadline; p != nil {
+		text += fmt.Sprintf(" It replaces the deadline of %s proposed by %s.", s.localTime(p.DueAt), p.ProposedBy)
+	}
+	text += " Reason: " + in.Reason
+	s.c.PendingDeadline = &PendingDeadline{DueAt: in.DueAt, Reason: in.Reason, ProposedBy: in.By.Name, ProposedBySide: side,
+		ProposedAt: workflow.Now(ctx), Stage: s.c.Stage.Number}
+	ev := s.event(ctx, EventDeadlineProposed, s.c.Stage.Number, in.By, text)
+	if err := s.commit(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	return s.answer()
+}
+
+func (s *caseState) validateConfirmDeadline(ctx workflow.Context, in ConfirmDeadlineInput) error {
+	if err := s.validateOpen(); err != nil {
+		return err
+	}
+	p := s.c.PendingDeadline
+	if p == nil {
+		return conflict("no deadline is proposed at stage %d", s.c.Stage.Number)
+	}
+	side := s.sideOf(in.By.Email)
+	if side == "" {
+		return conflict("only a party of the other side can confirm the proposed deadline; the partnership and admins cannot agree it for a side")
+	}
+	if side == p.ProposedBySide {
+		return conflict("the %s's side proposed this deadline; the other side confirms it", side)
+	}
+	if !p.DueAt.After(workflow.Now(ctx)) {
+		return ruleViolation("the proposed deadline (%s) has passed; propose another (POST /v1/cases/{ref}/deadline)", s.localTime(p.DueAt))
+	}
+	return nil
+}
+
+func (s *caseState) handleConfirmDeadline(ctx workflow.Context, in ConfirmDeadlineInput) (ActionResult, error) {
+	p := s.c.PendingDeadline
+	s.c.PendingDeadline = nil
+	s.c.Stage.DueAt = p.DueAt
+	s.c.Stage.Agreed = true
+	s.c.Stage.Overdue = false
+	s.epoch++
+	ev := s.withDue(s.event(ctx, EventDeadlineChanged, s.c.Stage.Number, in.By,
+		fmt.Sprintf("Stage %d deadline agreed as %s by both sides: proposed by %s for the %s's side, confirmed by %s for the %s's side. Reason: %s",
+			s.c.Stage.Number, s.localTime(p.DueAt), p.ProposedBy, p.ProposedBySide, in.By.Name, s.sideOf(in.By.Email), p.Reason)), p.DueAt)
 	if err := s.commit(ctx, ev); err != nil {
 		return ActionResult{}, err
 	}
@@ -368,8 +435,23 @@ func (s *caseState) validateOutcome(in OutcomeInput) error {
 	if st.Review && st.Meeting != "" && !s.heldMeeting(st.Number) {
 		return conflict("record the %s first (POST /v1/cases/{ref}/meetings): at stage %d the outcome follows it", st.Meeting, st.Number)
 	}
-	if st.RecordCaseReview && in.CaseReviewConsidered == nil {
-		return ruleViolation("say whether a multi-agency case review was considered (case_review_considered)")
+	if !s.decisions {
+		if st.RecordCaseReview && in.CaseReviewConsidered == nil {
+			return ruleViolation("say whether a multi-agency case review was considered (case_review_considered)")
+		}
+		return nil
+	}
+	if st.OutcomeAfterMeeting && !s.heldMeeting(st.Number) {
+		return conflict("the %s is offered first: record it (POST /v1/cases/{ref}/meetings), or record that the offer was declined (declined: true); at stage %d the outcome follows it",
+			st.Meeting, st.Number)
+	}
+	if s.policy.OutcomeBy == policies.OutcomeByParties && in.Resolved {
+		return ruleViolation("in this procedure the partnership never decides a case (\"no-one from the Business Group, including the chair can be a case decision-maker\"): " +
+			"the parties resolve it by a written agreement (POST /v1/cases/{ref}/agreement, confirmed by the other side); " +
+			"record the recommendations with resolved false to close it unresolved, or as a note to keep it open")
+	}
+	if st.RecordCaseReview && in.CaseReviewConsidered == nil && (!in.Resolved || strings.TrimSpace(in.Learning) != "") {
+		return ruleViolation("the case ends unresolved or with lessons to learn: say whether a multi-agency case review was considered (case_review_considered)")
 	}
 	return nil
 }
@@ -386,7 +468,14 @@ func (s *caseState) handleOutcome(ctx workflow.Context, in OutcomeInput) (Action
 	s.c.CaseReviewConsidered = in.CaseReviewConsidered
 	s.close(ctx, status)
 	text := fmt.Sprintf("Partnership outcome recorded by %s; the case is closed %s. Outcome: %s", in.By.Name, verb, in.Outcome)
-	if s.policy.OutcomeBy == policies.OutcomeByParties {
+	switch {
+	case s.policy.OutcomeBy == policies.OutcomeByParties && s.decisions:
+		// The validator allows only unresolved here: the partnership
+		// records its recommendations, never a decision.
+		s.c.Recommendations = in.Outcome
+		text = fmt.Sprintf("Recommendations recorded by %s for the partnership, which does not decide cases (the decision is the shared responsibility of those involved); "+
+			"the parties reached no written agreement and the case is closed %s. Recommendations: %s", in.By.Name, verb, in.Outcome)
+	case s.policy.OutcomeBy == policies.OutcomeByParties:
 		text = fmt.Sprintf("Outcome recorded by %s as the parties' decision (the partnership does not decide cases); the case is closed %s. Outcome: %s", in.By.Name, verb, in.Outcome)
 	}
 	if in.CaseReviewConsidered != nil {
@@ -410,6 +499,7 @@ func (s *caseState) close(ctx workflow.Context, status string) {
 	now := workflow.Now(ctx)
 	s.c.Status = status
 	s.c.ClosedAt = &now
+	s.c.PendingDeadline = nil
 	s.epoch++
 }
 
@@ -486,7 +576,8 @@ func facilitatorTitle(st policies.Stage) string {
 	return "Restorative facilitator"
 }
 
-// heldMeeting reports whether a meeting of stage n is recorded.
+// heldMeeting reports whether a meeting of stage n is recorded, held or
+// offered and declined.
 func (s *caseState) heldMeeting(n int) bool {
 	for _, m := range s.c.Meetings {
 		if m.Stage == n {
@@ -502,8 +593,11 @@ func (s *caseState) handleMeeting(ctx workflow.Context, in MeetingInput) (Action
 	if strings.TrimSpace(purpose) == "" {
 		purpose = st.Meeting
 	}
-	s.c.Meetings = append(s.c.Meetings, Meeting{At: in.At, Stage: st.Number, Purpose: purpose, Facilitator: in.Facilitator, RecordedBy: in.By.Name})
+	s.c.Meetings = append(s.c.Meetings, Meeting{At: in.At, Stage: st.Number, Purpose: purpose, Facilitator: in.Facilitator, RecordedBy: in.By.Name, Declined: in.Declined})
 	text := fmt.Sprintf("%s recorded for %s: %s.", st.Meeting, s.localTime(in.At), purpose)
+	if in.Declined {
+		text = fmt.Sprintf("%s offered for %s and declined by the parties: %s.", st.Meeting, s.localTime(in.At), purpose)
+	}
 	if in.Facilitator != nil {
 		// facilitatorTitle is "Restorative facilitator" unless the policy
 		// names the role, so cases started before facilitator_role existed

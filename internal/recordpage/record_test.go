@@ -512,6 +512,46 @@ func TestRecordPageWithoutPolicy(t *testing.T) {
 	}
 }
 
+// Contract v1.1, "Categories": category_detail is "shown wherever the
+// category is", the written record included, with or without the policy.
+func TestRecordPageShowsCategoryDetail(t *testing.T) {
+	b := withdrawnCase(t)
+	b.c.Category, b.c.CategoryDetail = "other", "Respite care <arrangements>"
+	for _, tc := range []struct {
+		name string
+		pol  *policies.Policy
+		want string
+	}{
+		{"with its policy", &b.pol, "Other: Respite care <arrangements>"},
+		{"without its policy", nil, "other: Respite care <arrangements>"},
+	} {
+		var buf bytes.Buffer
+		if err := Render(&buf, New(b.c, tc.pol, store.Verification{Intact: true, Events: 4}, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "<td>"+html.EscapeString(tc.want)+"</td>") {
+			t.Errorf("%s: the page does not show the category as %q", tc.name, tc.want)
+		}
+	}
+}
+
+// Contract v1.1, "Agreed deadlines": "the case shows a pending proposal",
+// its written record too.
+func TestRecordPageShowsAPendingDeadline(t *testing.T) {
+	b := withdrawnCase(t)
+	b.c.Status, b.c.ClosedAt = workflows.StatusOpen, nil
+	due := time.Date(2025, 6, 5, 12, 0, 0, 0, time.UTC)
+	b.c.PendingDeadline = &workflows.PendingDeadline{DueAt: due, Reason: "r", ProposedBy: "Sam Social", ProposedBySide: "respondent", Stage: 1}
+	var buf bytes.Buffer
+	if err := Render(&buf, New(b.c, &b.pol, store.Verification{Intact: true, Events: 4}, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	want := "Proposed deadline Thu 5 Jun 2025, 13:00 BST, by Sam Social for the respondent's side: it takes effect when the other side confirms it."
+	if text := strings.Join(strings.Fields(visibleText(buf.String())), " "); !strings.Contains(text, want) {
+		t.Errorf("the page does not show the proposal %q", want)
+	}
+}
+
 func TestRecordedTime(t *testing.T) {
 	london, err := time.LoadLocation("Europe/London")
 	if err != nil {

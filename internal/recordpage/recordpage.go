@@ -105,6 +105,7 @@ var eventWords = map[string]string{
 	workflows.EventContact:           "Person added",
 	workflows.EventEscalated:         "Escalated",
 	workflows.EventDeadlineChanged:   "Deadline agreed",
+	workflows.EventDeadlineProposed:  "Deadline proposed",
 	workflows.EventDeadlinePassed:    "Deadline passed",
 	workflows.EventAgreementProposed: "Outcome proposed",
 	workflows.EventAgreementConfirm:  "Outcome agreed",
@@ -154,11 +155,14 @@ func New(cs workflows.Case, pol *policies.Policy, v store.Verification, printed 
 	if page.Status == "" {
 		page.Status = eventWord(cs.Status)
 	}
+	if cs.CategoryDetail != "" {
+		page.Category = cs.Category + ": " + cs.CategoryDetail
+	}
 	var clock *policies.Clock
 	if pol != nil {
 		page.Policy = pol.Name
 		if cat, ok := pol.Category(cs.Category); ok {
-			page.Category = cat.Label
+			page.Category = cat.Shown(cs.CategoryDetail)
 		}
 		if c, err := pol.Clock(); err == nil {
 			page.Loc = c.Location
@@ -359,7 +363,12 @@ func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []st
 			if strings.Contains(e.Text, "closed unresolved") || (cs.Status == workflows.StatusUnresolved && !strings.Contains(e.Text, "closed resolved")) {
 				verb = "not resolved"
 			}
-			end(e.At, "Partnership outcome recorded "+by(e)+": "+verb)
+			what := "Partnership outcome recorded "
+			if cs.Recommendations != "" {
+				// The partnership never decides here (Devon): it recommends.
+				what = "Partnership recommendations recorded "
+			}
+			end(e.At, what+by(e)+": "+verb)
 		}
 	}
 	if len(rows) > 0 {
