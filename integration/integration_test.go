@@ -471,7 +471,7 @@ func TestDrillCaseEndToEnd(t *testing.T) {
 			t.Errorf("mail %q: subject lacks the case reference, or its Message-ID %q is missing or repeated", m.Subject, m.MessageID)
 		}
 		ids[m.MessageID] = true
-		for _, want := range []string{c.Ref, "NCT/2026/0042", "Current stage: ", "What is asked of you", "http://escalate.test/v1/cases/" + c.Ref, "999"} {
+		for _, want := range []string{c.Ref, "NCT/2026/0042", "Current stage: ", "What is asked of you", "http://escalate.test/cases/" + c.Ref, "999"} {
 			if !strings.Contains(m.Text, want) {
 				t.Errorf("mail %q: text lacks %q", m.Subject, want)
 			}
