@@ -13,6 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
+
+	"escalate/internal/clientkey"
 )
 
 // limiter is a token bucket per key (a bearer token's id for writes, a
@@ -144,23 +146,9 @@ func (s *Server) rateLimit(c *gin.Context) {
 	c.Next()
 }
 
-// clientKey is whom failed authentications are counted against: the
-// client's address (Gin's ClientIP: the connection's peer, or what a
-// TRUSTED_PROXIES proxy forwards), an IPv6 client by its /64, which one
-// host or home usually holds whole.
-func clientKey(c *gin.Context) string {
-	ip := c.ClientIP()
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
+// clientKey is whom failed authentications are counted against
+// (internal/clientkey, shared with the pages' sign-in limit).
+var clientKey = clientkey.Of
 
 // authBlocked answers 429 for a client out of failed authentications, for
 // every request, before its token is looked up: answering a right guess

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-playground/validator/v10"
+
+	"escalate/internal/textrule"
 )
 
 // The two rules for text that people send, in one place. Every string field
@@ -30,40 +32,11 @@ import (
 // headers and CSV rows (CR, LF) and what terminals interpret (ESC); nobody
 // types them.
 
-// textProblem says why s cannot be multi-line text, or "" if it can.
-func textProblem(s string) string {
-	if !utf8.ValidString(s) {
-		return "must be valid UTF-8"
-	}
-	for _, r := range s {
-		if r != '\n' && r != '\t' && unicode.Is(unicode.Cc, r) {
-			return "must not contain control characters (only newlines and tabs)"
-		}
-	}
-	return ""
-}
-
-// singleLineProblem says why s cannot be a single-line value, or "".
-func singleLineProblem(s string) string {
-	if !utf8.ValidString(s) {
-		return "must be valid UTF-8"
-	}
-	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Cc, r), r == '\u2028', r == '\u2029':
-			return "must be one line, without control characters, line breaks or tabs"
-		case bidiControl(r):
-			return "must not contain bidirectional override characters (U+202A-U+202E, U+2066-U+2069)"
-		}
-	}
-	return ""
-}
-
-// bidiControl: the explicit bidirectional embeddings, overrides and
-// isolates, with which text can display in another order than it is.
-func bidiControl(r rune) bool {
-	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
-}
+// The rules themselves live in internal/textrule, which the pages use too.
+var (
+	textProblem       = textrule.TextProblem
+	singleLineProblem = textrule.SingleLineProblem
+)
 
 // registerTextRules adds the "text" and "singleline" validator tags.
 func registerTextRules(v *validator.Validate) {

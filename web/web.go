@@ -18,17 +18,16 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"escalate/activities"
+	"escalate/internal/clientkey"
+	"escalate/internal/textrule"
 	"escalate/policies"
 	"escalate/store"
 )
@@ -289,19 +288,8 @@ func (s *Server) cleanInput(c *gin.Context) {
 	c.Next()
 }
 
-// cleanLine: valid UTF-8 with no control character, line or paragraph
-// separator or bidirectional control.
-func cleanLine(v string) bool {
-	if !utf8.ValidString(v) {
-		return false
-	}
-	for _, r := range v {
-		if unicode.Is(unicode.Cc, r) || r == '\u2028' || r == '\u2029' || (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') {
-			return false
-		}
-	}
-	return true
-}
+// cleanLine: the one single-line text rule (internal/textrule).
+func cleanLine(v string) bool { return textrule.SingleLineProblem(v) == "" }
 
 // maxForm is the largest form body accepted: the pages' forms are small.
 const maxForm = 16 << 10
@@ -313,22 +301,9 @@ func limitBody(c *gin.Context) {
 	c.Next()
 }
 
-// clientKey is whom sign-in requests are counted against: the client's
-// address (the connection's peer, or what a trusted proxy forwards), an
-// IPv6 client by its /64.
-func clientKey(c *gin.Context) string {
-	ip := c.ClientIP()
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
+// clientKey is whom sign-in requests are counted against (shared with
+// the API's limits).
+var clientKey = clientkey.Of
 
 // storeFailed answers a page for a store error: 503 when PostgreSQL did
 // not answer, 500 otherwise; the detail goes to the log only.
