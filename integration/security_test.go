@@ -571,19 +571,25 @@ func TestConcurrentDuplicateCreates(t *testing.T) {
 	var wg sync.WaitGroup
 	refs := make([]string, 50)
 	codes := make([]int, 50)
+	why := make([]string, 50)
 	for i := range refs {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			var c workflows.Case
+			var c struct {
+				workflows.Case
+				Error struct {
+					Code, Message string
+				} `json:"error"`
+			}
 			codes[i] = s.callWithHeader("POST", "/v1/cases", raiser, "Idempotency-Key", "dup-key-1", body, &c)
-			refs[i] = c.Ref
+			refs[i], why[i] = c.Ref, c.Error.Code+": "+c.Error.Message
 		}(i)
 	}
 	wg.Wait()
 	for i := range refs {
 		if codes[i] != 201 || refs[i] != refs[0] {
-			t.Fatalf("request %d: %d %q, want 201 %q", i, codes[i], refs[i], refs[0])
+			t.Fatalf("request %d: %d %q (%s), want 201 %q", i, codes[i], refs[i], why[i], refs[0])
 		}
 	}
 	if n := s.caseCount(t); n != 1 {

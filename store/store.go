@@ -85,7 +85,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %w", err)
 	}
-	cfg.MaxConns = 10
+	// Enough for the bursts a partnership's systems send at once (the
+	// connections wait within each call's deadline); pool_max_conns in the
+	// URL overrides it.
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = 20
+	}
 	// A connection that stops answering is noticed: dialing and the
 	// handshake are bounded, the kernel probes an idle connection whose
 	// peer has gone, the pool checks idle ones every few seconds and pings
