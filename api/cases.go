@@ -144,13 +144,15 @@ func (s *Server) createCase(c *gin.Context) error {
 		}
 		ref, claimed = r, !existing
 		if existing {
-			if cs, err := s.store.GetCase(ctx, ref); err == nil {
+			// An earlier request with this key got the reference. Its case
+			// is recorded, or about to be (a retry racing the first
+			// request): wait a moment for it rather than joining the start,
+			// which sends the workflow one more update. Not recorded by
+			// then, the earlier start failed or its answer was lost: start
+			// it under the same reference, which joins it if it was started.
+			if cs, ok := s.awaitCase(ctx, ref, duplicateWait); ok {
 				return s.created(c, cs)
 			}
-			// An earlier request with this key got the reference but its
-			// case is not recorded (yet): it is still starting, or Temporal's
-			// answer did not come. Start it under the same reference: if it
-			// was started, this joins it (the workflow ID is the reference).
 		}
 	} else {
 		r, err := s.store.NextRef(ctx, pol.RefPrefix, year)
@@ -229,6 +231,28 @@ func categoryDetailProblem(cat policies.Category, detail string) error {
 		return ruleViolation(err.Error(), map[string]string{"category_detail": "required for category " + cat.ID})
 	}
 	return invalidField("category_detail", err.Error())
+}
+
+// duplicateWait is how long a request whose Idempotency-Key another
+// request has just used waits for that request's case to be recorded.
+const duplicateWait = 3 * time.Second
+
+// awaitCase reads the case ref until it is recorded, for at most d.
+func (s *Server) awaitCase(ctx context.Context, ref string, d time.Duration) (workflows.Case, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if cs, err := s.store.GetCase(ctx, ref); err == nil {
+			return cs, true
+		}
+		if !time.Now().Before(deadline) {
+			return workflows.Case{}, false
+		}
+		select {
+		case <-ctx.Done():
+			return workflows.Case{}, false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // maxRefAttempts bounds how many references a start tries when the

@@ -56,7 +56,7 @@ func TestResetRunNumbersAfterTheRecord(t *testing.T) {
 		}
 	}
 	before := s.eventCount(t, c.Ref)
-	_, err := s.temporal.WorkflowService().ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+	resp, err := s.temporal.WorkflowService().ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
 		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: c.Ref},
 		Reason: "restore after a fault", WorkflowTaskFinishEventId: resetAt, RequestId: "reset-test-1",
 		ResetReapplyExcludeTypes: []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
@@ -65,10 +65,25 @@ func TestResetRunNumbersAfterTheRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var after workflows.Case
-	if code := s.call("POST", "/v1/cases/"+c.Ref+"/notes", raiser, map[string]string{"text": "Third call, after the reset"}, &after); code != 200 {
-		t.Fatalf("note after the reset: %d", code)
+	// The reset run is the case's current run before anyone acts on it.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		d, err := s.temporal.DescribeWorkflowExecution(ctx, c.Ref, "")
+		if err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() == resp.GetRunId() &&
+			d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset run %s is not the current run: %v", resp.GetRunId(), err)
+		}
 	}
+	var answer struct {
+		workflows.Case
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if code := s.call("POST", "/v1/cases/"+c.Ref+"/notes", raiser, map[string]string{"text": "Third call, after the reset"}, &answer); code != 200 {
+		t.Fatalf("note after the reset: %d %s: %s", code, answer.Error.Code, answer.Error.Message)
+	}
+	after := answer.Case
 	n := len(after.History)
 	if n != before+2 || after.Version != n {
 		t.Fatalf("after the reset: %d events, version %d; want %d", n, after.Version, before+2)
