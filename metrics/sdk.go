@@ -103,37 +103,34 @@ type timerFunc func(time.Duration)
 func (f timerFunc) Record(d time.Duration) { f(d) }
 
 func (v *sdkVecs) counter(name string) *prometheus.CounterVec {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if c, ok := v.counters[name]; ok {
-		return c
-	}
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Temporal SDK counter " + name + "."}, sdkLabels)
-	v.counters[name] = register(v.reg, c).(*prometheus.CounterVec)
-	return v.counters[name]
+	return vecFor(v, v.counters, name, func() *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Temporal SDK counter " + name + "."}, sdkLabels)
+	})
 }
 
 func (v *sdkVecs) gauge(name string) *prometheus.GaugeVec {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if g, ok := v.gauges[name]; ok {
-		return g
-	}
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Temporal SDK gauge " + name + "."}, sdkLabels)
-	v.gauges[name] = register(v.reg, g).(*prometheus.GaugeVec)
-	return v.gauges[name]
+	return vecFor(v, v.gauges, name, func() *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Temporal SDK gauge " + name + "."}, sdkLabels)
+	})
 }
 
 func (v *sdkVecs) timer(name string) *prometheus.HistogramVec {
+	return vecFor(v, v.timers, name, func() *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Temporal SDK latency " + name + ".",
+			Buckets: sdkBuckets}, sdkLabels)
+	})
+}
+
+// vecFor is the metric vector of name in vecs, made and registered on
+// first use (or the one already registered under that name).
+func vecFor[V prometheus.Collector](v *sdkVecs, vecs map[string]V, name string, make func() V) V {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if t, ok := v.timers[name]; ok {
-		return t
+	if vec, ok := vecs[name]; ok {
+		return vec
 	}
-	t := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Temporal SDK latency " + name + ".",
-		Buckets: sdkBuckets}, sdkLabels)
-	v.timers[name] = register(v.reg, t).(*prometheus.HistogramVec)
-	return v.timers[name]
+	vecs[name] = register(v.reg, make()).(V)
+	return vecs[name]
 }
 
 // register adds c to reg, or returns the collector already registered
