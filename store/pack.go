@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -443,11 +444,15 @@ func (s *Store) RemoveMeeting(ctx context.Context, policy, date string) (err err
 type PartnershipFilter struct {
 	Policy string
 	// Status is a status, or "open" (not closed) or "closed".
-	Status   string
-	Stage    int
-	Agency   string // a directory id, on either side
-	Category string
-	Overdue  bool
+	Status string
+	Stage  int
+	Agency string // a directory id, on either side
+	// AgencyNames are what Agency may have been declared as (its id and
+	// name), for cases opened before ids were kept with no policy snapshot
+	// to fill them from.
+	AgencyNames []string
+	Category    string
+	Overdue     bool
 	// From and To bound when the cases were raised (From included).
 	From, To time.Time
 	Now      time.Time
@@ -470,18 +475,24 @@ func (s *Store) PartnershipCases(ctx context.Context, f PartnershipFilter) (_ []
 	if !f.To.IsZero() {
 		to = f.To
 	}
+	names := []string{}
+	for _, n := range f.AgencyNames {
+		names = append(names, strings.ToLower(strings.TrimSpace(n)))
+	}
 	rows, err := s.pool.Query(ctx, `
 SELECT snapshot FROM cases
 WHERE policy = $1
   AND ($2 = '' OR ($2 = 'open' AND closed_at IS NULL) OR ($2 = 'closed' AND closed_at IS NOT NULL) OR status = $2)
   AND ($3 = 0 OR stage = $3)
-  AND ($4 = '' OR raiser_agency_id = $4 OR respondent_agency_id = $4)
+  AND ($4 = '' OR raiser_agency_id = $4 OR respondent_agency_id = $4
+       OR (raiser_agency_id = '' AND lower(btrim(raiser_agency)) = ANY($11))
+       OR (respondent_agency_id = '' AND lower(btrim(respondent_agency)) = ANY($11)))
   AND ($5 = '' OR category = $5)
   AND (NOT $6 OR `+overdueSQL("$7")+`)
   AND ($8::timestamptz IS NULL OR created_at >= $8)
   AND ($9::timestamptz IS NULL OR created_at < $9)
 ORDER BY created_at DESC, ref DESC
-LIMIT $10`, f.Policy, f.Status, f.Stage, f.Agency, f.Category, f.Overdue, f.Now, from, to, limit+1)
+LIMIT $10`, f.Policy, f.Status, f.Stage, f.Agency, f.Category, f.Overdue, f.Now, from, to, limit+1, names)
 	if err != nil {
 		return nil, false, err
 	}
