@@ -116,39 +116,51 @@ func buildPackView(pol policies.Policy, p store.Pack, per period, now time.Time)
 		}
 		return id
 	}
-	var catIDs []string
+	// The months' table and chart show the categories of the period's
+	// cases (all of them would be a dozen columns); the next section lists
+	// every category beside a year earlier.
+	var catIDs, shown []string
 	for _, c := range cats {
 		catIDs = append(catIDs, c.ID)
 	}
 	// Categories no longer in the policy that cases still carry.
-	extra := map[string]bool{}
-	for _, m := range cur.Months {
-		for id := range m.ByCategory {
-			if _, ok := pol.Category(id); !ok {
-				extra[id] = true
-			}
+	var extra []string
+	for id := range cur.ByCategory {
+		if _, ok := pol.Category(id); !ok {
+			extra = append(extra, id)
 		}
 	}
-	for id := range extra {
-		catIDs = append(catIDs, id)
+	for id := range ye.ByCategory {
+		if _, ok := pol.Category(id); !ok && cur.ByCategory[id] == 0 {
+			extra = append(extra, id)
+		}
 	}
-	sort.SliceStable(catIDs[len(cats):], func(i, j int) bool { return catIDs[len(cats)+i] < catIDs[len(cats)+j] })
+	sort.Strings(extra)
+	catIDs = append(catIDs, extra...)
+	for _, id := range catIDs {
+		if cur.ByCategory[id] > 0 {
+			shown = append(shown, id)
+		}
+	}
 	months := packSection{ID: "months", Heading: "Escalations per month, by category",
-		Intro:   "Cases raised each month of the period, by what they were about; the last column is the same month a year earlier.",
+		Intro: "Cases raised each month of the period, by what they were about (the categories of the period's cases); " +
+			"the last column is the same month a year earlier.",
 		Columns: []string{"Month"}}
 	bars := chart.Bars{ID: "chart-months", Title: "Escalations per month, by category", Stacked: true, Unit: "cases",
 		Desc: fmt.Sprintf("Stacked bars, one per month from %s, each divided by category. The table below gives every figure.", per.Label)}
-	for _, id := range catIDs {
+	for _, id := range shown {
 		months.Columns = append(months.Columns, catLabel(id))
 		bars.Series = append(bars.Series, chart.Series{Name: catLabel(id)})
 	}
+	if len(shown) == 0 {
+		bars.Series = []chart.Series{{Name: "Cases"}}
+	}
 	months.Columns = append(months.Columns, "Total", "A year earlier")
 	for i, m := range cur.Months {
-		label := m.Start.Format("January 2006")
 		key := m.Start.Format("2006-01")
-		row := packRow{Label: label}
+		row := packRow{Label: m.Start.Format("January 2006")}
 		bars.Rows = append(bars.Rows, m.Start.Format("Jan 2006"))
-		for j, id := range catIDs {
+		for j, id := range shown {
 			n := m.ByCategory[id]
 			row.Cells = append(row.Cells, cell{"by_month/" + key + "/" + id, itoa(n)})
 			bars.Series[j].Values = append(bars.Series[j].Values, float64(n))
@@ -161,10 +173,10 @@ func buildPackView(pol policies.Policy, p store.Pack, per period, now time.Time)
 		months.Rows = append(months.Rows, row)
 	}
 	total := packRow{Label: "Whole period"}
-	for _, id := range catIDs {
-		total.Cells = append(total.Cells, cell{"by_category/" + id, itoa(cur.ByCategory[id])})
+	for _, id := range shown {
+		total.Cells = append(total.Cells, cell{"by_month/period/" + id, itoa(cur.ByCategory[id])})
 	}
-	total.Cells = append(total.Cells, cell{"by_category/total", itoa(cur.Raised)}, cell{"by_category/year_earlier", itoa(ye.Raised)})
+	total.Cells = append(total.Cells, cell{"by_month/period/total", itoa(cur.Raised)}, cell{"by_month/period/year_earlier", itoa(ye.Raised)})
 	months.Rows = append(months.Rows, total)
 	months.Bars = bars
 	v.Sections = append(v.Sections, months)
@@ -180,6 +192,21 @@ func buildPackView(pol policies.Policy, p store.Pack, per period, now time.Time)
 		return sec
 	}
 	count := func(x float64) string { return chart.Number(x) }
+
+	// Every category, beside a year earlier.
+	var catRows, catKeys []string
+	var cNow, cBefore []float64
+	for _, id := range catIDs {
+		catRows = append(catRows, catLabel(id))
+		catKeys = append(catKeys, "by_category/"+id)
+		cNow = append(cNow, float64(cur.ByCategory[id]))
+		cBefore = append(cBefore, float64(ye.ByCategory[id]))
+	}
+	bc := compare("categories", "Escalations by category", "Every category of the procedure: the cases raised in the period about it, and a year earlier.",
+		"Escalations by category", "Grouped bars, one pair per category: cases raised this period and a year earlier; long names are shortened.",
+		"cases", catRows, catKeys, cNow, cBefore, count)
+	bc.Columns[0] = "Category"
+	v.Sections = append(v.Sections, bc)
 
 	// Highest stage reached.
 	var stageRows, stageKeys []string

@@ -101,7 +101,7 @@ func TestPartnershipPagesAccess(t *testing.T) {
 	}
 	figs := figures(pack.body)
 	for k, want := range map[string]string{"totals/raised": "1", "raising/nhft": "1", "receiving/nct": "1", "raising/nct": "0",
-		"by_highest_stage/2/this": "1", "by_category/communication": "1"} {
+		"by_highest_stage/2/this": "1", "by_category/communication/this": "1", "by_month/period/communication": "1"} {
 		if figs[k] != want {
 			t.Errorf("pack figure %s = %q, want %q", k, figs[k], want)
 		}
@@ -109,8 +109,10 @@ func TestPartnershipPagesAccess(t *testing.T) {
 	if strings.Contains(pack.body, `data-without="nct"`) || !strings.Contains(pack.body, `data-without="northants-police"`) {
 		t.Error("agencies without: nct received a case (declared by its name) and is not without; the police are")
 	}
-	if n := strings.Count(pack.body, `<svg `); n != 5 || strings.Count(pack.body, "<title id=") != 5 {
-		t.Errorf("%d charts, want 5 each with a title", n)
+	// Months, categories, stages, resolution, missed by stage, agencies
+	// (none missed: no chart of missed by agency).
+	if n := strings.Count(pack.body, `<svg `); n != 6 || strings.Count(pack.body, "<title id=") != 6 {
+		t.Errorf("%d charts, want 6 each with a title", n)
 	}
 	if !strings.Contains(pack.body, `href="/partnership/pack"`) || !strings.Contains(pack.body, `aria-current="page">Meeting pack`) {
 		t.Error("the nav lacks the meeting pack")

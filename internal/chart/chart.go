@@ -16,8 +16,9 @@ import (
 )
 
 // Palette is the series' colours, in order: GOV.UK's blue, orange, green,
-// purple, dark grey, red, brown and turquoise, distinct on white and in
-// greyscale print by their order in the legend.
+// purple, dark grey, red, brown and turquoise. A chart with more series
+// than colours repeats them: the pack shows only the categories of the
+// period's cases, and its table is the exact account.
 var Palette = []string{"#1d70b8", "#f47738", "#00703c", "#912b88", "#505a5f", "#d4351c", "#b58840", "#28a197"}
 
 // Series is one set of values, one per row.
@@ -82,6 +83,7 @@ const (
 	axisH     = 24.0
 	fontSize  = 12.0
 	maxLabel  = 30
+	maxLegend = 80
 	rightPad  = 48.0
 	textColor = "#0b0c0c"
 )
@@ -99,12 +101,13 @@ func (b Bars) Layout() Drawing {
 	if len(b.Series) > 1 {
 		x, y := 0.0, 4.0
 		for i, s := range b.Series {
-			w := 14 + 6 + float64(len([]rune(s.Name)))*6.5 + 16
+			name := shortenTo(s.Name, maxLegend)
+			w := 14 + 6 + float64(len([]rune(name)))*7 + 16
 			if x+w > Width && x > 0 {
 				x, y = 0, y+legendH
 			}
 			d.Rects = append(d.Rects, Rect{X: x, Y: y, W: 14, H: 14, Fill: color(i)})
-			d.Texts = append(d.Texts, Text{X: x + 20, Y: y + 11.5, S: s.Name, Size: fontSize, Anchor: "start", Fill: textColor})
+			d.Texts = append(d.Texts, Text{X: x + 20, Y: y + 11.5, S: name, Size: fontSize, Anchor: "start", Fill: textColor})
 			x += w
 		}
 		top = y + legendH
@@ -198,12 +201,14 @@ func niceMax(v float64) float64 {
 	return 40 * mag
 }
 
-func shorten(s string) string {
+func shorten(s string) string { return shortenTo(s, maxLabel) }
+
+func shortenTo(s string, n int) string {
 	r := []rune(s)
-	if len(r) <= maxLabel {
+	if len(r) <= n {
 		return s
 	}
-	return strings.TrimSpace(string(r[:maxLabel-1])) + "…"
+	return strings.TrimSpace(string(r[:n-1])) + "…"
 }
 
 // Number is a value as a chart labels it: whole, or to one decimal place.
