@@ -76,7 +76,7 @@ type Drawing struct {
 // Layout sizes.
 const (
 	Width     = 640.0
-	labelW    = 200.0
+	labelW    = 230.0
 	barH      = 14.0
 	rowGap    = 8.0
 	legendH   = 22.0

@@ -37,8 +37,8 @@ func TestBarsSVG(t *testing.T) {
 	if rects != 5 {
 		t.Errorf("%d rects, want 5:\n%s", rects, svg)
 	}
-	// The axis runs to 8: 8 fills the plot (392 wide), 4 half, 2 a quarter.
-	if strings.Join(widths[2:], " ") != "392 196 98" {
+	// The axis runs to 8: 8 fills the plot (362 wide), 4 half, 2 a quarter.
+	if strings.Join(widths[2:], " ") != "362 181 90.5" {
 		t.Errorf("bar widths %v", widths[2:])
 	}
 	for _, want := range []string{`role="img"`, `aria-labelledby="c1-title c1-desc"`, `<title id="c1-title">Escalations &lt;by&gt; agency</title>`,
