@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"escalate/policies"
 	"escalate/store"
@@ -187,5 +190,66 @@ func TestPackPeriod(t *testing.T) {
 		if next := store.NextMeeting(tc.meetings, tc.now, london); next != tc.next {
 			t.Errorf("%s: next %q, want %q", tc.name, next, tc.next)
 		}
+	}
+}
+
+// Migration 000014 fills in the directory ids of cases opened before they
+// were kept, from each case's policy snapshot: by id or by name, in any
+// case; an agency outside the directory, or a case with no snapshot, gets
+// none.
+func TestAgencyIDBackfill(t *testing.T) {
+	st, dsn := testStoreDSN(t)
+	ctx := context.Background()
+	p := packPolicy()
+	at := utc("2026-06-01T10:00:00Z")
+	openWithPolicy(t, st, p, "B1", " Health Foundation Trust ", "NCT", at)
+	openWithPolicy(t, st, p, "B2", "police", "A GP surgery", at)
+	openWithPolicy(t, st, p, "B3", "schools", "Children's trust", at)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	ids := func() map[string][2]string {
+		rows, err := conn.Query(ctx, `SELECT ref, raiser_agency_id, respondent_agency_id FROM cases ORDER BY ref`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][2]string{}
+		for rows.Next() {
+			var ref, a, b string
+			if err := rows.Scan(&ref, &a, &b); err != nil {
+				t.Fatal(err)
+			}
+			out[ref] = [2]string{a, b}
+		}
+		return out
+	}
+	// Opening recorded them (B3's schools only the contacts table names: an
+	// id the migration, matching the agencies list, leaves to the pack).
+	want := map[string][2]string{"B1": {"nhft", "nct"}, "B2": {"police", ""}, "B3": {"schools", "nct"}}
+	if got := ids(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("at opening: %v, want %v", got, want)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE cases SET raiser_agency_id = '', respondent_agency_id = ''`); err != nil {
+		t.Fatal(err)
+	}
+	up := store.MigrationFile("000014_agency_ids_and_meetings.up.sql")
+	start := strings.Index(up, "UPDATE cases c SET")
+	end := strings.Index(up[start:], ";\n") + start
+	if _, err := conn.Exec(ctx, up[start:end]); err != nil {
+		t.Fatal(err)
+	}
+	want["B3"] = [2]string{"", "nct"}
+	if got := ids(); !reflect.DeepEqual(got, want) {
+		t.Errorf("backfilled: %v, want %v", got, want)
+	}
+	// The pack counts B3's schools all the same, matching today's directory.
+	pack, err := st.MeetingPack(ctx, store.PackFilter{Policy: p, From: at.Add(-time.Hour), To: at.Add(time.Hour), Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pack.Current.Raising["schools"] != 1 || pack.Current.Receiving["nct"] != 2 || pack.Current.Receiving[store.OutsideDirectory] != 1 {
+		t.Errorf("raising %v receiving %v", pack.Current.Raising, pack.Current.Receiving)
 	}
 }
