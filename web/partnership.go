@@ -17,7 +17,6 @@ import (
 	"escalate/cases"
 	"escalate/policies"
 	"escalate/store"
-	"escalate/workflows"
 )
 
 // The partnership's pages: every case of its procedure, with filters, and
@@ -519,13 +518,4 @@ func (s *Server) packPDF(c *gin.Context, me cases.Principal) {
 	}
 	c.Header("Content-Disposition", `attachment; filename="`+v.FileName()+`.pdf"`)
 	c.Data(http.StatusOK, "application/pdf", b)
-}
-
-// statusLabel is a status as the pack names it.
-func statusLabel(st string) string {
-	switch st {
-	case workflows.StatusOpen:
-		return "Open"
-	}
-	return shortStatus(st)
 }
