@@ -90,16 +90,40 @@ func TestEventFieldsMigrationKeepsOldRecordsVerified(t *testing.T) {
 	if err := store.WriteSealV1Record(ctx, admin, keys, open, oldEvents[:2]); err != nil {
 		t.Fatal(err)
 	}
+	// A case whose policy snapshot the record kept: its first stage has
+	// steps and its second repeats level by level, which the migration
+	// reads from the snapshot where the record shows one step or level.
+	kept := open
+	kept.Ref = "NSCP-2026-00103"
+	kept.Version = 6
+	if err := store.WriteSealV1Record(ctx, admin, keys, kept, []workflows.Event{oldEvents[0], oldEvents[1], oldEvents[2],
+		{Seq: 4, At: oldEvents[6].At, Type: workflows.EventEscalated, Stage: 1, By: "Sam", ByEmail: "sam@nct.example", Text: "Escalated"},
+		{Seq: 5, At: oldEvents[6].At, Type: workflows.EventStageEntered, Stage: 2, By: "escalate", Text: "Stage 2"},
+		{Seq: 6, At: oldEvents[6].At.Add(time.Hour), Type: workflows.EventNote, Stage: 2, By: "Sam", ByEmail: "sam@nct.example", Text: "Met"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tamper(t, admin, `INSERT INTO case_policies (ref, policy_id, hash, content) VALUES ($1, 'northamptonshire', '\x00',
+		'{"id": "northamptonshire", "stages": [{"number": 1, "steps": [{"name": "a"}, {"name": "b"}]}, {"number": 2, "repeat": true}]}')`, kept.Ref)
 	if err := store.Prepare(ctx, admin); err != nil {
 		t.Fatalf("migrate to 000013: %v", err)
 	}
+
 	st, err := store.Open(ctx, appURL(t, admin), store.Options{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
 
-	entries, v, err := st.Record(ctx, oldCase.Ref)
+	entries, v, err := st.Record(ctx, kept.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Intact || fieldsOf(entries[1].Event) != "0>1 opened step 1 level 0 agreed true" || fieldsOf(entries[4].Event) != "1>2 escalated step 0 level 1 agreed false" {
+		t.Errorf("from the kept policy: %+v; %q, %q", v, fieldsOf(entries[1].Event), fieldsOf(entries[4].Event))
+	}
+
+	entries, v, err = st.Record(ctx, oldCase.Ref)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,47 +54,60 @@ CREATE TEMPORARY TABLE ev13_moves ON COMMIT DROP AS
 WITH islands AS (
     SELECT x.*, sum(x.starts_island) OVER (PARTITION BY x.ref ORDER BY x.seq) AS island
     FROM ev13_entered x
+), counted AS (
+    -- Per island (window functions, so the backfill stays linear): the
+    -- steps and levels entered so far, and whether it has steps or more
+    -- than one level at all.
+    SELECT i.*,
+           count(*) FILTER (WHERE i.type = 'step_entered') OVER (PARTITION BY i.ref, i.island ORDER BY i.seq) AS steps_so_far,
+           count(*) FILTER (WHERE i.type = 'stage_entered') OVER (PARTITION BY i.ref, i.island ORDER BY i.seq) AS levels_so_far,
+           bool_or(i.type = 'step_entered') OVER (PARTITION BY i.ref, i.island) AS island_has_steps,
+           count(*) FILTER (WHERE i.type = 'stage_entered') OVER (PARTITION BY i.ref, i.island) AS island_levels
+    FROM islands i
 ), stages AS (
     -- The stage of the policy the case ran under, where the record kept it.
-    SELECT i.id, s.value AS stage
-    FROM islands i
-    JOIN case_policies cp ON cp.ref = i.ref
+    SELECT DISTINCT ON (cp.ref, (s.value->>'number')::int) cp.ref, (s.value->>'number')::int AS number, s.value AS stage
+    FROM case_policies cp
     CROSS JOIN LATERAL jsonb_array_elements(cp.content->'stages') s
-    WHERE (s.value->>'number')::int = i.stage
+), causes AS (
+    -- What was written in the same step as each entry, between it and the
+    -- entry before it: a send-back, or a deadline passing (and how).
+    SELECT c.id,
+           bool_or(e.type = 'sent_back') AS sent_back,
+           bool_or(e.type = 'deadline_passed') AS deadline,
+           bool_or(e.type = 'deadline_passed' AND e.text LIKE '%referred to the partnership for mediation%') AS mediation
+    FROM counted c
+    JOIN events e ON e.ref = c.ref AND e.seq > c.prev_seq AND e.seq < c.seq AND e.at = c.at
+                 AND e.type IN ('sent_back', 'deadline_passed')
+    GROUP BY c.id
 )
-SELECT i.id, i.ref, i.seq, i.at, i.type, i.stage,
-       i.prev_stage AS from_stage,
+SELECT c.id, c.ref, c.seq, c.at, c.type, c.stage,
+       c.prev_stage AS from_stage,
        CASE
-           WHEN i.nth = 1 THEN 'opened'
-           WHEN EXISTS (SELECT 1 FROM events c WHERE c.ref = i.ref AND c.seq > i.prev_seq AND c.seq < i.seq
-                        AND c.type = 'sent_back' AND c.at = i.at) THEN 'sent_back'
-           WHEN EXISTS (SELECT 1 FROM events c WHERE c.ref = i.ref AND c.seq > i.prev_seq AND c.seq < i.seq
-                        AND c.type = 'deadline_passed' AND c.at = i.at) THEN
-               CASE
-                   WHEN i.type = 'step_entered' THEN 'deadline_next_step'
-                   WHEN EXISTS (SELECT 1 FROM events c WHERE c.ref = i.ref AND c.seq > i.prev_seq AND c.seq < i.seq
-                                AND c.type = 'deadline_passed' AND c.at = i.at
-                                AND c.text LIKE '%referred to the partnership for mediation%') THEN 'deadline_mediation'
-                   ELSE 'deadline_passed'
-               END
-           WHEN i.type = 'step_entered' THEN 'next_step'
-           WHEN i.stage = i.prev_stage THEN 'next_level'
+           WHEN c.nth = 1 THEN 'opened'
+           WHEN k.sent_back THEN 'sent_back'
+           WHEN k.deadline AND c.type = 'step_entered' THEN 'deadline_next_step'
+           WHEN k.deadline AND k.mediation THEN 'deadline_mediation'
+           WHEN k.deadline THEN 'deadline_passed'
+           WHEN c.type = 'step_entered' THEN 'next_step'
+           WHEN c.stage = c.prev_stage THEN 'next_level'
            ELSE 'escalated'
        END AS move,
        CASE
-           WHEN i.type = 'step_entered' THEN
-               1 + count(*) FILTER (WHERE i.type = 'step_entered') OVER (PARTITION BY i.ref, i.island ORDER BY i.seq)
-           WHEN jsonb_array_length(coalesce(st.stage->'steps', '[]'::jsonb)) > 0
-                OR EXISTS (SELECT 1 FROM islands j WHERE j.ref = i.ref AND j.island = i.island AND j.type = 'step_entered') THEN 1
+           WHEN c.type = 'step_entered' THEN 1 + c.steps_so_far
+           WHEN c.island_has_steps OR jsonb_array_length(coalesce(st.stage->'steps', '[]'::jsonb)) > 0 THEN 1
        END AS step,
        CASE
-           WHEN i.type = 'stage_entered' AND (coalesce((st.stage->>'repeat')::boolean, false)
-                OR (SELECT count(*) FROM islands j WHERE j.ref = i.ref AND j.island = i.island AND j.type = 'stage_entered') > 1) THEN
-               count(*) FILTER (WHERE i.type = 'stage_entered') OVER (PARTITION BY i.ref, i.island ORDER BY i.seq)
+           WHEN c.type = 'stage_entered' AND (c.island_levels > 1 OR coalesce((st.stage->>'repeat')::boolean, false))
+               THEN c.levels_so_far
        END AS level,
-       (i.type = 'stage_entered' AND i.text LIKE '%(agreed;%') AS agreed
-FROM islands i
-LEFT JOIN stages st ON st.id = i.id;
+       (c.type = 'stage_entered' AND c.text LIKE '%(agreed;%') AS agreed
+FROM counted c
+LEFT JOIN causes k ON k.id = c.id
+LEFT JOIN stages st ON st.ref = c.ref AND st.number = c.stage;
+
+CREATE INDEX ON ev13_moves (ref, at, seq);
+ANALYZE ev13_moves;
 
 -- The entries.
 UPDATE events e
