@@ -195,3 +195,27 @@ func TestEventFieldsOfMediationAndSendBack(t *testing.T) {
 		"withdrawn withdrawn resolved=false",
 	)
 }
+
+// The vocabulary's names are on the record, in the API (openapi.json) and
+// in the README: they never change. This is the one place the tests spell
+// them.
+func TestVocabularyWireNames(t *testing.T) {
+	for _, n := range [][2]string{
+		{workflows.EventOpened, "case_opened"}, {workflows.EventStageEntered, "stage_entered"}, {workflows.EventNote, "note"},
+		{workflows.EventContact, "contact_added"}, {workflows.EventEscalated, "escalated"}, {workflows.EventDeadlineChanged, "deadline_agreed"},
+		{workflows.EventDeadlineProposed, "deadline_proposed"}, {workflows.EventDeadlinePassed, "deadline_passed"},
+		{workflows.EventAgreementProposed, "agreement_proposed"}, {workflows.EventAgreementConfirm, "agreement_confirmed"},
+		{workflows.EventAgreementRejected, "agreement_rejected"}, {workflows.EventWithdrawn, "withdrawn"}, {workflows.EventOutcome, "outcome_recorded"},
+		{workflows.EventReminder, "reminder"}, {workflows.EventStepEntered, "step_entered"}, {workflows.EventPartyJoined, "party_joined"},
+		{workflows.EventSentBack, "sent_back"}, {workflows.EventReviewConfirmed, "review_confirmed"}, {workflows.EventMeeting, "meeting_recorded"},
+		{workflows.EventCancelled, "case_cancelled"}, {workflows.EventReset, "case_reset"}, {workflows.EventDeadlineMoved, "deadline_moved"},
+		{workflows.MoveOpened, "opened"}, {workflows.MoveEscalated, "escalated"}, {workflows.MoveNextStep, "next_step"},
+		{workflows.MoveNextLevel, "next_level"}, {workflows.MoveDeadlinePassed, "deadline_passed"},
+		{workflows.MoveDeadlineNextStep, "deadline_next_step"}, {workflows.MoveDeadlineMediation, "deadline_mediation"},
+		{workflows.MoveSentBack, "sent_back"}, {workflows.MoveReset, "reset"},
+	} {
+		if got, want := n[0], n[1]; got != want {
+			t.Errorf("%q was renamed %q", want, got)
+		}
+	}
+}

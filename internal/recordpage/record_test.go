@@ -690,3 +690,24 @@ func TestRecordPageStepsAndLevelsFromFields(t *testing.T) {
 		})
 	}
 }
+
+// A record upgraded from before events carried fields says which events'
+// fields were worked out from their text.
+func TestRecordPageNamesDerivedEvents(t *testing.T) {
+	if got := seqList([]int{2, 4, 5, 6, 9}); got != "2, 4-6, 9" {
+		t.Errorf("seqList = %q", got)
+	}
+	b := withdrawnCase(t)
+	for _, tc := range []struct {
+		derived []int
+		want    bool
+	}{{nil, false}, {[]int{2, 3, 4}, true}} {
+		var buf bytes.Buffer
+		if err := Render(&buf, New(b.c, &b.pol, store.Verification{Intact: true, Keyed: true, Events: 5, Derived: tc.derived}, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "Events 2-4 were recorded before events said in fields"); got != tc.want {
+			t.Errorf("derived %v: the page names them: %v", tc.derived, got)
+		}
+	}
+}

@@ -52,6 +52,9 @@ type Page struct {
 	// PolicyHash is the SHA-256 of the policy snapshot the case runs
 	// under, when the record kept it.
 	PolicyHash string
+	// Derived names the events whose structured fields were derived when
+	// the record was upgraded (Verification.Derived), e.g. "2, 4-9", or "".
+	Derived string
 }
 
 // personRow is one person of the case, with their agency's name.
@@ -176,6 +179,7 @@ func New(cs workflows.Case, pol *policies.Policy, v store.Verification, printed 
 			}
 		}
 	}
+	page.Derived = seqList(v.Derived)
 	page.People = people(cs, pol)
 	page.Stages = stages(cs, pol, clock)
 	for _, e := range cs.History {
@@ -402,6 +406,24 @@ func howClosed(e workflows.Event, cs workflows.Case, who string) string {
 		return what + who + ": " + verb
 	}
 	return "Case closed: " + strings.ToLower(StatusWord(e.ClosedStatus))
+}
+
+// seqList writes sequence numbers (in order) as runs: "2, 4-9, 11".
+func seqList(seqs []int) string {
+	var parts []string
+	for i := 0; i < len(seqs); {
+		j := i
+		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", seqs[i], seqs[j]))
+		} else {
+			parts = append(parts, fmt.Sprint(seqs[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Render writes the written record page.
