@@ -1,3 +1,6 @@
+-- Going down loses the events' structured fields. Events written since
+-- 000013 are sealed with them (seal version 2): without the columns they
+-- no longer verify. Go down only on a database written by nothing since.
 DROP INDEX IF EXISTS events_ref_to_stage;
 ALTER TABLE events
     DROP COLUMN IF EXISTS from_stage,
