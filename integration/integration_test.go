@@ -529,7 +529,7 @@ func TestCaseActionsAndRules(t *testing.T) {
 		t.Errorf("manager who is not a party acts: %d, want 403", code)
 	}
 	var after workflows.Case
-	if code := s.call("POST", path+"/notes", raiser, map[string]string{"text": "Phoned Sam at 10:00"}, &after); code != 200 || after.History[len(after.History)-1].Type != "note" {
+	if code := s.call("POST", path+"/notes", raiser, map[string]string{"text": "Phoned Sam at 10:00"}, &after); code != 200 || after.History[len(after.History)-1].Type != workflows.EventNote {
 		t.Fatalf("note: %d", code)
 	}
 	if code := s.call("POST", path+"/escalations", raiser, map[string]string{"reason": "No agreement"}, &eb); code != 422 || eb.Error.Code != "rule_violation" {

@@ -93,6 +93,11 @@ func TestResetRunNumbersAfterTheRecord(t *testing.T) {
 		!strings.Contains(reset.Text, "Events 3 to 4 were recorded before the reset") {
 		t.Errorf("reset event %+v", reset)
 	}
+	// Its structured fields say where the case goes on from: the record
+	// page starts a row there, with the deadline as it stood.
+	if reset.Move != workflows.MoveReset || reset.ToStage != 1 || reset.DueAt == nil || !reset.EntersStage() {
+		t.Errorf("reset event's fields: move %q to stage %d due %v", reset.Move, reset.ToStage, reset.DueAt)
+	}
 	if note.Type != workflows.EventNote || note.Seq != before+2 || note.Text != "Third call, after the reset" {
 		t.Errorf("note after the reset %+v", note)
 	}
@@ -114,6 +119,9 @@ func TestResetRunNumbersAfterTheRecord(t *testing.T) {
 	if code := s.call("POST", "/v1/cases/"+c.Ref+"/withdrawal", raiser, map[string]string{"reason": "Resolved"}, &after); code != 200 ||
 		after.Version != before+3 || after.Status != workflows.StatusWithdrawn {
 		t.Fatalf("withdraw after the reset: %d version %d %s", code, after.Version, after.Status)
+	}
+	if w := after.History[len(after.History)-1]; w.ClosedStatus != workflows.StatusWithdrawn || w.Resolved == nil || *w.Resolved {
+		t.Errorf("the withdrawal's closing fields: %+v", w)
 	}
 	recordHistory(t, s.temporal, c.Ref, "reset-run-numbers-after-the-record")
 }

@@ -173,7 +173,9 @@ func Repair(ctx context.Context, st *store.Store, drifts []Drift, now time.Time)
 		cs.History = nil
 		cs.Status, cs.ClosedAt = workflows.StatusCancelled, &closed
 		cs.Version++
-		ev := workflows.Event{Seq: cs.Version, At: now, Type: workflows.EventCancelled, Stage: cs.Stage.Number, By: who, Text: text}
+		notResolved := false
+		ev := workflows.Event{Seq: cs.Version, At: now, Type: workflows.EventCancelled, Stage: cs.Stage.Number, By: who, Text: text,
+			Resolved: &notResolved, ClosedStatus: workflows.StatusCancelled}
 		_, err = st.RecordEvents(ctx, workflows.RecordEventsInput{Ref: d.Ref, RunID: d.runID, Case: cs, Events: []workflows.Event{ev},
 			Timezone: "UTC"}, silent{})
 		if err != nil {

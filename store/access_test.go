@@ -173,4 +173,8 @@ func TestQueriesCanUseTheirIndexes(t *testing.T) {
 	if !strings.Contains(p, "events_type_at") {
 		t.Errorf("deadlines missed do not use events_type_at:\n%s", p)
 	}
+	p = plan(`SELECT max(e.to_stage) FROM events e WHERE e.ref = $1 AND e.to_stage IS NOT NULL`, "NSCP-2026-00001")
+	if !strings.Contains(p, "events_ref_to_stage") {
+		t.Errorf("the highest stage reached does not use events_ref_to_stage:\n%s", p)
+	}
 }

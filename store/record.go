@@ -56,6 +56,11 @@ type Verification struct {
 	// plain hashes show accidental change, not a deliberate rewrite by
 	// someone with access to the database.
 	Unkeyed []int `json:"unkeyed,omitempty"`
+	// Derived are the events recorded before events carried structured
+	// fields (from and to stage, move, resolved, ...) that were given them
+	// once, by store/migrations/000013, from their types and texts: their
+	// seals cover the type and text, not the derived fields.
+	Derived []int `json:"derived,omitempty"`
 }
 
 // Record returns a case's events in the order of their numbers, with their
@@ -77,14 +82,16 @@ func (s *Store) Record(ctx context.Context, ref string) (entries []RecordEntry, 
 		return nil, Verification{}, err
 	}
 	c.Ref, id.Policy = ref, c.Policy
-	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at, prev_hash, hash, key_id
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`, seal_version, prev_hash, hash, key_id
 		FROM events WHERE ref = $1 ORDER BY seq`, ref)
 	if err != nil {
 		return nil, Verification{}, err
 	}
 	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storedEvent, error) {
 		var x storedEvent
-		err := r.Scan(&x.ev.Seq, &x.ev.At, &x.ev.Type, &x.ev.Stage, &x.ev.By, &x.ev.ByEmail, &x.ev.Text, &x.ev.DueAt, &x.prev, &x.hash, &x.keyID)
+		var scanned scannedEvent
+		err := r.Scan(append(scanned.targets(), &x.version, &x.prev, &x.hash, &x.keyID)...)
+		x.ev = scanned.event()
 		return x, err
 	})
 	if err != nil {
@@ -107,8 +114,59 @@ func (s *Store) Record(ctx context.Context, ref string) (entries []RecordEntry, 
 // storedEvent is an event as the events table holds it.
 type storedEvent struct {
 	ev         workflows.Event
+	version    int16
 	prev, hash []byte
 	keyID      *string
+}
+
+// eventColumns are an event's columns, in the order of
+// scannedEvent.targets.
+const eventColumns = `seq, at, type, stage, by_name, by_email, text, due_at,
+	from_stage, to_stage, move, step, level, agreed, resolved, closed_status`
+
+// scannedEvent holds an events row's columns, the structured ones NULL
+// where they do not apply.
+type scannedEvent struct {
+	ev                    workflows.Event
+	from, to, step, level *int
+	move, closedStatus    *string
+}
+
+func (x *scannedEvent) targets() []any {
+	e := &x.ev
+	return []any{&e.Seq, &e.At, &e.Type, &e.Stage, &e.By, &e.ByEmail, &e.Text, &e.DueAt,
+		&x.from, &x.to, &x.move, &x.step, &x.level, &e.Agreed, &e.Resolved, &x.closedStatus}
+}
+
+func (x *scannedEvent) event() workflows.Event {
+	e := x.ev
+	e.FromStage, e.ToStage, e.Step, e.Level = deref(x.from), deref(x.to), deref(x.step), deref(x.level)
+	e.Move, e.ClosedStatus = deref(x.move), deref(x.closedStatus)
+	return e
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// nullIfZero is v for a column, NULL where it is the zero value (a field
+// the event does not carry).
+func nullIfZero[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
+}
+
+// hasStructured reports whether an event carries any structured field.
+func hasStructured(e workflows.Event) bool {
+	return e.FromStage != 0 || e.ToStage != 0 || e.Move != "" || e.Step != 0 || e.Level != 0 || e.Agreed ||
+		e.Resolved != nil || e.ClosedStatus != ""
 }
 
 // sealedColumns are the case row's columns the seal covers, in the order
@@ -134,7 +192,7 @@ func (c *sealedCase) scanTargets() []any {
 func (k *RecordKeys) verify(ref string, id caseIdentity, got []storedEvent, c sealedCase, seal []byte, sealKey *string) Verification {
 	v := Verification{Intact: true, Events: len(got)}
 	broken := func(seq int, reason string, args ...any) Verification {
-		v.Intact, v.Keyed, v.Unkeyed, v.FirstBroken, v.Reason = false, false, nil, seq, fmt.Sprintf(reason, args...)
+		v.Intact, v.Keyed, v.Unkeyed, v.Derived, v.FirstBroken, v.Reason = false, false, nil, nil, seq, fmt.Sprintf(reason, args...)
 		return v
 	}
 	for i, x := range got {
@@ -181,12 +239,16 @@ func (k *RecordKeys) verify(ref string, id caseIdentity, got []storedEvent, c se
 		x := got[i]
 		seq := x.ev.Seq
 		switch {
+		case x.version != sealV1 && x.version != sealV2:
+			return broken(seq, "its seal version %d is not one this server knows", x.version)
+		case x.keyID == nil && x.version == sealV2:
+			return broken(seq, "it carries a plain hash but was written after events carried structured fields, which are always sealed with the record key: it was not written by the record")
 		case x.keyID != nil:
 			key, ok := k.byID(*x.keyID)
 			if !ok {
 				return broken(seq, "it is sealed with record key %s, which this server is not given (RECORD_KEY), so it cannot be verified", *x.keyID)
 			}
-			if !hmac.Equal(x.hash, key.eventMAC(prev, ref, x.ev, id)) {
+			if !hmac.Equal(x.hash, key.eventMAC(int(x.version), prev, ref, x.ev, id)) {
 				if x.ev.Type == workflows.EventOpened {
 					return broken(seq, "its content, or the case's summary, child reference or policy that it vouches for, does not match its keyed seal")
 				}
@@ -199,6 +261,9 @@ func (k *RecordKeys) verify(ref string, id caseIdentity, got []storedEvent, c se
 			return broken(seq, "its content does not match its hash")
 		default:
 			v.Unkeyed = append(v.Unkeyed, seq)
+		}
+		if x.version == sealV1 && hasStructured(x.ev) {
+			v.Derived = append(v.Derived, seq)
 		}
 		prev = x.hash
 	}
@@ -221,6 +286,7 @@ func (k *RecordKeys) verify(ref string, id caseIdentity, got []storedEvent, c se
 		return broken(0, "the case's details carry no seal although its events are sealed: the seal was removed")
 	}
 	sort.Ints(v.Unkeyed)
+	sort.Ints(v.Derived)
 	v.Keyed = len(v.Unkeyed) == 0 && sealKey != nil
 	if !v.Keyed {
 		v.Reason = fmt.Sprintf("events %s were recorded before the record was sealed with a key: their plain hashes show accidental change, "+

@@ -81,9 +81,11 @@ func rehash(t *testing.T, adminDSN, ref string, keepKeyIDs bool) {
 	var prev []byte
 	for _, e := range evs {
 		h := store.EventHash(prev, ref, e)
-		sql := `UPDATE events SET prev_hash = $3, hash = $4, key_id = NULL WHERE ref = $1 AND seq = $2`
+		// Plain hashes are what events had before the record was keyed,
+		// long before they carried structured fields: seal version 1.
+		sql := `UPDATE events SET prev_hash = $3, hash = $4, key_id = NULL, seal_version = 1 WHERE ref = $1 AND seq = $2`
 		if keepKeyIDs {
-			sql = `UPDATE events SET prev_hash = $3, hash = $4 WHERE ref = $1 AND seq = $2`
+			sql = `UPDATE events SET prev_hash = $3, hash = $4, seal_version = 1 WHERE ref = $1 AND seq = $2`
 		}
 		if _, err := conn.Exec(ctx, sql, ref, e.Seq, prev, h); err != nil {
 			t.Fatal(err)

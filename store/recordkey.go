@@ -165,6 +165,43 @@ func (f fields) event(prev []byte, ref string, ev workflows.Event) {
 	}
 }
 
+// Seal versions: what an event's hash or seal covers (events.seal_version,
+// store/migrations/000013).
+const (
+	// sealV1 covers the fields every event had before events carried
+	// structured fields.
+	sealV1 = 1
+	// sealV2 covers those and the structured fields (from and to stage,
+	// move, step, level, agreed, resolved, closed status).
+	sealV2 = 2
+)
+
+// structured writes the structured fields of an event, each always, so
+// that none can be added or removed under the seal.
+func (f fields) structured(ev workflows.Event) {
+	if ev.DueAt != nil {
+		f.str("due")
+		f.time(*ev.DueAt)
+	} else {
+		f.str("no due")
+	}
+	f.int(int64(ev.FromStage))
+	f.int(int64(ev.ToStage))
+	f.str(ev.Move)
+	f.int(int64(ev.Step))
+	f.int(int64(ev.Level))
+	f.str(fmt.Sprint(ev.Agreed))
+	switch {
+	case ev.Resolved == nil:
+		f.str("")
+	case *ev.Resolved:
+		f.str("resolved")
+	default:
+		f.str("not resolved")
+	}
+	f.str(ev.ClosedStatus)
+}
+
 // caseIdentity is what a case is about, as the case row holds it. The
 // opening event's seal covers it, so the case's summary, child reference or
 // policy cannot be changed under a record that stays verified.
@@ -178,11 +215,22 @@ type caseIdentity struct {
 // the previous event's hash or seal and this event's fields (with the
 // case's identity for the opening event), so neither this event nor any
 // before it can be changed, removed or put in without the key.
-func (key recordKey) eventMAC(prev []byte, ref string, ev workflows.Event, id caseIdentity) []byte {
+//
+// version says what it covers: sealV1 for events written before events
+// carried structured fields (their seals stay as they were written),
+// sealV2 for every event written since, which covers those fields too.
+func (key recordKey) eventMAC(version int, prev []byte, ref string, ev workflows.Event, id caseIdentity) []byte {
 	f := fields{hmac.New(sha256.New, key.secret)}
-	f.str("escalate record event v1")
+	if version == sealV2 {
+		f.str("escalate record event v2")
+	} else {
+		f.str("escalate record event v1")
+	}
 	f.str(key.id)
 	f.event(prev, ref, ev)
+	if version == sealV2 {
+		f.structured(ev)
+	}
 	if ev.Type == workflows.EventOpened {
 		f.str(id.Policy)
 		f.str(id.ChildRef)

@@ -122,15 +122,20 @@ func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err erro
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 
-	// The cases raised in the period, one row each.
+	// The cases raised in the period, one row each, with the highest stage
+	// a move took each to (events.to_stage) and the event that resolved
+	// it, if one did: its stage and instant.
 	rows, err := tx.Query(ctx, `
 SELECT c.policy, c.status, c.category, c.raiser_agency, c.respondent_agency, c.raiser_agency_id, c.respondent_agency_id,
        c.stage, c.created_at, c.closed_at,
-       greatest(c.stage, coalesce((SELECT max(e.stage) FROM events e
-                                   WHERE e.ref = c.ref AND e.type = $4), 0))
+       greatest(c.stage, coalesce((SELECT max(e.to_stage) FROM events e
+                                   WHERE e.ref = c.ref AND e.to_stage IS NOT NULL), 0)),
+       r.stage, r.at
 FROM cases c
+LEFT JOIN LATERAL (SELECT e.stage, e.at FROM events e
+                   WHERE e.ref = c.ref AND e.resolved ORDER BY e.seq DESC LIMIT 1) r ON true
 WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
-		f.Policy, f.From, f.To, workflows.EventStageEntered)
+		f.Policy, f.From, f.To)
 	if err != nil {
 		return Report{}, err
 	}
@@ -143,8 +148,10 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 		var policy, status, category, raiser, respondent, raiserID, respondentID string
 		var stage, highest int
 		var created time.Time
-		var closed *time.Time
-		if err := rows.Scan(&policy, &status, &category, &raiser, &respondent, &raiserID, &respondentID, &stage, &created, &closed, &highest); err != nil {
+		var closed, resolvedAt *time.Time
+		var resolvedStage *int
+		if err := rows.Scan(&policy, &status, &category, &raiser, &respondent, &raiserID, &respondentID, &stage, &created, &closed, &highest,
+			&resolvedStage, &resolvedAt); err != nil {
 			rows.Close()
 			return Report{}, err
 		}
@@ -159,6 +166,12 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 		involved[policy+"\x00"+orDeclared(raiserID, raiser)] = true
 		involved[policy+"\x00"+orDeclared(respondentID, respondent)] = true
 		if status == workflows.StatusResolved && closed != nil {
+			// The event that resolved it says at which stage and when; a
+			// case row without one (it cannot be, since 000013 derived the
+			// field for every closing event) falls back to the row.
+			if resolvedStage != nil && resolvedAt != nil {
+				stage, closed = *resolvedStage, resolvedAt
+			}
 			byStage[stage] = append(byStage[stage], resolved{
 				hours: closed.Sub(created).Hours(),
 				days:  float64(clockFor(f.Clocks, policy).WorkingDaysBetween(created, *closed)),
@@ -187,7 +200,8 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 		})
 	}
 
-	// Deadlines that passed in the period, whenever the case was raised.
+	// Deadlines that passed in the period, whenever the case was raised:
+	// the deadline_passed events, by the stage whose deadline it was.
 	rows, err = tx.Query(ctx, `
 SELECT e.stage, count(*)
 FROM events e JOIN cases c ON c.ref = e.ref

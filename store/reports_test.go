@@ -70,18 +70,35 @@ func (rc reportCase) record(t *testing.T, st *store.Store) {
 		c.Agreement = &workflows.Agreement{ProposedBy: "S", Outcome: "proposed", Learning: rc.learning, ProposedAt: rc.learningAt}
 	}
 	var evs []workflows.Event
-	add := func(at time.Time, typ string, stage int) {
+	add := func(at time.Time, typ string, stage int) *workflows.Event {
 		evs = append(evs, workflows.Event{Seq: len(evs) + 1, At: at, Type: typ, Stage: stage, By: "escalate", Text: typ})
+		return &evs[len(evs)-1]
 	}
 	add(rc.created, workflows.EventOpened, 1)
+	from := 0
 	for i, n := range rc.entered {
-		add(rc.created.Add(time.Duration(i)*time.Minute), workflows.EventStageEntered, n)
+		e := add(rc.created.Add(time.Duration(i)*time.Minute), workflows.EventStageEntered, n)
+		e.FromStage, e.ToStage, e.Move = from, n, workflows.MoveEscalated
+		if from == 0 {
+			e.Move = workflows.MoveOpened
+		}
+		from = n
 	}
-	if rc.stage != 0 && rc.stage != rc.entered[len(rc.entered)-1] {
-		add(rc.created.Add(time.Hour), workflows.EventSentBack, rc.stage)
+	if rc.stage != 0 && rc.stage != from {
+		e := add(rc.created.Add(time.Hour), workflows.EventSentBack, from)
+		e.FromStage, e.ToStage, e.Move = from, rc.stage, workflows.MoveSentBack
+		e = add(rc.created.Add(time.Hour), workflows.EventStageEntered, rc.stage)
+		e.FromStage, e.ToStage, e.Move = from, rc.stage, workflows.MoveSentBack
 	}
 	for _, m := range rc.missed {
 		add(m.at, workflows.EventDeadlinePassed, m.stage)
+	}
+	if !rc.closed.IsZero() {
+		typ := map[string]string{workflows.StatusResolved: workflows.EventAgreementConfirm, workflows.StatusUnresolved: workflows.EventOutcome,
+			workflows.StatusWithdrawn: workflows.EventWithdrawn}[rc.status]
+		e := add(rc.closed, typ, stage)
+		yes := rc.status == workflows.StatusResolved
+		e.Resolved, e.ClosedStatus = &yes, rc.status
 	}
 	c.Version = len(evs)
 	in := workflows.RecordEventsInput{Ref: c.Ref, RunID: "run-1", Case: c, Events: evs, Timezone: "Europe/London"}
@@ -314,5 +331,56 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := store.Percentile(nil, 0.5); got != 0 {
 		t.Errorf("median of nothing = %v", got)
+	}
+}
+
+// The report reads the events' structured fields: the highest stage from
+// the stages moves went to (to_stage), the stage and time of resolution
+// from the event that resolved the case, whatever the events' texts, types
+// of entry or the case row's stage say.
+func TestSummaryReadsEventFields(t *testing.T) {
+	st := testStore(t)
+	ctx := context.Background()
+	created := utc("2026-05-04T09:00:00Z")
+	resolvedAt := utc("2026-05-05T09:00:00Z")
+	yes := true
+	c := workflows.Case{
+		Ref: "F1", Policy: "pa", Status: workflows.StatusResolved, ChildRef: "C1", Category: "communication", Summary: "s",
+		CreatedAt: created, ClosedAt: &resolvedAt,
+		// The row says stage 1; the record says the case went to 4 and back
+		// and was resolved at stage 2.
+		Stage:      workflows.StageState{Number: 1, StartedAt: created, DueAt: created.Add(48 * time.Hour)},
+		Raiser:     workflows.Party{Name: "R", Email: "r@nhft.example", Agency: "nhft"},
+		Respondent: workflows.Party{Name: "S", Email: "s@nct.example", Agency: "nct"},
+		Contacts:   []workflows.Contact{},
+	}
+	misleading := "Stage 5 entered; the case is closed unresolved at stage 3."
+	evs := []workflows.Event{
+		{Type: workflows.EventOpened, Stage: 1},
+		{Type: workflows.EventStageEntered, Stage: 1, ToStage: 1, Move: workflows.MoveOpened},
+		{Type: workflows.EventEscalated, Stage: 1, FromStage: 1, ToStage: 4, Move: workflows.MoveEscalated},
+		{Type: workflows.EventStageEntered, Stage: 1, FromStage: 1, ToStage: 4, Move: workflows.MoveEscalated},
+		{Type: workflows.EventSentBack, Stage: 4, FromStage: 4, ToStage: 2, Move: workflows.MoveSentBack},
+		{Type: workflows.EventStageEntered, Stage: 2, FromStage: 4, ToStage: 2, Move: workflows.MoveSentBack},
+		{Type: workflows.EventAgreementConfirm, Stage: 2, Resolved: &yes, ClosedStatus: workflows.StatusResolved},
+	}
+	for i := range evs {
+		evs[i].Seq, evs[i].At, evs[i].By, evs[i].Text = i+1, created.Add(time.Duration(i)*time.Minute), "escalate", misleading
+	}
+	evs[len(evs)-1].At = resolvedAt
+	c.Version = len(evs)
+	if _, err := st.RecordEvents(ctx, workflows.RecordEventsInput{Ref: c.Ref, RunID: "run-1", Case: c, Events: evs, Timezone: "Europe/London"}, render); err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.Summary(ctx, store.ReportFilter{Policy: "pa", From: utc("2026-03-31T23:00:00Z"), To: utc("2027-03-31T23:00:00Z"),
+		Now: resolvedAt, Clocks: map[string]policies.Clock{"pa": reportClock(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(r.ByHighestStage) != "map[4:1]" {
+		t.Errorf("highest stage %v, want stage 4 (the stage a move went to)", r.ByHighestStage)
+	}
+	if len(r.TimeToResolution) != 1 || r.TimeToResolution[0].Stage != 2 || !near(r.TimeToResolution[0].MedianHours, 24) {
+		t.Errorf("time to resolution %+v, want one case resolved at stage 2 after 24 hours", r.TimeToResolution)
 	}
 }

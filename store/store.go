@@ -553,12 +553,17 @@ WHERE cases.version < EXCLUDED.version`,
 				due := ev.DueAt.Truncate(time.Microsecond)
 				ev.DueAt = &due
 			}
-			mac := key.eventMAC(prev, in.Ref, ev, id)
+			mac := key.eventMAC(sealV2, prev, in.Ref, ev, id)
 			tag, err := tx.Exec(ctx, `
-INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, due_at, prev_hash, hash, key_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, due_at,
+                    from_stage, to_stage, move, step, level, agreed, resolved, closed_status, seal_version,
+                    prev_hash, hash, key_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 ON CONFLICT (ref, seq) DO NOTHING`,
-				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, ev.DueAt, prev, mac, key.id)
+				in.Ref, ev.Seq, in.RunID, ev.At, ev.Type, ev.Stage, ev.By, ev.ByEmail, ev.Text, ev.DueAt,
+				nullIfZero(ev.FromStage), nullIfZero(ev.ToStage), nullIfZero(ev.Move), nullIfZero(ev.Step), nullIfZero(ev.Level),
+				ev.Agreed, ev.Resolved, nullIfZero(ev.ClosedStatus), sealV2,
+				prev, mac, key.id)
 			if err != nil {
 				return err
 			}
@@ -593,10 +598,15 @@ ON CONFLICT (ref, seq) DO NOTHING`,
 // sameEvent checks that the event the record holds at ev's place is ev: the
 // same content again (a retry) is nothing to do; anything else is a
 // *RecordConflictError, never a silent skip that would lose ev.
+//
+// An event that carries no structured field is an activity's input
+// scheduled before events carried them, retried: the record may hold it
+// with fields derived from it since (store/migrations/000013), and it is
+// the same event if everything else is.
 func sameEvent(ctx context.Context, tx pgx.Tx, ref string, ev workflows.Event) error {
-	var got workflows.Event
-	err := tx.QueryRow(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at FROM events WHERE ref = $1 AND seq = $2`,
-		ref, ev.Seq).Scan(&got.Seq, &got.At, &got.Type, &got.Stage, &got.By, &got.ByEmail, &got.Text, &got.DueAt)
+	var scanned scannedEvent
+	err := tx.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE ref = $1 AND seq = $2`, ref, ev.Seq).Scan(scanned.targets()...)
+	got := scanned.event()
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &RecordConflictError{Ref: ref, Seq: ev.Seq, Why: "its place was taken and then emptied while it was written"}
 	}
@@ -605,7 +615,7 @@ func sameEvent(ctx context.Context, tx pgx.Tx, ref string, ev workflows.Event) e
 	}
 	sameDue := (got.DueAt == nil) == (ev.DueAt == nil) && (got.DueAt == nil || got.DueAt.Equal(*ev.DueAt))
 	if !got.At.Equal(ev.At) || got.Type != ev.Type || got.Stage != ev.Stage || got.By != ev.By || got.ByEmail != ev.ByEmail ||
-		got.Text != ev.Text || !sameDue {
+		got.Text != ev.Text || !sameDue || (hasStructured(ev) && !sameStructured(got, ev)) {
 		return &RecordConflictError{Ref: ref, Seq: ev.Seq, Why: fmt.Sprintf(
 			"the record already holds a different event with this number (%s at %s, where the case has %s at %s)",
 			got.Type, got.At.UTC().Format(time.RFC3339Nano), ev.Type, ev.At.UTC().Format(time.RFC3339Nano))}
@@ -628,6 +638,14 @@ func sealCase(ctx context.Context, tx pgx.Tx, key recordKey, ref string) error {
 	}
 	_, err = tx.Exec(ctx, `UPDATE cases SET seal = $2, seal_key_id = $3 WHERE ref = $1`, ref, key.caseMAC(c), key.id)
 	return err
+}
+
+// sameStructured reports whether two events carry the same structured
+// fields.
+func sameStructured(a, b workflows.Event) bool {
+	sameResolved := (a.Resolved == nil) == (b.Resolved == nil) && (a.Resolved == nil || *a.Resolved == *b.Resolved)
+	return a.FromStage == b.FromStage && a.ToStage == b.ToStage && a.Move == b.Move && a.Step == b.Step && a.Level == b.Level &&
+		a.Agreed == b.Agreed && sameResolved && a.ClosedStatus == b.ClosedStatus
 }
 
 func eventBySeq(events []workflows.Event, seq int) (workflows.Event, bool) {
@@ -667,14 +685,14 @@ func (s *Store) GetCase(ctx context.Context, ref string) (_ workflows.Case, err 
 func (s *Store) Events(ctx context.Context, ref string) (_ []workflows.Event, err error) {
 	ctx, done := s.call(ctx, "Events", reads, s.timeout)
 	defer done(&err)
-	rows, err := s.pool.Query(ctx, `SELECT seq, at, type, stage, by_name, by_email, text, due_at FROM events WHERE ref = $1 ORDER BY seq`, ref)
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events WHERE ref = $1 ORDER BY seq`, ref)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflows.Event, error) {
-		var e workflows.Event
-		err := r.Scan(&e.Seq, &e.At, &e.Type, &e.Stage, &e.By, &e.ByEmail, &e.Text, &e.DueAt)
-		return e, err
+		var x scannedEvent
+		err := r.Scan(x.targets()...)
+		return x.event(), err
 	})
 }
 

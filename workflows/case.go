@@ -226,12 +226,12 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	if s.policy.DeadlinesNeedBothSides() {
 		// The raiser alone cannot agree a deadline: the one given when
 		// raising is proposed, for the respondent's side to confirm.
-		entered = append(entered, s.enterStage(ctx, first.Number, start, nil)...)
+		entered = append(entered, s.moved(0, MoveOpened, s.enterStage(ctx, first.Number, start, nil)...)...)
 		if ev, ok := s.proposeStartDeadline(ctx, start); ok {
 			entered = append(entered, ev)
 		}
 	} else {
-		entered = append(entered, s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))...)
+		entered = append(entered, s.moved(0, MoveOpened, s.enterStage(ctx, first.Number, start, s.agreedStartDeadline(ctx, start))...)...)
 	}
 	if err := s.commit(ctx, append([]Event{opened}, entered...)...); err != nil {
 		// The opener (update-with-start) is told why; the case never
@@ -338,7 +338,7 @@ func (s *caseState) cancelled(ctx workflow.Context) (CaseResult, error) {
 	} else {
 		text += " No reason was given."
 	}
-	if err := s.commit(dctx, s.event(dctx, EventCancelled, stage, by, text)); err != nil {
+	if err := s.commit(dctx, s.closing(s.event(dctx, EventCancelled, stage, by, text), false)); err != nil {
 		return CaseResult{}, err
 	}
 	if err := workflow.Await(dctx, func() bool {
@@ -541,9 +541,9 @@ func (s *caseState) deadlinePassed(ctx workflow.Context) error {
 	system := Person{Name: "escalate"}
 	due := s.localTime(s.c.Stage.DueAt)
 	if s.c.Stage.Step >= 1 && s.c.Stage.Step < len(cur.Steps) {
-		passed := s.event(ctx, EventDeadlinePassed, cur.Number, system,
-			fmt.Sprintf("Stage %d, %s, passed its deadline of %s without a written outcome; it moves to the next step.", cur.Number, s.c.Stage.StepName, due))
-		return s.commit(ctx, passed, s.enterStep(ctx, s.c.Stage.Step+1, now))
+		passed := s.move(s.event(ctx, EventDeadlinePassed, cur.Number, system,
+			fmt.Sprintf("Stage %d, %s, passed its deadline of %s without a written outcome; it moves to the next step.", cur.Number, s.c.Stage.StepName, due)), cur.Number, cur.Number, MoveDeadlineNextStep)
+		return s.commit(ctx, passed, s.moved(cur.Number, MoveDeadlineNextStep, s.enterStep(ctx, s.c.Stage.Step+1, now))[0])
 	}
 	action := cur.OnTimeout
 	target := 0
@@ -564,16 +564,16 @@ func (s *caseState) deadlinePassed(ctx workflow.Context) error {
 		return s.commit(ctx, ev)
 	}
 	next, _ := s.policy.Stage(target)
-	verb := "escalated automatically"
+	verb, kind := "escalated automatically", MoveDeadlinePassed
 	if action == policies.OnTimeoutMediation {
-		verb = "referred to the partnership for mediation"
+		verb, kind = "referred to the partnership for mediation", MoveDeadlineMediation
 	}
-	passed := s.event(ctx, EventDeadlinePassed, cur.Number, system,
-		fmt.Sprintf("Stage %d (%s) passed its deadline of %s without a written outcome; the case is %s.", cur.Number, cur.Name, due, verb))
+	passed := s.move(s.event(ctx, EventDeadlinePassed, cur.Number, system,
+		fmt.Sprintf("Stage %d (%s) passed its deadline of %s without a written outcome; the case is %s.", cur.Number, cur.Name, due, verb)), cur.Number, next.Number, kind)
 	evidence, nothing := s.stageEvidence(cur.Number, next.Number, due)
-	esc := s.event(ctx, EventEscalated, cur.Number, system,
-		fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s). %s", cur.Number, verb, next.Number, next.Name, evidence))
-	entered := s.enterStage(ctx, next.Number, now, nil)
+	esc := s.move(s.event(ctx, EventEscalated, cur.Number, system,
+		fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s). %s", cur.Number, verb, next.Number, next.Name, evidence)), cur.Number, next.Number, kind)
+	entered := s.moved(cur.Number, kind, s.enterStage(ctx, next.Number, now, nil)...)
 	if nothing {
 		s.c.Stage.RecordMissingFrom = cur.Number
 	}
@@ -776,6 +776,43 @@ func (s *caseState) withDue(ev Event, due time.Time) Event {
 	return ev
 }
 
+// move marks ev, the event that causes a stage move (an escalation, a
+// deadline passing, a send-back), as a move of kind from stage from to
+// stage to.
+func (s *caseState) move(ev Event, from, to int, kind string) Event {
+	ev.FromStage, ev.ToStage, ev.Move = from, to, kind
+	return s.amend(ev)
+}
+
+// moved marks the first of evs, the event of the stage (step, level) just
+// entered, as a move of kind from stage from (0 for none) to where the case
+// now stands, with its step, level and whether its deadline is agreed.
+func (s *caseState) moved(from int, kind string, evs ...Event) []Event {
+	ev := evs[0]
+	ev.FromStage, ev.ToStage, ev.Move = from, s.c.Stage.Number, kind
+	ev.Step, ev.Level, ev.Agreed = s.c.Stage.Step, s.c.Stage.Level, s.c.Stage.Agreed
+	evs[0] = s.amend(ev)
+	return evs
+}
+
+// closing marks ev as the event that closed the case, with the status it
+// closed with (close has set it) and whether it was resolved.
+func (s *caseState) closing(ev Event, resolved bool) Event {
+	ev.Resolved, ev.ClosedStatus = &resolved, s.c.Status
+	return s.amend(ev)
+}
+
+// amend puts ev's structured fields on its copy in the history.
+func (s *caseState) amend(ev Event) Event {
+	for i := len(s.c.History) - 1; i >= 0; i-- {
+		if s.c.History[i].Seq == ev.Seq {
+			s.c.History[i] = ev
+			break
+		}
+	}
+	return ev
+}
+
 // event appends an event to the history and returns it.
 func (s *caseState) event(ctx workflow.Context, typ string, stage int, by Person, text string) Event {
 	s.c.Version++
@@ -927,7 +964,7 @@ func (s *caseState) resyncAfterReset(ctx workflow.Context, events []Event) ([]Ev
 	if last.Seq >= first {
 		text += fmt.Sprintf(" Events %d to %d were recorded before the reset and stay on the record.", first, last.Seq)
 	}
-	out := []Event{s.event(ctx, EventReset, s.c.Stage.Number, Person{Name: "escalate"}, text)}
+	out := s.moved(0, MoveReset, s.withDue(s.event(ctx, EventReset, s.c.Stage.Number, Person{Name: "escalate"}, text), s.c.Stage.DueAt))
 	for i := range mine {
 		s.c.Version++
 		mine[i].Seq = s.c.Version

@@ -301,12 +301,12 @@ func TestEveryStageTimesOutUpTheLadder(t *testing.T) {
 	got := strings.Join(h.acts.types(), ",")
 	// Each stage reminds its people half-way, then times out.
 	want := strings.Join([]string{
-		"case_opened", "stage_entered", "reminder",
-		"deadline_passed", "escalated", "stage_entered", "reminder",
-		"deadline_passed", "escalated", "stage_entered", "reminder",
-		"deadline_passed", "escalated", "stage_entered", "reminder",
-		"deadline_passed", "escalated", "stage_entered", "reminder",
-		"deadline_passed", "meeting_recorded", "outcome_recorded",
+		workflows.EventOpened, workflows.EventStageEntered, workflows.EventReminder,
+		workflows.EventDeadlinePassed, workflows.EventEscalated, workflows.EventStageEntered, workflows.EventReminder,
+		workflows.EventDeadlinePassed, workflows.EventEscalated, workflows.EventStageEntered, workflows.EventReminder,
+		workflows.EventDeadlinePassed, workflows.EventEscalated, workflows.EventStageEntered, workflows.EventReminder,
+		workflows.EventDeadlinePassed, workflows.EventEscalated, workflows.EventStageEntered, workflows.EventReminder,
+		workflows.EventDeadlinePassed, workflows.EventMeeting, workflows.EventOutcome,
 	}, ",")
 	if got != want {
 		t.Errorf("recorded events:\n got %s\nwant %s", got, want)

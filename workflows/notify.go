@@ -73,16 +73,6 @@ var Told = map[string]Audience{
 	EventReset:             ToEveryone,
 }
 
-// EventTypes lists every event type, in the order the README's table
-// shows them.
-var EventTypes = []string{
-	EventOpened, EventStageEntered, EventStepEntered, EventEscalated, EventReminder,
-	EventDeadlinePassed, EventDeadlineChanged, EventDeadlineProposed, EventNote, EventContact, EventPartyJoined,
-	EventMeeting, EventSentBack, EventReviewConfirmed, EventAgreementProposed,
-	EventAgreementConfirm, EventAgreementRejected, EventWithdrawn, EventOutcome,
-	EventCancelled, EventReset,
-}
-
 // AudienceNames are the words the README uses for each audience, in order.
 var AudienceNames = []struct {
 	Audience Audience

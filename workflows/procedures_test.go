@@ -333,9 +333,9 @@ func TestNottinghamDefaultDeadlinesClimbToTheLastStage(t *testing.T) {
 		t.Errorf("after the last deadline: %s %+v", overdue.Status, overdue.Stage)
 	}
 	want := strings.Join([]string{
-		"case_opened", "stage_entered", "reminder",
-		"deadline_passed", "escalated", "stage_entered", "contact_added", "contact_added", "reminder",
-		"deadline_passed", "withdrawn",
+		workflows.EventOpened, workflows.EventStageEntered, workflows.EventReminder,
+		workflows.EventDeadlinePassed, workflows.EventEscalated, workflows.EventStageEntered, workflows.EventContact, workflows.EventContact, workflows.EventReminder,
+		workflows.EventDeadlinePassed, workflows.EventWithdrawn,
 	}, ",")
 	if got := strings.Join(h.acts.types(), ","); got != want {
 		t.Errorf("recorded events:\n got %s\nwant %s", got, want)

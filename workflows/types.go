@@ -25,33 +25,6 @@ const (
 	SideRespondent = "respondent"
 )
 
-// Event types of a case's history.
-const (
-	EventOpened          = "case_opened"
-	EventStageEntered    = "stage_entered"
-	EventNote            = "note"
-	EventContact         = "contact_added"
-	EventEscalated       = "escalated"
-	EventDeadlineChanged = "deadline_agreed"
-	// EventDeadlineProposed: one side proposed a deadline that takes effect
-	// when the other side confirms it (policies deadlines_agreed_by: both).
-	EventDeadlineProposed  = "deadline_proposed"
-	EventDeadlinePassed    = "deadline_passed"
-	EventAgreementProposed = "agreement_proposed"
-	EventAgreementConfirm  = "agreement_confirmed"
-	EventAgreementRejected = "agreement_rejected"
-	EventWithdrawn         = "withdrawn"
-	EventOutcome           = "outcome_recorded"
-	EventReminder          = "reminder"
-	EventStepEntered       = "step_entered"
-	EventPartyJoined       = "party_joined"
-	EventSentBack          = "sent_back"
-	EventReviewConfirmed   = "review_confirmed"
-	EventMeeting           = "meeting_recorded"
-	EventCancelled         = "case_cancelled"
-	EventReset             = "case_reset"
-)
-
 // Phases of a review stage (Devon's Case Resolution Protocol).
 const (
 	PhaseAwaitingReview        = "awaiting_review"
@@ -177,6 +150,25 @@ type Event struct {
 	// level's) when it started, or an agreed one. The record keeps it so
 	// each stage's deadline stays known after the case moves on.
 	DueAt *time.Time `json:"due_at,omitempty"`
+	// The structured fields (events.go says which event carries which):
+	// the record page and the reports read these, never Text.
+	//
+	// FromStage and ToStage are a stage move's stages (equal for a next
+	// step or level); Move is its kind (Move*).
+	FromStage int    `json:"from_stage,omitempty"`
+	ToStage   int    `json:"to_stage,omitempty"`
+	Move      string `json:"move,omitempty"`
+	// Step and Level are the step or level a stage move entered, for a
+	// stage split into steps or repeating level by level.
+	Step  int `json:"step,omitempty"`
+	Level int `json:"level,omitempty"`
+	// Agreed: DueAt is a deadline agreed for the stage entered, not the
+	// policy's timescale.
+	Agreed bool `json:"agreed,omitempty"`
+	// Resolved and ClosedStatus are set on the event that closed the case:
+	// whether the disagreement was resolved, and the status it closed with.
+	Resolved     *bool  `json:"resolved,omitempty"`
+	ClosedStatus string `json:"closed_status,omitempty"`
 }
 
 // Case is the whole state of one disagreement: what the query returns and

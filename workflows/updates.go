@@ -179,20 +179,20 @@ func (s *caseState) handleEscalate(ctx workflow.Context, in EscalateInput) (Acti
 	switch target := s.escalationTarget(in); {
 	case in.NextLevel:
 		s.c.Stage.Level++
-		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
-			"Escalated to the next management level: stage %d, level %d. Reason: %s", cur, s.c.Stage.Level, in.Reason))))
+		events = append(events, s.move(s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
+			"Escalated to the next management level: stage %d, level %d. Reason: %s", cur, s.c.Stage.Level, in.Reason))), cur, cur, MoveNextLevel))
 		s.startClock(now, nil)
-		events = append(events, s.withDue(s.event(ctx, EventStageEntered, cur, Person{Name: "escalate"}, fmt.Sprintf(
-			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)+s.lapseNote()), s.c.Stage.DueAt))
+		events = append(events, s.moved(cur, MoveNextLevel, s.withDue(s.event(ctx, EventStageEntered, cur, Person{Name: "escalate"}, fmt.Sprintf(
+			"Stage %d: %s. Who: the next managers up. Due by %s (%s).", cur, s.stageLabel(), s.localTime(s.c.Stage.DueAt), s.c.Stage.Within)+s.lapseNote()), s.c.Stage.DueAt))...)
 	case target == cur:
-		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
-			"Escalated to the next step of stage %d. Reason: %s", cur, in.Reason))))
-		events = append(events, s.enterStep(ctx, s.c.Stage.Step+1, now))
+		events = append(events, s.move(s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
+			"Escalated to the next step of stage %d. Reason: %s", cur, in.Reason))), cur, cur, MoveNextStep))
+		events = append(events, s.moved(cur, MoveNextStep, s.enterStep(ctx, s.c.Stage.Step+1, now))...)
 	default:
 		next, _ := s.policy.Stage(target)
-		events = append(events, s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
-			"Escalated from stage %d to stage %d (%s). Reason: %s", cur, target, next.Name, in.Reason))))
-		events = append(events, s.enterStage(ctx, target, now, nil)...)
+		events = append(events, s.move(s.event(ctx, EventEscalated, cur, in.By, withEvidence(fmt.Sprintf(
+			"Escalated from stage %d to stage %d (%s). Reason: %s", cur, target, next.Name, in.Reason))), cur, target, MoveEscalated))
+		events = append(events, s.moved(cur, MoveEscalated, s.enterStage(ctx, target, now, nil)...)...)
 	}
 	if err := s.commit(ctx, events...); err != nil {
 		return ActionResult{}, err
@@ -361,8 +361,8 @@ func (s *caseState) handleConfirm(ctx workflow.Context, in ConfirmAgreementInput
 	s.c.Learning = s.c.Agreement.Learning
 	s.c.Outcome = s.c.Agreement.Outcome
 	s.close(ctx, StatusResolved)
-	ev := s.event(ctx, EventAgreementConfirm, s.c.Stage.Number, in.By,
-		fmt.Sprintf("Agreement confirmed by %s: the disagreement is resolved at stage %d.", in.By.Name, s.c.Stage.Number))
+	ev := s.closing(s.event(ctx, EventAgreementConfirm, s.c.Stage.Number, in.By,
+		fmt.Sprintf("Agreement confirmed by %s: the disagreement is resolved at stage %d.", in.By.Name, s.c.Stage.Number)), true)
 	if err := s.commit(ctx, ev); err != nil {
 		return ActionResult{}, err
 	}
@@ -411,7 +411,7 @@ func (s *caseState) validateWithdraw(in WithdrawInput) error {
 
 func (s *caseState) handleWithdraw(ctx workflow.Context, in WithdrawInput) (ActionResult, error) {
 	s.close(ctx, StatusWithdrawn)
-	ev := s.event(ctx, EventWithdrawn, s.c.Stage.Number, in.By, "Withdrawn by the raiser's side. Reason: "+in.Reason)
+	ev := s.closing(s.event(ctx, EventWithdrawn, s.c.Stage.Number, in.By, "Withdrawn by the raiser's side. Reason: "+in.Reason), false)
 	if err := s.commit(ctx, ev); err != nil {
 		return ActionResult{}, err
 	}
@@ -488,7 +488,7 @@ func (s *caseState) handleOutcome(ctx workflow.Context, in OutcomeInput) (Action
 	if in.Learning != "" {
 		text += " Learning (for the partnership's learning group): " + in.Learning
 	}
-	ev := s.event(ctx, EventOutcome, s.c.Stage.Number, in.By, text)
+	ev := s.closing(s.event(ctx, EventOutcome, s.c.Stage.Number, in.By, text), in.Resolved)
 	if err := s.commit(ctx, ev); err != nil {
 		return ActionResult{}, err
 	}
@@ -528,9 +528,9 @@ func (s *caseState) handleReview(ctx workflow.Context, in ReviewInput) (ActionRe
 			"The partnership confirmed the earlier stages were followed; the case awaits the Business Group. Next steps: "+in.NextSteps))
 	} else {
 		back, _ := s.policy.Stage(in.SendBackTo)
-		events = append(events, s.event(ctx, EventSentBack, cur, in.By, fmt.Sprintf(
-			"Sent back to stage %d (%s): the earlier stages were not all followed. Next steps: %s", back.Number, back.Name, in.NextSteps)))
-		events = append(events, s.enterStage(ctx, back.Number, workflow.Now(ctx), nil)...)
+		events = append(events, s.move(s.event(ctx, EventSentBack, cur, in.By, fmt.Sprintf(
+			"Sent back to stage %d (%s): the earlier stages were not all followed. Next steps: %s", back.Number, back.Name, in.NextSteps)), cur, back.Number, MoveSentBack))
+		events = append(events, s.moved(cur, MoveSentBack, s.enterStage(ctx, back.Number, workflow.Now(ctx), nil)...)...)
 	}
 	if err := s.commit(ctx, events...); err != nil {
 		return ActionResult{}, err

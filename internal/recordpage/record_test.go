@@ -49,7 +49,7 @@ func newRecordCase(t *testing.T, policyID, ref string, opened time.Time, raiser,
 	cat, _ := pol.Category(category)
 	b.event(opened, workflows.EventOpened, 1, raiser, fmt.Sprintf("Disagreement raised by %s (%s) with %s (%s). Category: %s.",
 		raiser.Name, raiser.Agency, respondent.Name, respondent.Agency, cat.Label))
-	b.enter(opened, 1)
+	b.enter(opened, 1, 0, workflows.MoveOpened)
 	return b
 }
 
@@ -63,12 +63,26 @@ func (b *recordCase) at(y int, m time.Month, d, h, min int) time.Time {
 	return time.Date(y, m, d, h, min, 0, 0, b.clock.Location)
 }
 
-func (b *recordCase) event(at time.Time, typ string, stage int, by workflows.Party, text string) {
+// event records an event and returns it, for its structured fields to be
+// set as the workflow sets them.
+func (b *recordCase) event(at time.Time, typ string, stage int, by workflows.Party, text string) *workflows.Event {
 	b.c.Version++
 	b.c.History = append(b.c.History, workflows.Event{Seq: b.c.Version, At: at.UTC(), Type: typ, Stage: stage, By: by.Name, ByEmail: by.Email, Text: text})
+	return &b.c.History[len(b.c.History)-1]
 }
 
-func (b *recordCase) enter(at time.Time, n int) {
+// move gives an event the fields of a stage move.
+func move(e *workflows.Event, from, to int, kind string) *workflows.Event {
+	e.FromStage, e.ToStage, e.Move = from, to, kind
+	return e
+}
+
+// closing gives an event the fields of the case's closing.
+func closing(e *workflows.Event, resolved bool, status string) {
+	e.Resolved, e.ClosedStatus = &resolved, status
+}
+
+func (b *recordCase) enter(at time.Time, n, from int, kind string) {
 	st, ok := b.pol.Stage(n)
 	if !ok {
 		b.t.Fatalf("no stage %d", n)
@@ -82,7 +96,10 @@ func (b *recordCase) enter(at time.Time, n int) {
 	if st.Repeat {
 		b.c.Stage.Level = 1
 	}
-	b.event(at, workflows.EventStageEntered, n, system, fmt.Sprintf("Stage %d: %s. Who: %s. Due by %s (%s).", n, st.Name, st.Who, b.local(due), ts.String()))
+	e := move(b.event(at, workflows.EventStageEntered, n, system, fmt.Sprintf("Stage %d: %s. Who: %s. Due by %s (%s).", n, st.Name, st.Who, b.local(due), ts.String())),
+		from, n, kind)
+	d := due.UTC()
+	e.DueAt, e.Level = &d, b.c.Stage.Level
 }
 
 func (b *recordCase) note(at time.Time, by workflows.Party, text string) {
@@ -101,27 +118,30 @@ func (b *recordCase) escalate(at time.Time, by workflows.Party, reason, evidence
 	if evidence != "" {
 		text += ". Evidence that the previous stage was exhausted: " + evidence
 	}
-	b.event(at, workflows.EventEscalated, cur, by, text)
-	b.enter(at, cur+1)
+	move(b.event(at, workflows.EventEscalated, cur, by, text), cur, cur+1, workflows.MoveEscalated)
+	b.enter(at, cur+1, cur, workflows.MoveEscalated)
 }
 
 // deadlinePassed is the workflow's timer at the stage's due time.
 func (b *recordCase) deadlinePassed() {
 	cur, _ := b.pol.Stage(b.c.Stage.Number)
 	at := b.c.Stage.DueAt
-	target, verb := cur.Number+1, "escalated automatically"
+	target, verb, kind := cur.Number+1, "escalated automatically", workflows.MoveDeadlinePassed
 	if cur.OnTimeout == policies.OnTimeoutMediation {
-		target, verb = b.pol.PartnershipStage(), "referred to the partnership for mediation"
+		target, verb, kind = b.pol.PartnershipStage(), "referred to the partnership for mediation", workflows.MoveDeadlineMediation
 	}
 	next, _ := b.pol.Stage(target)
-	b.event(at, workflows.EventDeadlinePassed, cur.Number, system, fmt.Sprintf("Stage %d (%s) passed its deadline of %s without a written outcome; the case is %s.", cur.Number, cur.Name, b.local(at), verb))
-	b.event(at, workflows.EventEscalated, cur.Number, system, fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s).", cur.Number, verb, next.Number, next.Name))
-	b.enter(at, target)
+	move(b.event(at, workflows.EventDeadlinePassed, cur.Number, system, fmt.Sprintf("Stage %d (%s) passed its deadline of %s without a written outcome; the case is %s.", cur.Number, cur.Name, b.local(at), verb)),
+		cur.Number, target, kind)
+	move(b.event(at, workflows.EventEscalated, cur.Number, system, fmt.Sprintf("Stage %d deadline passed: %s to stage %d (%s).", cur.Number, verb, next.Number, next.Name)),
+		cur.Number, target, kind)
+	b.enter(at, target, cur.Number, kind)
 }
 
 func (b *recordCase) agreeDeadline(at time.Time, by workflows.Party, due time.Time, reason string) {
 	b.c.Stage.DueAt, b.c.Stage.Agreed = due.UTC(), true
-	b.event(at, workflows.EventDeadlineChanged, b.c.Stage.Number, by, fmt.Sprintf("Stage %d deadline agreed as %s. Reason: %s", b.c.Stage.Number, b.local(due), reason))
+	d := due.UTC()
+	b.event(at, workflows.EventDeadlineChanged, b.c.Stage.Number, by, fmt.Sprintf("Stage %d deadline agreed as %s. Reason: %s", b.c.Stage.Number, b.local(due), reason)).DueAt = &d
 }
 
 func (b *recordCase) meeting(at time.Time, by workflows.Party, when time.Time, purpose string, facilitator *workflows.Party) {
@@ -149,12 +169,13 @@ func (b *recordCase) confirm(at time.Time, by workflows.Party) {
 	b.c.Agreement.ConfirmedBy, b.c.Agreement.At = by.Name, &u
 	b.c.Learning, b.c.Outcome = b.c.Agreement.Learning, b.c.Agreement.Outcome
 	b.close(at, workflows.StatusResolved)
-	b.event(at, workflows.EventAgreementConfirm, b.c.Stage.Number, by, fmt.Sprintf("Agreement confirmed by %s: the disagreement is resolved at stage %d.", by.Name, b.c.Stage.Number))
+	closing(b.event(at, workflows.EventAgreementConfirm, b.c.Stage.Number, by, fmt.Sprintf("Agreement confirmed by %s: the disagreement is resolved at stage %d.", by.Name, b.c.Stage.Number)),
+		true, workflows.StatusResolved)
 }
 
 func (b *recordCase) withdraw(at time.Time, by workflows.Party, reason string) {
 	b.close(at, workflows.StatusWithdrawn)
-	b.event(at, workflows.EventWithdrawn, b.c.Stage.Number, by, "Withdrawn by the raiser's side. Reason: "+reason)
+	closing(b.event(at, workflows.EventWithdrawn, b.c.Stage.Number, by, "Withdrawn by the raiser's side. Reason: "+reason), false, workflows.StatusWithdrawn)
 }
 
 func (b *recordCase) outcome(at time.Time, by workflows.Party, resolved bool, outcome, learning string) {
@@ -168,7 +189,7 @@ func (b *recordCase) outcome(at time.Time, by workflows.Party, resolved bool, ou
 	if learning != "" {
 		text += " Learning (for the partnership's learning group): " + learning
 	}
-	b.event(at, workflows.EventOutcome, b.c.Stage.Number, by, text)
+	closing(b.event(at, workflows.EventOutcome, b.c.Stage.Number, by, text), resolved, status)
 }
 
 func (b *recordCase) close(at time.Time, status string) {
@@ -505,7 +526,7 @@ func TestRecordPageWithoutPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, w := range []string{"northamptonshire", "information-sharing-services", "Stage 1", "Mon 2 Jun 2025, 08:30 UTC", "17:00 Wed 4 Jun 2025 BST", "Tue 10 Jun 2025, 16:00 UTC", b.c.SafetyNotice[:40]} {
+	for _, w := range []string{"northamptonshire", "information-sharing-services", "Stage 1", "Mon 2 Jun 2025, 08:30 UTC", "Wed 4 Jun 2025, 16:00 UTC", "Tue 10 Jun 2025, 16:00 UTC", b.c.SafetyNotice[:40]} {
 		if !strings.Contains(out, html.EscapeString(w)) {
 			t.Errorf("page lacks %q", w)
 		}
@@ -552,30 +573,6 @@ func TestRecordPageShowsAPendingDeadline(t *testing.T) {
 	}
 }
 
-func TestRecordedTime(t *testing.T) {
-	london, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		text   string
-		want   time.Time
-		wantOK bool
-	}{
-		{"Stage 1: X. Who: Y. Due by 17:00 Mon 31 Mar 2025 BST (2 working days).", time.Date(2025, 3, 31, 16, 0, 0, 0, time.UTC), true},
-		{"Stage 1: X. Who: Y. Due by 17:00 Fri 28 Mar 2025 GMT (2 working days).", time.Date(2025, 3, 28, 17, 0, 0, 0, time.UTC), true},
-		{"Stage 1: X. Who: Y. Due by 17:00:30 Fri 28 Mar 2025 GMT (agreed; the policy allows 2 working days).", time.Date(2025, 3, 28, 17, 0, 30, 0, time.UTC), true},
-		{"Stage 1: X. Who: Y. Due by 17:00 Fri 28 Mar 2025 CET (2 working days).", time.Time{}, false},
-		{"Stage 1: X. Who: Y. Due soon.", time.Time{}, false},
-	}
-	for _, tt := range tests {
-		got, ok := recordedTime(tt.text, "Due by ", " (", london)
-		if ok != tt.wantOK || !got.Equal(tt.want) {
-			t.Errorf("recordedTime(%q) = %v, %v; want %v, %v", tt.text, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
 // rowsOf returns the table rows of a class, in order.
 func rowsOf(page, class string) []string {
 	re := regexp.MustCompile(`(?s)<tr class="` + class + `(?: [a-z ]+)?">.*?</tr>`)
@@ -586,4 +583,131 @@ func rowsOf(page, class string) []string {
 func visibleText(page string) string {
 	page = regexp.MustCompile(`(?s)<style>.*?</style>`).ReplaceAllString(page, "")
 	return html.UnescapeString(regexp.MustCompile(`(?s)<[^>]*>`).ReplaceAllString(page, " "))
+}
+
+// The stages table comes from the events' structured fields, never their
+// text: the same record with every text replaced by a misleading sentence
+// (another deadline, "agreed", "mediation", "closed resolved") renders the
+// same stages.
+func TestRecordPageStagesComeFromFieldsNotText(t *testing.T) {
+	for _, build := range []func(*testing.T) *recordCase{resolvedCase, unresolvedCase, withdrawnCase} {
+		b := build(t)
+		want := stages(b.c, &b.pol, &b.clock)
+		misled := b.c
+		misled.History = append([]workflows.Event(nil), b.c.History...)
+		for i := range misled.History {
+			misled.History[i].Text = "Stage 9: Nowhere. Due by 09:00 Mon 1 Jan 2024 GMT (agreed; the policy allows 1 day). " +
+				"Referred to the partnership for mediation; sent back; the case is closed resolved."
+		}
+		got := stages(misled, &b.pol, &b.clock)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: the stages changed with the events' texts:\n got %+v\nwant %+v", b.c.Ref, got, want)
+		}
+	}
+
+	// And the fields alone decide: an outcome whose text says resolved but
+	// whose field says not; an entry whose text says agreed but whose
+	// fields give another, policy deadline.
+	b := unresolvedCase(t)
+	last := &b.c.History[len(b.c.History)-1]
+	last.Text = "Partnership outcome recorded; the case is closed resolved."
+	rows := stages(b.c, &b.pol, &b.clock)
+	if how := rows[len(rows)-1].How; how != "Partnership outcome recorded by Lena Novak: not resolved" {
+		t.Errorf("the outcome row says %q", how)
+	}
+	yes := true
+	last.Resolved = &yes
+	rows = stages(b.c, &b.pol, &b.clock)
+	if how := rows[len(rows)-1].How; how != "Partnership outcome recorded by Lena Novak: resolved" {
+		t.Errorf("with resolved true, the outcome row says %q", how)
+	}
+}
+
+// Steps and levels are named from the events' step and level and the
+// policy the case ran under; how each ended from the kind of move.
+func TestRecordPageStepsAndLevelsFromFields(t *testing.T) {
+	opened := time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		policy string
+		events []workflows.Event
+		want   []stageWant
+	}{
+		{"four-stage", []workflows.Event{
+			{Type: workflows.EventOpened, Stage: 1},
+			{Type: workflows.EventStageEntered, Stage: 1, ToStage: 1, Move: workflows.MoveOpened, Step: 1},
+			{Type: workflows.EventEscalated, Stage: 1, By: "Sam", ByEmail: "sam@example.org", FromStage: 1, ToStage: 1, Move: workflows.MoveNextStep, Text: "Escalated to stage 4."},
+			{Type: workflows.EventStepEntered, Stage: 1, ToStage: 1, FromStage: 1, Move: workflows.MoveNextStep, Step: 2, Text: "Stage 3: level 7."},
+			{Type: workflows.EventDeadlinePassed, Stage: 1, FromStage: 1, ToStage: 2, Move: workflows.MoveDeadlinePassed, Text: "mediation"},
+			{Type: workflows.EventEscalated, Stage: 1, FromStage: 1, ToStage: 2, Move: workflows.MoveDeadlinePassed},
+			{Type: workflows.EventStageEntered, Stage: 2, ToStage: 2, FromStage: 1, Move: workflows.MoveDeadlinePassed},
+		}, []stageWant{
+			{name: "Stage 1: Preventing disputes, Professionals", ended: "Moved on to the next step by Sam"},
+			{name: "Stage 1: Preventing disputes, Line managers", ended: "Deadline passed: escalated automatically to stage 2"},
+			{name: "Stage 2: Informal dispute procedure", ended: "Still open"},
+		}},
+		{"nottingham-nottinghamshire", []workflows.Event{
+			{Type: workflows.EventOpened, Stage: 1},
+			{Type: workflows.EventStageEntered, Stage: 1, ToStage: 1, Move: workflows.MoveOpened},
+			{Type: workflows.EventEscalated, Stage: 1, By: "Sam", ByEmail: "sam@example.org", FromStage: 1, ToStage: 2, Move: workflows.MoveEscalated},
+			{Type: workflows.EventStageEntered, Stage: 2, ToStage: 2, FromStage: 1, Move: workflows.MoveEscalated, Level: 1},
+			{Type: workflows.EventEscalated, Stage: 2, By: "Kim", ByEmail: "kim@example.org", FromStage: 2, ToStage: 2, Move: workflows.MoveNextLevel, Text: "Escalated to stage 3."},
+			{Type: workflows.EventStageEntered, Stage: 2, ToStage: 2, FromStage: 2, Move: workflows.MoveNextLevel, Level: 2, Text: "Stage 3."},
+		}, []stageWant{
+			{name: "Stage 1: ", ended: "Escalated to stage 2 by Sam"},
+			{name: "Stage 2: ", ended: "Escalated to the next management level (level 2) by Kim"},
+			{name: ", level 2", ended: "Still open"},
+		}},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			pols, err := policies.Load("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pol, _ := pols.Get(tc.policy)
+			clock, err := pol.Clock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs := workflows.Case{Ref: "X-1", Policy: pol.ID, Status: workflows.StatusOpen}
+			for i, e := range tc.events {
+				e.Seq, e.At = i+1, opened.Add(time.Duration(i)*time.Hour)
+				if e.By == "" {
+					e.By = "escalate"
+				}
+				cs.History = append(cs.History, e)
+			}
+			last := cs.History[len(cs.History)-1]
+			cs.Stage = workflows.StageState{Number: last.ToStage, StartedAt: last.At, DueAt: last.At.Add(48 * time.Hour)}
+			rows := stages(cs, &pol, &clock)
+			if len(rows) != len(tc.want) {
+				t.Fatalf("%d rows, want %d: %+v", len(rows), len(tc.want), rows)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(rows[i].Name, w.name) || !strings.HasPrefix(rows[i].How, w.ended) {
+					t.Errorf("row %d: %q, %q; want %q, %q", i+1, rows[i].Name, rows[i].How, w.name, w.ended)
+				}
+			}
+		})
+	}
+}
+
+// A record upgraded from before events carried fields says which events'
+// fields were worked out from their text.
+func TestRecordPageNamesDerivedEvents(t *testing.T) {
+	if got := seqList([]int{2, 4, 5, 6, 9}); got != "2, 4-6, 9" {
+		t.Errorf("seqList = %q", got)
+	}
+	b := withdrawnCase(t)
+	for _, tc := range []struct {
+		derived []int
+		want    bool
+	}{{nil, false}, {[]int{2, 3, 4}, true}} {
+		var buf bytes.Buffer
+		if err := Render(&buf, New(b.c, &b.pol, store.Verification{Intact: true, Keyed: true, Events: 5, Derived: tc.derived}, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "Events 2-4 were recorded before events said in fields"); got != tc.want {
+			t.Errorf("derived %v: the page names them: %v", tc.derived, got)
+		}
+	}
 }

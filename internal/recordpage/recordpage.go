@@ -52,6 +52,9 @@ type Page struct {
 	// PolicyHash is the SHA-256 of the policy snapshot the case runs
 	// under, when the record kept it.
 	PolicyHash string
+	// Derived names the events whose structured fields were derived when
+	// the record was upgraded (Verification.Derived), e.g. "2, 4-9", or "".
+	Derived string
 }
 
 // personRow is one person of the case, with their agency's name.
@@ -71,8 +74,6 @@ type stageRow struct {
 	Who     string
 	Started time.Time
 	Due     time.Time
-	// DueText is the recorded deadline as written, when it cannot be read.
-	DueText string
 	Within  string
 	Agreed  bool
 	Ended   time.Time
@@ -178,6 +179,7 @@ func New(cs workflows.Case, pol *policies.Policy, v store.Verification, printed 
 			}
 		}
 	}
+	page.Derived = seqList(v.Derived)
 	page.People = people(cs, pol)
 	page.Stages = stages(cs, pol, clock)
 	for _, e := range cs.History {
@@ -233,23 +235,19 @@ func people(cs workflows.Case, pol *policies.Policy) []personRow {
 }
 
 // stages walks the record and returns each stage, step or level the case
-// entered, with its start, its deadline (as recorded, and as later agreed)
-// and how it ended.
+// entered, with its start, its deadline (as recorded, and as later agreed
+// or moved) and how it ended. It reads the events' structured fields
+// (workflows/events.go), never their text.
 func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []stageRow {
-	loc := time.UTC
-	if clock != nil {
-		loc = clock.Location
-	}
 	var rows []stageRow
 	cur := -1 // the open row
-	var pending *workflows.Event
-	var passed bool
+	var cause *workflows.Event
 	end := func(at time.Time, how string) {
 		if cur < 0 {
 			return
 		}
 		rows[cur].Ended, rows[cur].How = at, how
-		cur, pending, passed = -1, nil, false
+		cur, cause = -1, nil
 	}
 	by := func(e workflows.Event) string {
 		if e.By == systemName && e.ByEmail == "" {
@@ -258,117 +256,33 @@ func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []st
 		return "by " + e.By
 	}
 	for _, e := range cs.History {
-		switch e.Type {
-		case workflows.EventStageEntered, workflows.EventStepEntered:
-			row := stageRow{Number: e.Stage, Started: e.At}
-			var st policies.Stage
-			var known bool
-			if pol != nil {
-				st, known = pol.Stage(e.Stage)
-			}
-			prev := -1
-			if len(rows) > 0 {
-				prev = len(rows) - 1
-			}
-			switch {
-			case e.Type == workflows.EventStepEntered && prev >= 0 && rows[prev].Number == e.Stage:
-				row.step = rows[prev].step + 1
-			case e.Type == workflows.EventStepEntered:
-				row.step = 2
-			case known && len(st.Steps) > 0:
-				row.step = 1
-			}
-			if known && st.Repeat {
-				row.level = 1
-				if e.Type == workflows.EventStageEntered && prev >= 0 && rows[prev].Number == e.Stage {
-					row.level = rows[prev].level + 1
-				}
-			}
-			row.Name = fmt.Sprintf("Stage %d", e.Stage)
-			if known {
-				row.Name += ": " + st.Name
-				row.Who = st.Who
-				if row.step >= 1 && row.step <= len(st.Steps) {
-					row.Name += ", " + st.Steps[row.step-1].Name
-					row.Who = st.Steps[row.step-1].Who
-				}
-				row.Within = st.StepTimescale(row.step, cs.Urgent).String()
-			}
-			if row.level > 1 {
-				row.Name += fmt.Sprintf(", level %d", row.level)
-			}
-			// Events recorded since the record kept deadlines carry theirs;
-			// older ones have it only in their text.
-			if e.DueAt != nil {
-				row.Due = *e.DueAt
-				row.Agreed = strings.Contains(e.Text, "(agreed;")
-			} else if due, ok := recordedTime(e.Text, "Due by ", " (", loc); ok {
-				row.Due = due
-				row.Agreed = strings.Contains(e.Text, "(agreed;")
-			} else if row.DueText = recordedText(e.Text, "Due by ", " ("); row.DueText == "" && known && clock != nil {
-				if due, err := st.StepTimescale(row.step, cs.Urgent).DueAt(e.At, *clock); err == nil && st.Timescale.Unit != policies.UnitAgreed {
-					row.Due = due
-				}
-			}
+		switch {
+		case e.EntersStage():
+			row := enteredRow(e, cs, pol, clock)
 			if cur >= 0 {
-				at, how := e.At, ""
-				if pending != nil {
-					at = pending.At
+				mover := e
+				if cause != nil {
+					mover = *cause
 				}
-				switch {
-				case pending != nil && pending.Type == workflows.EventSentBack:
-					how = fmt.Sprintf("Sent back to stage %d %s", e.Stage, by(*pending))
-				case passed && e.Type == workflows.EventStepEntered:
-					how = "Deadline passed: moved on to the next step automatically"
-				case passed && rows[cur].Number != e.Stage && strings.Contains(pendingText(pending), "mediation"):
-					how = fmt.Sprintf("Deadline passed: referred to the partnership for mediation (stage %d)", e.Stage)
-				case passed:
-					how = fmt.Sprintf("Deadline passed: escalated automatically to stage %d", e.Stage)
-				case e.Type == workflows.EventStepEntered:
-					how = fmt.Sprintf("Moved on to the next step %s", by(derefOr(pending, e)))
-				case row.level > 1:
-					how = fmt.Sprintf("Escalated to the next management level (level %d) %s", row.level, by(derefOr(pending, e)))
-				default:
-					how = fmt.Sprintf("Escalated to stage %d %s", e.Stage, by(derefOr(pending, e)))
-				}
-				end(at, how)
+				end(mover.At, howMoved(e, row, by(mover)))
 			}
 			rows = append(rows, row)
 			cur = len(rows) - 1
-			pending, passed = nil, false
-		case workflows.EventDeadlinePassed:
+			cause = nil
+		case e.Type == workflows.EventDeadlinePassed:
 			if cur >= 0 {
-				passed = true
 				rows[cur].Overdue = true
 			}
-		case workflows.EventEscalated, workflows.EventSentBack:
+		case e.Type == workflows.EventEscalated, e.Type == workflows.EventSentBack:
 			ev := e
-			pending = &ev
-		case workflows.EventDeadlineChanged:
-			if cur >= 0 {
-				if e.DueAt != nil {
-					rows[cur].Due, rows[cur].Agreed, rows[cur].Overdue = *e.DueAt, true, false
-				} else if due, ok := recordedTime(e.Text, "deadline agreed as ", ". Reason:", loc); ok {
-					rows[cur].Due, rows[cur].Agreed, rows[cur].Overdue = due, true, false
-				}
+			cause = &ev
+		case e.Type == workflows.EventDeadlineChanged, e.Type == workflows.EventDeadlineMoved:
+			if cur >= 0 && e.DueAt != nil {
+				rows[cur].Due, rows[cur].Overdue = *e.DueAt, false
+				rows[cur].Agreed = rows[cur].Agreed || e.Type == workflows.EventDeadlineChanged
 			}
-		case workflows.EventAgreementConfirm:
-			end(e.At, "Agreed: outcome confirmed "+by(e))
-		case workflows.EventWithdrawn:
-			end(e.At, "Withdrawn "+by(e)+" (raising side)")
-		case workflows.EventCancelled:
-			end(e.At, "Cancelled in Temporal by an operator")
-		case workflows.EventOutcome:
-			verb := "resolved"
-			if strings.Contains(e.Text, "closed unresolved") || (cs.Status == workflows.StatusUnresolved && !strings.Contains(e.Text, "closed resolved")) {
-				verb = "not resolved"
-			}
-			what := "Partnership outcome recorded "
-			if cs.Recommendations != "" {
-				// The partnership never decides here (Devon): it recommends.
-				what = "Partnership recommendations recorded "
-			}
-			end(e.At, what+by(e)+": "+verb)
+		case e.Closes():
+			end(e.At, howClosed(e, cs, by(e)))
 		}
 	}
 	if len(rows) > 0 {
@@ -403,51 +317,113 @@ func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []st
 	return rows
 }
 
-func pendingText(e *workflows.Event) string {
-	if e == nil {
-		return ""
+// enteredRow is the row of the stage (step, level) an event entered, named
+// from the policy the case ran under.
+func enteredRow(e workflows.Event, cs workflows.Case, pol *policies.Policy, clock *policies.Clock) stageRow {
+	n := e.ToStage
+	if n == 0 {
+		n = e.Stage
 	}
-	return e.Text
-}
-
-func derefOr(e *workflows.Event, or workflows.Event) workflows.Event {
-	if e == nil {
-		return or
+	row := stageRow{Number: n, Started: e.At, step: e.Step, level: e.Level, Agreed: e.Agreed}
+	var st policies.Stage
+	var known bool
+	if pol != nil {
+		st, known = pol.Stage(n)
 	}
-	return *e
-}
-
-// recordedTime reads a time the workflow wrote into an event's text, between
-// after and before, in its format ("15:04 Mon 2 Jan 2006 MST") and the
-// policy's time zone, whose abbreviations (GMT, BST) give the offset.
-func recordedTime(text, after, before string, loc *time.Location) (time.Time, bool) {
-	raw := recordedText(text, after, before)
-	if raw == "" {
-		return time.Time{}, false
+	row.Name = fmt.Sprintf("Stage %d", n)
+	if known {
+		row.Name += ": " + st.Name
+		row.Who = st.Who
+		if row.step >= 1 && row.step <= len(st.Steps) {
+			row.Name += ", " + st.Steps[row.step-1].Name
+			row.Who = st.Steps[row.step-1].Who
+		}
+		row.Within = st.StepTimescale(row.step, cs.Urgent).String()
 	}
-	for _, layout := range []string{"15:04 Mon 2 Jan 2006 MST", "15:04:05 Mon 2 Jan 2006 MST"} {
-		t, err := time.ParseInLocation(layout, raw, loc)
-		// An abbreviation the zone does not know parses with a made-up
-		// zero offset: refuse it rather than show a wrong time.
-		if err == nil && (t.Location() == loc || t.Location() == time.UTC) {
-			return t, true
+	if row.level > 1 {
+		row.Name += fmt.Sprintf(", level %d", row.level)
+	}
+	switch {
+	case e.DueAt != nil:
+		row.Due = *e.DueAt
+	case known && clock != nil && !e.Agreed && st.Timescale.Unit != policies.UnitAgreed:
+		// An event recorded before events kept their deadline: the
+		// policy's timescale from the stage's start gives it.
+		if due, err := st.StepTimescale(row.step, cs.Urgent).DueAt(e.At, *clock); err == nil {
+			row.Due = due
 		}
 	}
-	return time.Time{}, false
+	return row
 }
 
-// recordedText is the text between after and before, or "".
-func recordedText(text, after, before string) string {
-	i := strings.Index(text, after)
-	if i < 0 {
-		return ""
+// howMoved says how the previous stage ended, by the move that entered
+// row: e's kind of move, made by who.
+func howMoved(e workflows.Event, row stageRow, who string) string {
+	switch e.Move {
+	case workflows.MoveSentBack:
+		return fmt.Sprintf("Sent back to stage %d %s", row.Number, who)
+	case workflows.MoveDeadlineNextStep:
+		return "Deadline passed: moved on to the next step automatically"
+	case workflows.MoveDeadlineMediation:
+		return fmt.Sprintf("Deadline passed: referred to the partnership for mediation (stage %d)", row.Number)
+	case workflows.MoveDeadlinePassed:
+		return fmt.Sprintf("Deadline passed: escalated automatically to stage %d", row.Number)
+	case workflows.MoveNextStep:
+		return "Moved on to the next step " + who
+	case workflows.MoveNextLevel:
+		return fmt.Sprintf("Escalated to the next management level (level %d) %s", row.level, who)
+	case workflows.MoveEscalated:
+		return fmt.Sprintf("Escalated to stage %d %s", row.Number, who)
+	case workflows.MoveReset:
+		return fmt.Sprintf("The case's workflow was reset in Temporal by an operator: it goes on from stage %d", row.Number)
 	}
-	rest := text[i+len(after):]
-	j := strings.Index(rest, before)
-	if j < 0 {
-		return ""
+	return fmt.Sprintf("Moved to stage %d %s", row.Number, who)
+}
+
+// howClosed says how the case closed at e, the event that closed it.
+func howClosed(e workflows.Event, cs workflows.Case, who string) string {
+	switch e.Type {
+	case workflows.EventAgreementConfirm:
+		return "Agreed: outcome confirmed " + who
+	case workflows.EventWithdrawn:
+		return "Withdrawn " + who + " (raising side)"
+	case workflows.EventCancelled:
+		return "Cancelled in Temporal by an operator"
+	case workflows.EventOutcome:
+		resolved := cs.Status == workflows.StatusResolved
+		if e.Resolved != nil {
+			resolved = *e.Resolved
+		}
+		verb := "not resolved"
+		if resolved {
+			verb = "resolved"
+		}
+		what := "Partnership outcome recorded "
+		if cs.Recommendations != "" {
+			// The partnership never decides here (Devon): it recommends.
+			what = "Partnership recommendations recorded "
+		}
+		return what + who + ": " + verb
 	}
-	return rest[:j]
+	return "Case closed: " + strings.ToLower(StatusWord(e.ClosedStatus))
+}
+
+// seqList writes sequence numbers (in order) as runs: "2, 4-9, 11".
+func seqList(seqs []int) string {
+	var parts []string
+	for i := 0; i < len(seqs); {
+		j := i
+		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", seqs[i], seqs[j]))
+		} else {
+			parts = append(parts, fmt.Sprint(seqs[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Render writes the written record page.
