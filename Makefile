@@ -104,7 +104,7 @@ $(BIN)/workflowcheck:
 
 ## screenshots: a PNG of every page, desktop and 320 pixels wide, into docs/images (headless Chromium against the whole system)
 screenshots: $(BIN)/temporal $(MAILDEV) chromium postgres
-	ESCALATE_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run '^TestScreenshots$$' ./integration/
+	ESCALATE_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run '^(TestScreenshots|TestMeetingPackEndToEnd)$$' ./integration/
 
 ## record-histories: re-record the workflow histories the replay tests use
 record-histories: $(BIN)/temporal postgres

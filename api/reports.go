@@ -261,6 +261,8 @@ func reportCSV(r reportResponse) []byte {
 	counts("by_category", r.ByCategory)
 	counts("by_raising_agency", r.ByRaisingAgency)
 	counts("by_responding_agency", r.ByRespondingAgency)
+	counts("by_raising_agency_id", r.ByRaisingAgencyID)
+	counts("by_responding_agency_id", r.ByRespondingAgencyID)
 	counts("by_highest_stage", r.ByHighestStage)
 	counts("by_status", r.ByStatus)
 	counts("deadlines_missed_by_stage", r.DeadlinesMissedByStage)

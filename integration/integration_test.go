@@ -191,7 +191,7 @@ func startSystemWith(t *testing.T, opts systemOptions, options ...func(*api.Conf
 	handler := api.New(cfg).Handler()
 	if opts.pages {
 		pages := web.New(web.Config{Store: appStore, Policies: pols, Mailer: mailer, PublicURL: "http://" + httpSrv.Listener.Addr().String(),
-			Log: quietSlog()})
+			Log: quietSlog(), Digests: &worker.DigestSchedules{Client: tc, Store: appStore, Policies: pols, Log: quietSlog()}})
 		t.Cleanup(pages.Close)
 		handler = pages.With(handler)
 	}

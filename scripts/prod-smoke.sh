@@ -282,7 +282,7 @@ say "login role $APP_ROLE (member of escalate_app, no superuser) for the API and
 
 # `escalate setup` registers the search attributes (workers do not: Temporal
 # Cloud refuses it from them), then the workers and the API start.
-"${escalate_env[@]}" DATABASE_URL="$OWNER_URL" "$ESCALATE" setup >"$WORK/setup.log" 2>&1 || fail "escalate setup"
+"${escalate_env[@]}" DATABASE_URL="$OWNER_URL" DATABASE_APP_URL="$APP_URL" "$ESCALATE" setup >"$WORK/setup.log" 2>&1 || fail "escalate setup"
 attrs=$(tctl operator search-attribute list -n default -o json | jq -r '.customAttributes // {} | keys | join(" ")')
 [ -n "$attrs" ] || fail "escalate setup registered no search attributes"
 # Registered is not yet usable: the namespace's mapping of the new attributes

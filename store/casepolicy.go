@@ -28,7 +28,10 @@ func insertCasePolicy(ctx context.Context, tx pgx.Tx, ref string, p policies.Pol
 	sum := sha256.Sum256(content)
 	_, err = tx.Exec(ctx, `INSERT INTO case_policies (ref, policy_id, hash, content) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (ref) DO NOTHING`, ref, p.ID, sum[:], content)
-	return err
+	if err != nil {
+		return err
+	}
+	return setAgencyIDs(ctx, tx, ref, p)
 }
 
 // CasePolicy returns the policy snapshot a case runs under, or ErrNotFound

@@ -26,8 +26,8 @@ type ReportFilter struct {
 	// resolution in working days; a policy without one counts the
 	// England-and-Wales calendar in Europe/London.
 	Clocks map[string]policies.Clock
-	// Directory is the agencies of the policies reported on: those that
-	// raised no escalation in the period are listed.
+	// Directory is the agencies of the policies reported on: those with no
+	// case either way in the period are listed.
 	Directory []ReportAgency
 }
 
@@ -47,6 +47,10 @@ type Report struct {
 	ByCategory         map[string]int `json:"by_category"`
 	ByRaisingAgency    map[string]int `json:"by_raising_agency"`
 	ByRespondingAgency map[string]int `json:"by_responding_agency"`
+	// ByRaisingAgencyID and ByRespondingAgencyID are the same by the
+	// directory's id (an agency that matches none as declared).
+	ByRaisingAgencyID    map[string]int `json:"by_raising_agency_id"`
+	ByRespondingAgencyID map[string]int `json:"by_responding_agency_id"`
 	// ByHighestStage is keyed by stage number: the highest stage each case
 	// entered, however it got there (a case sent back counts its highest).
 	ByHighestStage map[string]int `json:"by_highest_stage"`
@@ -62,8 +66,9 @@ type Report struct {
 	// proposed) at Now, whenever raised, and those past their deadline.
 	OpenNow    int `json:"open_now"`
 	OverdueNow int `json:"overdue_now"`
-	// AgenciesWithoutEscalations are the directory's agencies that raised
-	// no escalation in the period.
+	// AgenciesWithoutEscalations are the directory's agencies with no case
+	// raised in the period either way: none raised by them, none with them
+	// (matched by the directory's id, see orDeclared).
 	AgenciesWithoutEscalations []ReportAgency `json:"agencies_without_escalations"`
 	// Learning is the learning recorded in the period, oldest first.
 	Learning []LearningEntry `json:"learning"`
@@ -107,6 +112,7 @@ func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err erro
 	defer done(&err)
 	r := Report{
 		ByCategory: map[string]int{}, ByRaisingAgency: map[string]int{}, ByRespondingAgency: map[string]int{},
+		ByRaisingAgencyID: map[string]int{}, ByRespondingAgencyID: map[string]int{},
 		ByHighestStage: map[string]int{}, ByStatus: map[string]int{}, DeadlinesMissedByStage: map[string]int{},
 		TimeToResolution: []ResolutionTimes{}, AgenciesWithoutEscalations: []ReportAgency{}, Learning: []LearningEntry{},
 	}
@@ -120,7 +126,8 @@ func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err erro
 	// a move took each to (events.to_stage) and the event that resolved
 	// it, if one did: its stage and instant.
 	rows, err := tx.Query(ctx, `
-SELECT c.policy, c.status, c.category, c.raiser_agency, c.respondent_agency, c.stage, c.created_at, c.closed_at,
+SELECT c.policy, c.status, c.category, c.raiser_agency, c.respondent_agency, c.raiser_agency_id, c.respondent_agency_id,
+       c.stage, c.created_at, c.closed_at,
        greatest(c.stage, coalesce((SELECT max(e.to_stage) FROM events e
                                    WHERE e.ref = c.ref AND e.to_stage IS NOT NULL), 0)),
        r.stage, r.at
@@ -136,14 +143,14 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 		hours, days float64
 	}
 	byStage := map[int][]resolved{}
-	raisedBy := map[string]bool{} // policy + "\x00" + agency
+	involved := map[string]bool{} // policy + "\x00" + directory id, either side
 	for rows.Next() {
-		var policy, status, category, raiser, respondent string
+		var policy, status, category, raiser, respondent, raiserID, respondentID string
 		var stage, highest int
 		var created time.Time
 		var closed, resolvedAt *time.Time
 		var resolvedStage *int
-		if err := rows.Scan(&policy, &status, &category, &raiser, &respondent, &stage, &created, &closed, &highest,
+		if err := rows.Scan(&policy, &status, &category, &raiser, &respondent, &raiserID, &respondentID, &stage, &created, &closed, &highest,
 			&resolvedStage, &resolvedAt); err != nil {
 			rows.Close()
 			return Report{}, err
@@ -154,7 +161,10 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 		r.ByRespondingAgency[respondent]++
 		r.ByHighestStage[strconv.Itoa(highest)]++
 		r.ByStatus[status]++
-		raisedBy[policy+"\x00"+raiser] = true
+		r.ByRaisingAgencyID[orDeclared(raiserID, raiser)]++
+		r.ByRespondingAgencyID[orDeclared(respondentID, respondent)]++
+		involved[policy+"\x00"+orDeclared(raiserID, raiser)] = true
+		involved[policy+"\x00"+orDeclared(respondentID, respondent)] = true
 		if status == workflows.StatusResolved && closed != nil {
 			// The event that resolved it says at which stage and when; a
 			// case row without one (it cannot be, since 000013 derived the
@@ -261,11 +271,22 @@ WHERE ($1 = '' OR policy = $1)
 	})
 
 	for _, a := range f.Directory {
-		if !raisedBy[a.Policy+"\x00"+a.Agency] {
+		if !involved[a.Policy+"\x00"+a.Agency] {
 			r.AgenciesWithoutEscalations = append(r.AgenciesWithoutEscalations, a)
 		}
 	}
 	return r, tx.Commit(ctx)
+}
+
+// orDeclared is a case's agency as matched against the directory: its
+// directory id, or for a case whose agency matched none (or that opened
+// before ids were kept and had no policy snapshot to fill them from) the
+// agency as declared, which may itself be an id.
+func orDeclared(id, declared string) string {
+	if id != "" {
+		return id
+	}
+	return declared
 }
 
 // learningOf is the learning a case records, when and how.

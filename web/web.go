@@ -62,6 +62,9 @@ type Config struct {
 	// the client, for the sign-in limits (as the API's TRUSTED_PROXIES).
 	TrustedProxies []string
 	Log            *slog.Logger
+	// Digests keeps the partnership digest's schedule in step with the
+	// meeting dates set on the partnership's pages; nil: escalate setup does.
+	Digests DigestScheduler
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 }
@@ -186,6 +189,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/cases", s.signedIn(s.yourCases))
 	r.GET("/cases/:ref", s.signedIn(s.casePage))
 	r.GET("/cases/:ref/record", s.signedIn(s.recordPage))
+	s.partnershipRoutes(r)
 	return r
 }
 

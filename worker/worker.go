@@ -28,6 +28,7 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 // a replayer or a test environment).
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
 	r.RegisterActivity(acts)
 }
 

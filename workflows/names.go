@@ -99,6 +99,19 @@ const (
 	ActivityCancellation         = "Cancellation"
 	ActivityRecordedSeq          = "RecordedSeq"
 	ActivitySettleNotifications  = "SettleNotifications"
+	// ActivitySendDigest mails the partnership's business office the
+	// meeting pack's link and headline figures (DigestWorkflow).
+	ActivitySendDigest = "SendDigest"
+)
+
+// The partnership digest: a Temporal Schedule per policy, created and kept
+// in step by escalate setup and by the meeting-dates page, starts
+// DigestWorkflow before each meeting (and monthly when none is set).
+const (
+	DigestWorkflowName = "DigestWorkflow"
+	// DigestSchedulePrefix + the policy id is the schedule's id; the
+	// workflows it starts are named after it.
+	DigestSchedulePrefix = "escalate-digest-"
 )
 
 // DeliverMaxAttempts bounds the attempts to deliver a notification; the

@@ -4,7 +4,7 @@
 //	escalate api      the HTTP API
 //	escalate worker   the Temporal worker
 //	escalate migrate  create the database if missing and apply migrations
-//	escalate setup    register escalate's search attributes in the Temporal namespace
+//	escalate setup    register escalate's search attributes and digest schedules in the Temporal namespace
 //	escalate drift    report cases open in one of PostgreSQL and Temporal and closed in the other
 //	                  ("drift repair" closes the records whose workflow ended in Temporal)
 //	escalate healthcheck api|worker   a container's health check
@@ -30,7 +30,7 @@ commands:
   api       run the HTTP API
   worker    run the Temporal worker
   migrate   create the database if missing and apply migrations, then exit
-  setup     register escalate's search attributes in the Temporal namespace
+  setup     register escalate's search attributes and digest schedules in the Temporal namespace
             (idempotent; once per namespace before the workers start), then exit
   drift     report every case open in PostgreSQL whose workflow has ended in
             Temporal (terminated, cancelled, failed, missing) and every running
@@ -57,8 +57,9 @@ func main() {
 	}
 	log := newLogger(cfg)
 	slog.SetDefault(log)
-	if cmd := os.Args[1]; cmd == "dev" || cmd == "api" {
-		// Refuse bad policy files before starting anything, each mistake
+	if cmd := os.Args[1]; cmd == "dev" || cmd == "api" || cmd == "setup" {
+		// Refuse bad policy files before starting anything (setup puts
+		// them in the digest schedules), each mistake
 		// on its own line with file, line, field and fix.
 		if cfg.policies, err = policies.Load(cfg.PolicyDir); err != nil {
 			fmt.Fprintf(os.Stderr, "escalate: the policy files were refused:\n%v\n", err)

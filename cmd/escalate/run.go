@@ -109,7 +109,8 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger) error {
 }
 
 // runSetup registers what escalate needs in its Temporal namespace (the
-// search attributes operators filter on). It is idempotent, run once per
+// search attributes operators filter on, and the partnership digests'
+// schedules). It is idempotent, run once per
 // namespace before the workers (and by dev at every start); a namespace
 // where registration is not allowed (Temporal Cloud: use its UI or tcld)
 // fails here with the names to add, not at every worker start.
@@ -120,6 +121,16 @@ func runSetup(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	defer tc.Close()
 	if err := worker.EnsureSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	// The partnership digests' schedules, in step with each partnership's
+	// meeting dates (kept in PostgreSQL) and its policy of today.
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := (&worker.DigestSchedules{Client: tc, Store: st, Policies: cfg.policies, Log: log}).SyncAll(ctx); err != nil {
 		return err
 	}
 	log.Info("Temporal namespace ready", "namespace", cfg.TemporalNamespace)
@@ -315,7 +326,8 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	// The people's pages at /, beside the JSON API's paths, which are
 	// served as they were.
 	pages := web.New(web.Config{Store: st, Policies: pols, Mailer: mailer, PublicURL: cfg.PublicURL,
-		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, TrustedProxies: cfg.TrustedProxies, Log: log})
+		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, TrustedProxies: cfg.TrustedProxies, Log: log,
+		Digests: &worker.DigestSchedules{Client: tc, Store: st, Policies: pols, Log: log}})
 	defer pages.Close()
 	apiHandler := api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
 		AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
