@@ -57,6 +57,7 @@ var Told = map[string]Audience{
 	EventReminder:          ToStagePeople | ToOfficeAtPartnership,
 	EventDeadlinePassed:    ToEveryone | ToOfficeAtPartnership | ToOfficeIfOverdue,
 	EventDeadlineChanged:   ToEveryone,
+	EventDeadlineMoved:     ToEveryone,
 	EventDeadlineProposed:  ToStagePeople,
 	EventNote:              ToEveryone,
 	EventContact:           ToEveryone,
@@ -77,7 +78,7 @@ var Told = map[string]Audience{
 // shows them.
 var EventTypes = []string{
 	EventOpened, EventStageEntered, EventStepEntered, EventEscalated, EventReminder,
-	EventDeadlinePassed, EventDeadlineChanged, EventDeadlineProposed, EventNote, EventContact, EventPartyJoined,
+	EventDeadlinePassed, EventDeadlineChanged, EventDeadlineMoved, EventDeadlineProposed, EventNote, EventContact, EventPartyJoined,
 	EventMeeting, EventSentBack, EventReviewConfirmed, EventAgreementProposed,
 	EventAgreementConfirm, EventAgreementRejected, EventWithdrawn, EventOutcome,
 	EventCancelled, EventReset,

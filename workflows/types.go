@@ -35,8 +35,11 @@ const (
 	EventDeadlineChanged = "deadline_agreed"
 	// EventDeadlineProposed: one side proposed a deadline that takes effect
 	// when the other side confirms it (policies deadlines_agreed_by: both).
-	EventDeadlineProposed  = "deadline_proposed"
-	EventDeadlinePassed    = "deadline_passed"
+	EventDeadlineProposed = "deadline_proposed"
+	EventDeadlinePassed   = "deadline_passed"
+	// EventDeadlineMoved: a partnership closure delayed the running
+	// stage's deadline (closures.go).
+	EventDeadlineMoved     = "deadline_moved"
 	EventAgreementProposed = "agreement_proposed"
 	EventAgreementConfirm  = "agreement_confirmed"
 	EventAgreementRejected = "agreement_rejected"

@@ -106,6 +106,7 @@ var eventWords = map[string]string{
 	workflows.EventEscalated:         "Escalated",
 	workflows.EventDeadlineChanged:   "Deadline agreed",
 	workflows.EventDeadlineProposed:  "Deadline proposed",
+	workflows.EventDeadlineMoved:     "Deadline moved (partnership closure)",
 	workflows.EventDeadlinePassed:    "Deadline passed",
 	workflows.EventAgreementProposed: "Outcome proposed",
 	workflows.EventAgreementConfirm:  "Outcome agreed",
@@ -351,6 +352,12 @@ func stages(cs workflows.Case, pol *policies.Policy, clock *policies.Clock) []st
 				} else if due, ok := recordedTime(e.Text, "deadline agreed as ", ". Reason:", loc); ok {
 					rows[cur].Due, rows[cur].Agreed, rows[cur].Overdue = due, true, false
 				}
+			}
+		case workflows.EventDeadlineMoved:
+			// A partnership closure delayed the stage: a new deadline,
+			// not an agreed one.
+			if cur >= 0 && e.DueAt != nil {
+				rows[cur].Due, rows[cur].Overdue = *e.DueAt, false
 			}
 		case workflows.EventAgreementConfirm:
 			end(e.At, "Agreed: outcome confirmed "+by(e))
