@@ -129,6 +129,10 @@ func (s *Server) createCase(c *gin.Context) error {
 	if err := s.temporalReachable(c); err != nil {
 		return err
 	}
+	// The case runs under a snapshot: bank holidays as dates, closures.
+	if pol, err = s.snapshotPolicy(ctx, pol, now); err != nil {
+		return err
+	}
 	owner := strings.ToLower(me.Email)
 	var ref string
 	claimed := false // this request bound key to ref
