@@ -66,7 +66,9 @@ type plainRenderer struct{}
 func (plainRenderer) Mail(ev workflows.Event, r workflows.Recipient) store.Mail {
 	return store.Mail{Subject: ev.Type, Text: "t", HTML: "<p>t</p>"}
 }
-func (plainRenderer) Webhook(ev workflows.Event, agency string) ([]byte, error) { return []byte(`{}`), nil }
+func (plainRenderer) Webhook(ev workflows.Event, agency string) ([]byte, error) {
+	return []byte(`{}`), nil
+}
 
 // closureFixture is the API on a fresh PostgreSQL database, with a fake
 // Temporal, a fixed clock, and a token per kind of person.
