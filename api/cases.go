@@ -210,6 +210,7 @@ func (s *Server) createCase(c *gin.Context) error {
 		ref = next
 	}
 	s.log.Info("case opened", "request_id", requestID(c), "ref", ref, "policy", pol.ID)
+	s.sendClosuresMissed(c, ref, pol, now)
 	cs, err := s.store.GetCase(ctx, ref)
 	if err != nil {
 		if store.IsUnavailable(err) || timedOut(err) {

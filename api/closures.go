@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -196,4 +197,33 @@ func (s *Server) snapshotPolicy(ctx context.Context, pol policies.Policy, now ti
 		dates = append(dates, cl.Date)
 	}
 	return policies.Snapshot(pol, now, dates)
+}
+
+// sendClosuresMissed sends a case that has just opened the closures
+// recorded after its snapshot was read: a closure recorded while the case
+// was starting may have listed the open cases before this one was
+// recorded, and then only this reaches it. A closure sent twice is applied
+// once, so overlapping with that request's own sending is harmless. A
+// failure is logged: the case stands, and repeating the closure's request
+// sends it again.
+func (s *Server) sendClosuresMissed(c *gin.Context, ref string, snap policies.Policy, now time.Time) {
+	ctx := c.Request.Context()
+	loc := time.UTC
+	if clock, err := snap.Clock(); err == nil {
+		loc = clock.Location
+	}
+	cs, err := s.store.Closures(ctx, snap.ID, now.In(loc).Format("2006-01-02"))
+	if err != nil {
+		s.log.WarnContext(ctx, "closures recorded during the start not checked", "request_id", requestID(c), "ref", ref, "error", err)
+		return
+	}
+	for _, cl := range cs {
+		if slices.Contains(snap.Closures, cl.Date) {
+			continue
+		}
+		_, notSent := s.sendClosure(c, []string{ref}, workflows.ClosureInput{Date: cl.Date, Reason: cl.Reason,
+			By: workflows.Person{Name: cl.RecordedBy, Email: cl.RecordedByEmail}})
+		s.log.InfoContext(ctx, "closure recorded during the start sent to the new case", "request_id", requestID(c), "ref", ref,
+			"date", cl.Date, "sent", len(notSent) == 0)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -377,5 +378,35 @@ func TestSnapshotPolicyAtStart(t *testing.T) {
 	f.st.Close()
 	if _, err := f.srv.snapshotPolicy(ctx, pol, now); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("store closed: %v", err)
+	}
+}
+
+// A case that has just opened is sent the closures recorded after its
+// snapshot was read (and only those), so a closure recorded while it was
+// starting reaches it even if that request listed the open cases first.
+func TestClosuresRecordedDuringTheStartReachTheNewCase(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	f := newClosureFixture(t, now)
+	ctx := context.Background()
+	add := func(date string) {
+		t.Helper()
+		if _, _, err := f.st.AddClosure(ctx, store.Closure{Policy: "northamptonshire", Date: date, Reason: "r " + date, RecordedBy: "Pat", RecordedByEmail: "pat@nscp.example"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("2027-05-10")
+	pol, _ := f.srv.policies.Get("northamptonshire")
+	snap, err := f.srv.snapshotPolicy(ctx, pol, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("2027-05-11") // recorded while the case started
+	c, _ := gin.CreateTestContext(httptest.NewRecorder())
+	c.Request = httptest.NewRequest("POST", "/v1/cases", nil)
+	f.srv.sendClosuresMissed(c, "NSCP-2026-00009", snap, now)
+	sent := f.temporal.sent()
+	if len(sent) != 1 || sent[0].ref != "NSCP-2026-00009" || sent[0].in.Date != "2027-05-11" || sent[0].in.Reason != "r 2027-05-11" ||
+		sent[0].in.By.Email != "pat@nscp.example" {
+		t.Errorf("sent %+v", sent)
 	}
 }

@@ -1,10 +1,15 @@
 package workflows_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"escalate/policies"
 	"escalate/workflows"
@@ -288,5 +293,68 @@ func TestClosureNotADateIsIgnored(t *testing.T) {
 	h.finished()
 	if !after.Stage.DueAt.Equal(local(2026, 6, 10, 17, 0)) || len(eventsOf(h.acts, workflows.EventDeadlineMoved)) != 0 {
 		t.Errorf("due %v, events %v", after.Stage.DueAt.In(london), h.acts.types())
+	}
+}
+
+// warnings keeps the workflow's warnings.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) Debug(string, ...any) {}
+func (w *warnings) Info(string, ...any)  {}
+func (w *warnings) Error(string, ...any) {}
+func (w *warnings) Warn(msg string, kv ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, fmt.Sprint(append([]any{msg}, kv...)...))
+}
+
+// A deadline past the span the snapshot resolved its bank holidays for is
+// counted with weekends and closures only, and the worker says so in a
+// warning naming the case, once per deadline; within the span, nothing is
+// logged.
+func TestDeadlinePastTheResolvedHolidaysIsLogged(t *testing.T) {
+	for _, tc := range []struct {
+		why  string
+		to   string // last day the snapshot's dates cover
+		warn bool
+	}{
+		{"deadline within the span", "2028-12-31", false},
+		{"deadline past the span", "2026-06-09", true},
+	} {
+		t.Run(tc.why, func(t *testing.T) {
+			start := local(2026, 6, 8, 10, 0) // stage 1 due Wed 10 Jun 17:00
+			logs := &warnings{}
+			var suite testsuite.WorkflowTestSuite
+			suite.SetLogger(logs)
+			env := suite.NewTestWorkflowEnvironment()
+			env.SetStartTime(start)
+			acts := &fakeActivities{notices: map[int][]workflows.Recipient{}, mails: map[int][]workflows.Recipient{}}
+			env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
+			env.RegisterActivity(acts)
+			h := &harness{t: t, env: env, acts: acts, in: workflows.CaseInput{
+				Ref: "NSCP-2026-00001", Policy: northamptonshire(t), ChildRef: "NCT/123",
+				Category: "threshold-csc-assessment", Summary: "Referral judged below threshold",
+				Raiser: raiser, Respondent: respondent,
+			}}
+			snapshotAt(t, start)(&h.in)
+			hol := *h.in.Policy.Holidays
+			hol.To = tc.to
+			h.in.Policy.Holidays = &hol
+			h.at(time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "r"})
+			h.run()
+			h.finished()
+			n := 0
+			for _, m := range logs.msgs {
+				if strings.Contains(m, "past the case's resolved bank holidays") && strings.Contains(m, h.in.Ref) {
+					n++
+				}
+			}
+			if tc.warn && n != 1 || !tc.warn && n != 0 {
+				t.Errorf("%d warnings, want warned=%v: %v", n, tc.warn, logs.msgs)
+			}
+		})
 	}
 }
