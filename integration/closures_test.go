@@ -138,4 +138,14 @@ func TestClosureMovesARunningCasesDeadline(t *testing.T) {
 		list.Closures[0].Date != closed || list.Closures[0].Reason != "State occasion" {
 		t.Errorf("list: %d %+v", code, list)
 	}
+	// Closed, for a whole history the replay tests can use.
+	if code := s.call("POST", "/v1/cases/"+c.Ref+"/withdrawal", raiser, map[string]string{"reason": "Agreed on the phone"}, &after); code != http.StatusOK {
+		t.Fatalf("withdraw: %d", code)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.temporal.GetWorkflow(wctx, c.Ref, "").Get(wctx, nil); err != nil {
+		t.Fatalf("workflow: %v", err)
+	}
+	recordHistory(t, s.temporal, c.Ref, "closure-moves-working-day-deadline")
 }
