@@ -148,6 +148,12 @@ func NewClock(calendar, tz, endOfDay string) (Clock, error) {
 	if _, ok := calendars[calendar]; !ok {
 		return Clock{}, fmt.Errorf("unknown calendar %q (known: %v)", calendar, CalendarNames())
 	}
+	return clockOf(calendar, tz, endOfDay)
+}
+
+// clockOf is NewClock without the check that this code knows the calendar:
+// a snapshot's resolved dates (Holidays) stand on their own.
+func clockOf(calendar, tz, endOfDay string) (Clock, error) {
 	loc, err := loadZone(tz)
 	if err != nil {
 		return Clock{}, err

@@ -53,20 +53,53 @@ func ResolveHolidays(calendar string, fromYear, toYear int) (Holidays, error) {
 	if toYear < fromYear || toYear-fromYear > 20 {
 		return Holidays{}, fmt.Errorf("years %d to %d: give at most 20 years, in order", fromYear, toYear)
 	}
-	named := Clock{Calendar: calendar}
 	h := Holidays{
 		Calendar: calendar,
 		From:     fmt.Sprintf("%04d-01-01", fromYear),
 		To:       fmt.Sprintf("%04d-12-31", toYear),
 		Dates:    []Holiday{},
 	}
-	// Day by day through BankHoliday, so the dates are exactly the ones the
-	// named calendar gives (substitute days and their names included).
-	end := time.Date(toYear, time.December, 31, 12, 0, 0, 0, time.UTC)
-	for d := time.Date(fromYear, time.January, 1, 12, 0, 0, 0, time.UTC); !d.After(end); d = d.AddDate(0, 0, 1) {
-		if name, ok := named.BankHoliday(d.Date()); ok {
-			h.Dates = append(h.Dates, Holiday{Date: d.Format(dateLayout), Name: name})
+	first, last := h.From, h.To
+	names := map[string]string{}
+	var dates []string
+	add := func(obs time.Time, name string) {
+		d := obs.Format(dateLayout)
+		if d < first || d > last {
+			return
 		}
+		if _, ok := names[d]; !ok {
+			names[d] = name
+			dates = append(dates, d)
+		}
+	}
+	// Each holiday's observed date, year by year (TestResolveHolidaysIsBankHolidayDayByDay holds it to BankHoliday), named as BankHoliday
+	// names it: a holiday of the date's own year first, in the calendar's
+	// order, then one of the year before observed in this one (a
+	// substitute day); the first found names the date.
+	hs := calendars[calendar]
+	for y := fromYear; y <= toYear; y++ {
+		for _, hol := range hs {
+			actual, observed := hol.Calc(y)
+			if observed.IsZero() || observed.Year() != y {
+				continue
+			}
+			name := hol.Name
+			if !observed.Equal(actual) {
+				name += " (substitute day)"
+			}
+			add(observed, name)
+		}
+	}
+	for y := fromYear; y <= toYear; y++ {
+		for _, hol := range hs {
+			if _, observed := hol.Calc(y - 1); !observed.IsZero() && observed.Year() == y {
+				add(observed, hol.Name+" (substitute day)")
+			}
+		}
+	}
+	sort.Strings(dates)
+	for _, d := range dates {
+		h.Dates = append(h.Dates, Holiday{Date: d, Name: names[d]})
 	}
 	return h, nil
 }

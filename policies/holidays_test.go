@@ -393,3 +393,24 @@ func TestMergeClosuresAndIsDate(t *testing.T) {
 		t.Errorf("have's array written: %v", full)
 	}
 }
+
+// The resolved dates and names are, day by day, exactly what the named
+// calendar's BankHoliday says, for every calendar over sixteen years.
+func TestResolveHolidaysIsBankHolidayDayByDay(t *testing.T) {
+	for _, calendar := range CalendarNames() {
+		h, err := ResolveHolidays(calendar, 2020, 2035)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := Clock{Calendar: calendar}
+		var want []Holiday
+		for d := time.Date(2020, time.January, 1, 12, 0, 0, 0, time.UTC); d.Year() <= 2035; d = d.AddDate(0, 0, 1) {
+			if name, ok := named.BankHoliday(d.Date()); ok {
+				want = append(want, Holiday{Date: d.Format(dateLayout), Name: name})
+			}
+		}
+		if !slices.Equal(h.Dates, want) {
+			t.Errorf("%s: resolved %v\nday by day %v", calendar, h.Dates, want)
+		}
+	}
+}

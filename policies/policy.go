@@ -311,17 +311,17 @@ const (
 // Clock returns the policy's working-day clock. Policies are validated at
 // load, so an error here means a hand-built policy.
 func (p Policy) Clock() (Clock, error) {
-	calendar := p.Calendar
+	newClock := NewClock
 	if p.Holidays != nil {
 		// The snapshot's dates stand on their own: the calendar they were
 		// resolved from need not be known to this code any more.
-		calendar = CalendarEnglandAndWales
+		newClock = clockOf
 	}
-	c, err := NewClock(calendar, p.Timezone, p.EndOfDay)
+	c, err := newClock(p.Calendar, p.Timezone, p.EndOfDay)
 	if err != nil {
 		return Clock{}, err
 	}
-	c.Calendar, c.Holidays = p.Calendar, p.Holidays
+	c.Holidays = p.Holidays
 	if c.StartOfDay, err = parseStartOfDay(p.StartOfDay); err != nil {
 		return Clock{}, err
 	}
