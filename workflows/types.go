@@ -35,11 +35,8 @@ const (
 	EventDeadlineChanged = "deadline_agreed"
 	// EventDeadlineProposed: one side proposed a deadline that takes effect
 	// when the other side confirms it (policies deadlines_agreed_by: both).
-	EventDeadlineProposed = "deadline_proposed"
-	EventDeadlinePassed   = "deadline_passed"
-	// EventDeadlineMoved: a partnership closure delayed the running
-	// stage's deadline (closures.go).
-	EventDeadlineMoved     = "deadline_moved"
+	EventDeadlineProposed  = "deadline_proposed"
+	EventDeadlinePassed    = "deadline_passed"
 	EventAgreementProposed = "agreement_proposed"
 	EventAgreementConfirm  = "agreement_confirmed"
 	EventAgreementRejected = "agreement_rejected"
@@ -53,6 +50,10 @@ const (
 	EventMeeting           = "meeting_recorded"
 	EventCancelled         = "case_cancelled"
 	EventReset             = "case_reset"
+
+	// EventDeadlineMoved: a partnership closure delayed the running
+	// stage's deadline (closures.go).
+	EventDeadlineMoved = "deadline_moved"
 )
 
 // Phases of a review stage (Devon's Case Resolution Protocol).
