@@ -10,7 +10,8 @@ import (
 )
 
 // A deadline moved by a partnership closure is the stage's deadline on the
-// record (not an agreed one), and the entry says what moved it.
+// record (not an agreed one), after the stage has ended too, and the entry
+// says what moved it.
 func TestRecordPageShowsADeadlineMovedByAClosure(t *testing.T) {
 	b := newRecordCase(t, "northamptonshire", "NSCP-2025-0090", time.Date(2025, 6, 2, 8, 30, 0, 0, time.UTC), priya, tom,
 		"information-sharing-services", "School nurse was not told of the child's move to a new address.")
@@ -22,8 +23,9 @@ func TestRecordPageShowsADeadlineMovedByAClosure(t *testing.T) {
 	due := moved.UTC()
 	b.c.History[len(b.c.History)-1].DueAt = &due
 	b.c.Stage.DueAt = due
-	page := New(b.c, &b.pol, store.Verification{Intact: true, Events: len(b.c.History)}, time.Date(2025, 6, 2, 13, 0, 0, 0, time.UTC))
-	if len(page.Stages) != 1 || !page.Stages[0].Due.Equal(moved) || page.Stages[0].Agreed {
+	b.deadlinePassed() // at the moved deadline, to stage 2: stage 1's row is history now
+	page := New(b.c, &b.pol, store.Verification{Intact: true, Events: len(b.c.History)}, time.Date(2025, 6, 6, 13, 0, 0, 0, time.UTC))
+	if len(page.Stages) != 2 || !page.Stages[0].Due.Equal(moved) || page.Stages[0].Agreed {
 		t.Fatalf("stages: %+v", page.Stages)
 	}
 	var buf bytes.Buffer
