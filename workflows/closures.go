@@ -97,8 +97,8 @@ func (s *caseState) applyClosure(ctx workflow.Context, in ClosureInput) {
 		return
 	}
 	if err := s.commit(ctx, ev); err != nil {
-		// Not recorded: the case stays exactly as it was, closure
-		// included, so that sending it again applies it.
+		// Not recorded: the case stays exactly as it was, without the
+		// closure, so that sending it again applies it.
 		s.restore(saved)
 		s.policy, s.clock, s.closures = policy, clock, closures
 		log.Error("closure not applied: its record failed", "ref", s.c.Ref, "date", in.Date, "error", err)

@@ -358,3 +358,40 @@ func TestDeadlinePastTheResolvedHolidaysIsLogged(t *testing.T) {
 		})
 	}
 }
+
+// A move the record refuses is undone, closure included: the deadline
+// stays, nothing is recorded, and the same closure sent again applies.
+func TestClosureWhoseRecordFailsIsUndone(t *testing.T) {
+	start := local(2026, 6, 8, 10, 0) // stage 1 due Wed 10 Jun 17:00
+	h := newHarness(t, start, snapshotAt(t, start))
+	refused := 0
+	h.acts.refuse = func(in workflows.RecordEventsInput) bool {
+		if in.Events[0].Type == workflows.EventDeadlineMoved && refused == 0 {
+			refused++
+			return true
+		}
+		return false
+	}
+	h.closureAt(time.Hour, "2026-06-09", "State occasion")
+	var between, after workflows.Case
+	h.query(2*time.Hour, &between)
+	h.closureAt(3*time.Hour, "2026-06-09", "State occasion")
+	h.query(4*time.Hour, &after)
+	h.at(20*24*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "r"})
+	h.run()
+	h.finished()
+	if refused != 1 {
+		t.Fatalf("refused %d records", refused)
+	}
+	if !between.Stage.DueAt.Equal(local(2026, 6, 10, 17, 0)) {
+		t.Errorf("after the refused record: due %v, want it unchanged", between.Stage.DueAt.In(london))
+	}
+	for _, e := range between.History {
+		if e.Type == workflows.EventDeadlineMoved {
+			t.Errorf("the refused event stayed in the state: %+v", e)
+		}
+	}
+	if !after.Stage.DueAt.Equal(local(2026, 6, 11, 17, 0)) || len(eventsOf(h.acts, workflows.EventDeadlineMoved)) != 1 {
+		t.Errorf("sent again: due %v, %d moves", after.Stage.DueAt.In(london), len(eventsOf(h.acts, workflows.EventDeadlineMoved)))
+	}
+}
