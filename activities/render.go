@@ -36,6 +36,8 @@ var notices = map[string]notice{
 		"The stage's timescale has passed without a written outcome. Please act now."},
 	workflows.EventDeadlineChanged: {"Deadline agreed",
 		"Please note the agreed deadline."},
+	workflows.EventDeadlineMoved: {"Deadline moved later",
+		"A partnership closure means a day of this stage is not a working day: the stage's deadline is now later. Please note the new deadline."},
 	workflows.EventDeadlineProposed: {"Deadline proposed",
 		"The other side proposes a deadline for this stage. It takes effect only when your side confirms it on the case record; you may propose another instead."},
 	workflows.EventNote: {"Note recorded",

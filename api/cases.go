@@ -129,6 +129,10 @@ func (s *Server) createCase(c *gin.Context) error {
 	if err := s.temporalReachable(c); err != nil {
 		return err
 	}
+	// The case runs under a snapshot: bank holidays as dates, closures.
+	if pol, err = s.snapshotPolicy(ctx, pol, now); err != nil {
+		return err
+	}
 	owner := strings.ToLower(me.Email)
 	var ref string
 	claimed := false // this request bound key to ref
@@ -206,6 +210,7 @@ func (s *Server) createCase(c *gin.Context) error {
 		ref = next
 	}
 	s.log.Info("case opened", "request_id", requestID(c), "ref", ref, "policy", pol.ID)
+	s.sendClosuresMissed(c, ref, pol, now)
 	cs, err := s.store.GetCase(ctx, ref)
 	if err != nil {
 		if store.IsUnavailable(err) || timedOut(err) {

@@ -35,6 +35,8 @@ func TestHostilePathQueryAndHeaders(t *testing.T) {
 		{"token id with ESC", "DELETE", "/v1/admin/tokens/tok_%1b", [2]string{}, 404, "not_found", ""},
 		{"webhook agency not UTF-8", "DELETE", "/v1/admin/webhooks/%ff", [2]string{}, 404, "not_found", ""},
 		{"policy id not UTF-8", "GET", "/v1/policies/%ff", [2]string{}, 404, "not_found", ""},
+		{"closures of a policy id not UTF-8", "GET", "/v1/admin/policies/%ff/closures", [2]string{}, 404, "not_found", ""},
+		{"closure for a policy id with NUL", "POST", "/v1/admin/policies/north%00/closures", [2]string{}, 404, "not_found", ""},
 		{"unrouted path not UTF-8", "GET", "/%ff", [2]string{}, 404, "not_found", ""},
 		{"query value NUL", "GET", "/v1/cases?policy=%00", [2]string{}, 400, "invalid_request", "policy"},
 		{"query value not UTF-8", "GET", "/v1/cases?agency=%ff", [2]string{}, 400, "invalid_request", "agency"},

@@ -212,6 +212,8 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/admin/webhooks", s.wrap(s.listWebhooks))
 	v1.PUT("/admin/webhooks/:agency", s.wrap(s.putWebhook))
 	v1.DELETE("/admin/webhooks/:agency", s.wrap(s.deleteWebhook))
+	v1.POST("/admin/policies/:policy/closures", s.wrap(s.addClosure))
+	v1.GET("/admin/policies/:policy/closures", s.wrap(s.listClosures))
 	v1.POST("/cases", s.wrap(s.createCase))
 	v1.GET("/cases", s.wrap(s.listCases))
 	v1.GET("/cases/:ref", s.wrap(s.getCase))

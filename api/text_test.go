@@ -87,6 +87,7 @@ var textFieldCases = []struct {
 	{"POST", "/v1/cases/X-1/review", `{"followed":true,"next_steps":"n"}`, nil, []string{"next_steps"}},
 	{"POST", "/v1/cases/X-1/meetings", `{"at":"2099-01-01T00:00:00Z","purpose":"p","facilitator":{"name":"F","email":"f@x.example"}}`,
 		[]string{"at", "facilitator.name", "facilitator.email"}, []string{"purpose"}},
+	{"POST", "/v1/admin/policies/northamptonshire/closures", `{"date":"2027-05-10","reason":"r"}`, []string{"date"}, []string{"reason"}},
 }
 
 // A control character in any text field of any body is refused with a 400
@@ -174,6 +175,8 @@ func decodeOnly(path, body string) error {
 		dst = &reviewRequest{}
 	case strings.HasSuffix(path, "/meetings"):
 		dst = &meetingRequest{}
+	case strings.HasSuffix(path, "/closures"):
+		dst = &addClosureRequest{}
 	case path == "/v1/cases":
 		dst = &createCaseRequest{}
 	default:
@@ -239,6 +242,7 @@ var requestTypes = map[string]reflect.Type{
 	"reportQuery":        reflect.TypeOf(reportQuery{}),
 	"undeliveredQuery":   reflect.TypeOf(undeliveredQuery{}),
 	"listTokensQuery":    reflect.TypeOf(listTokensQuery{}),
+	"addClosureRequest":  reflect.TypeOf(addClosureRequest{}),
 }
 
 // decodedTypes reads the package's (non-test) source and returns the name

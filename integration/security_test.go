@@ -87,6 +87,9 @@ var rules = map[string][numWho]int{
 	"partnership":   {401, 401, 401, 401, 404, 404, 403, 403, 403, 403, 404, allowed, 403},
 	"admin":         {401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 403, allowed},
 	"reports":       {401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, allowed, allowed},
+	// policy admin: a policy's own settings (its closures): its
+	// partnership and admins.
+	"policy admin": {401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, allowed, allowed},
 }
 
 // request is one call of a route.
@@ -151,6 +154,14 @@ var matrixRoutes = []route{
 			m.do("PUT", "/v1/admin/webhooks/"+agency, adminToken, map[string]string{"url": "https://agency.example/hook"}, 200)
 		}
 		return request{path: "/v1/admin/webhooks/" + agency, want: 204}
+	}},
+	{"POST /v1/admin/policies/:policy/closures", "policy admin", func(m *matrix, w who, ready bool) request {
+		// A new date each time, weeks ahead: it moves no running stage.
+		day := time.Now().AddDate(0, 0, 40+m.next()).Format("2006-01-02")
+		return request{path: "/v1/admin/policies/northamptonshire/closures", body: map[string]string{"date": day, "reason": "Closed by " + w.String()}, want: 201}
+	}},
+	{"GET /v1/admin/policies/:policy/closures", "policy admin", func(m *matrix, w who, ready bool) request {
+		return request{path: "/v1/admin/policies/northamptonshire/closures", want: 200}
 	}},
 	{"POST /v1/cases", "authenticated", func(m *matrix, w who, ready bool) request {
 		n := m.next()

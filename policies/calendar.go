@@ -113,6 +113,11 @@ func CalendarNames() []string {
 // its time zone and the local times at which a working day starts and ends.
 type Clock struct {
 	Calendar string
+	// Holidays, when set, are the bank holidays as dates (a case's
+	// snapshot): they replace the named calendar's rules. Past their span a
+	// day is no bank holiday: only weekends and closures are not working
+	// days there (Covers says whether a date is within the span).
+	Holidays *Holidays
 	Location *time.Location
 	// EndOfDay is the offset from local midnight at which a working day ends.
 	EndOfDay time.Duration
@@ -143,6 +148,12 @@ func NewClock(calendar, tz, endOfDay string) (Clock, error) {
 	if _, ok := calendars[calendar]; !ok {
 		return Clock{}, fmt.Errorf("unknown calendar %q (known: %v)", calendar, CalendarNames())
 	}
+	return clockOf(calendar, tz, endOfDay)
+}
+
+// clockOf is NewClock without the check that this code knows the calendar:
+// a snapshot's resolved dates (Holidays) stand on their own.
+func clockOf(calendar, tz, endOfDay string) (Clock, error) {
 	loc, err := loadZone(tz)
 	if err != nil {
 		return Clock{}, err
@@ -201,6 +212,15 @@ func parseTimeOfDay(what, s string) (time.Duration, error) {
 // dates are normalised as by time.Date (32 December is 1 January).
 func (c Clock) BankHoliday(year int, month time.Month, day int) (string, bool) {
 	year, month, day = time.Date(year, month, day, 12, 0, 0, 0, time.UTC).Date()
+	want := fmt.Sprintf("%04d-%02d-%02d", year, int(month), day)
+	if c.Holidays != nil {
+		// A snapshot's dates decide, and only they: the named calendar's
+		// rules are code, which may have changed since the case started.
+		if name, ok := c.Holidays.lookup(want); ok && c.Holidays.covers(want) {
+			return name, true
+		}
+		return c.closure(want)
+	}
 	for _, h := range calendars[c.Calendar] {
 		actual, observed := h.Calc(year)
 		if observed.IsZero() {
@@ -222,9 +242,14 @@ func (c Clock) BankHoliday(year int, month time.Month, day int) (string, bool) {
 			return h.Name + " (substitute day)", true
 		}
 	}
-	want := fmt.Sprintf("%04d-%02d-%02d", year, int(month), day)
+	return c.closure(want)
+}
+
+// closure reports whether the date (yyyy-mm-dd) is one of the clock's
+// closures.
+func (c Clock) closure(date string) (string, bool) {
 	for _, d := range c.Closures {
-		if d == want {
+		if d == date {
 			return "partnership closure", true
 		}
 	}

@@ -43,8 +43,14 @@ type Policy struct {
 	// did. "N seconds" (drills) never moves.
 	ClockHoursEndInWorkingTime bool `yaml:"clock_hours_end_in_working_time" json:"clock_hours_end_in_working_time,omitempty"`
 	// Closures are extra non-working dates (yyyy-mm-dd) of the partnership.
-	Closures     []string `yaml:"closures" json:"closures,omitempty"`
-	SafetyNotice string   `yaml:"safety_notice" json:"safety_notice"`
+	Closures []string `yaml:"closures" json:"closures,omitempty"`
+	// Holidays are the bank holidays of Calendar resolved into dates, set
+	// only in a case's snapshot (Snapshot), never in a policy file: when
+	// set, the case counts working days with them and not with the named
+	// calendar. A snapshot taken before they existed has none and uses
+	// the name, as it always did.
+	Holidays     *Holidays `yaml:"-" json:"holidays,omitempty"`
+	SafetyNotice string    `yaml:"safety_notice" json:"safety_notice"`
 	// BusinessOffice is told when a case reaches the partnership stage.
 	BusinessOffice Contact `yaml:"business_office" json:"business_office"`
 	// LearningTo is the mailbox told that learning was recorded on a case
@@ -305,10 +311,17 @@ const (
 // Clock returns the policy's working-day clock. Policies are validated at
 // load, so an error here means a hand-built policy.
 func (p Policy) Clock() (Clock, error) {
-	c, err := NewClock(p.Calendar, p.Timezone, p.EndOfDay)
+	newClock := NewClock
+	if p.Holidays != nil {
+		// The snapshot's dates stand on their own: the calendar they were
+		// resolved from need not be known to this code any more.
+		newClock = clockOf
+	}
+	c, err := newClock(p.Calendar, p.Timezone, p.EndOfDay)
 	if err != nil {
 		return Clock{}, err
 	}
+	c.Holidays = p.Holidays
 	if c.StartOfDay, err = parseStartOfDay(p.StartOfDay); err != nil {
 		return Clock{}, err
 	}

@@ -60,6 +60,14 @@ type caseState struct {
 	// lapsed is the proposed deadline the last stage move dropped, until
 	// the move's record says so (lapseNote).
 	lapsed *PendingDeadline
+	// closures are the partnership closures the case received while it
+	// ran (closures.go), in the order they came; their dates are in
+	// policy.Closures and clock.Closures too. Part of the case's state:
+	// whatever carries the state to a new run must carry them.
+	closures []Closure
+	// warnedPast is the epoch whose deadline was logged as lying past the
+	// snapshot's resolved bank holidays.
+	warnedPast int
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -129,6 +137,7 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 			return nil, err
 		}
 	}
+	s.listenForClosures(ctx)
 	return s, nil
 }
 
@@ -265,6 +274,7 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 // the reminder before it), or for an action that changes the stage.
 func (s *caseState) loop(ctx workflow.Context) error {
 	for !s.c.Closed() {
+		s.warnPastCalendar(ctx)
 		epoch := s.epoch
 		changed := func() bool { return s.c.Closed() || s.epoch != epoch }
 		if s.c.Stage.Overdue {

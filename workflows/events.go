@@ -31,10 +31,9 @@ const (
 	EventMeeting           = "meeting_recorded"
 	EventCancelled         = "case_cancelled"
 	EventReset             = "case_reset"
-	// EventDeadlineMoved is reserved for a closure date (a one-off bank
-	// holiday the partnership adds) moving a running stage's deadline
-	// later: it carries the new deadline in due_at. It joins EventTypes,
-	// with its notification rule, when the workflow records it.
+	// EventDeadlineMoved: a closure date (a one-off bank holiday the
+	// partnership adds, closures.go) moved a running stage's deadline
+	// later; it carries the new deadline in due_at.
 	EventDeadlineMoved = "deadline_moved"
 )
 
@@ -42,7 +41,7 @@ const (
 // README's table of notifications shows them.
 var EventTypes = []string{
 	EventOpened, EventStageEntered, EventStepEntered, EventEscalated, EventReminder,
-	EventDeadlinePassed, EventDeadlineChanged, EventDeadlineProposed, EventNote, EventContact, EventPartyJoined,
+	EventDeadlinePassed, EventDeadlineChanged, EventDeadlineMoved, EventDeadlineProposed, EventNote, EventContact, EventPartyJoined,
 	EventMeeting, EventSentBack, EventReviewConfirmed, EventAgreementProposed,
 	EventAgreementConfirm, EventAgreementRejected, EventWithdrawn, EventOutcome,
 	EventCancelled, EventReset,

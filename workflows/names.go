@@ -33,6 +33,12 @@ const (
 	UpdateOutcome          = "outcome"
 	UpdateReview           = "review"
 	UpdateMeeting          = "meeting"
+
+	// SignalClosure sends a case a partnership closure (ClosureInput): a
+	// one-off non-working day recorded after the case started. A signal,
+	// not an update: the API sends it to every open case of the
+	// partnership without waiting for each; the case applies a date once.
+	SignalClosure = "closure"
 )
 
 // Error types carried by temporal.ApplicationError from update validators

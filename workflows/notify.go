@@ -57,6 +57,7 @@ var Told = map[string]Audience{
 	EventReminder:          ToStagePeople | ToOfficeAtPartnership,
 	EventDeadlinePassed:    ToEveryone | ToOfficeAtPartnership | ToOfficeIfOverdue,
 	EventDeadlineChanged:   ToEveryone,
+	EventDeadlineMoved:     ToEveryone,
 	EventDeadlineProposed:  ToStagePeople,
 	EventNote:              ToEveryone,
 	EventContact:           ToEveryone,

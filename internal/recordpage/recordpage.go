@@ -107,6 +107,7 @@ var eventWords = map[string]string{
 	workflows.EventEscalated:         "Escalated",
 	workflows.EventDeadlineChanged:   "Deadline agreed",
 	workflows.EventDeadlineProposed:  "Deadline proposed",
+	workflows.EventDeadlineMoved:     "Deadline moved (partnership closure)",
 	workflows.EventDeadlinePassed:    "Deadline passed",
 	workflows.EventAgreementProposed: "Outcome proposed",
 	workflows.EventAgreementConfirm:  "Outcome agreed",

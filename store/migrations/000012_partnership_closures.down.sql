@@ -1,0 +1,2 @@
+DROP INDEX cases_open_policy;
+DROP TABLE partnership_closures;
