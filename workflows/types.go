@@ -266,6 +266,10 @@ type CaseInput struct {
 	// RequestID names the API request that started the case (also in the
 	// workflow's memo), so a retry joins its own case and no other.
 	RequestID string `json:"request_id,omitempty"`
+	// Carry is set when the workflow continues as new: the run goes on
+	// from this state instead of opening the case (Policy is the snapshot
+	// the case runs under, as it stands).
+	Carry *CarriedState `json:"carry,omitempty"`
 }
 
 // CaseResult is what a finished case workflow returns.
@@ -273,9 +277,61 @@ type CaseResult struct {
 	Case Case `json:"case"`
 }
 
-// ActionResult is what every update returns: the case after the action.
+// ActionResult is what every update returns. Cases started before the
+// workflow kept its state lean answered with the whole case after the
+// action (Case, history included); newer ones answer with where the action
+// left the case and leave Case empty, omitted from the payload: the record
+// in PostgreSQL is where the case is read.
 type ActionResult struct {
+	Case Case `json:"case,omitzero"`
+	// Seq is the sequence number of the last event the action recorded
+	// (for the opening, of the opening's last event).
+	Seq int `json:"seq,omitempty"`
+	// Version is the case's version after the action: Seq, unless a reset
+	// renumbered the events after the record.
+	Version int `json:"version,omitempty"`
+	// Status is the case's status after the action.
+	Status string `json:"status,omitempty"`
+	// Stage is the stage the case is at after the action.
+	Stage int `json:"stage,omitempty"`
+}
+
+// CarriedState is what a case workflow carries into the run it continues
+// as new in: exactly the state the procedure needs, never the history
+// (PostgreSQL keeps that). The policy snapshot travels in CaseInput.Policy.
+type CarriedState struct {
+	// Case is the case as it stands, without its history.
 	Case Case `json:"case"`
+	// Epoch and Reminded: the stage wait's generation and the generation
+	// whose reminder has gone, so the new run neither repeats the reminder
+	// nor misses the deadline.
+	Epoch    int `json:"epoch"`
+	Reminded int `json:"reminded"`
+	// StageRun counts what was recorded at the current stage, for the
+	// evidence a forced climb records.
+	StageRun StageRun `json:"stage_run"`
+	// Serial and Decisions are the rules the case was started under.
+	Serial    bool `json:"serial"`
+	Decisions bool `json:"decisions"`
+	// Resync: the run that continued was made by a reset and had not yet
+	// learnt how far the record goes; the new run asks before it numbers
+	// its first events.
+	Resync bool `json:"resync,omitempty"`
+	// Runs counts the runs the case has continued through, for the logs.
+	Runs int `json:"runs"`
+}
+
+// StageRun is what people recorded since the case's current stage began (a
+// stage's steps and levels included): its start, and how many events of
+// each type a person recorded there. A climb the deadline forces records
+// these counts as evidence that the stage was followed.
+type StageRun struct {
+	Stage int `json:"stage"`
+	// Start is when the stage (its latest level) was entered; zero until a
+	// stage_entered event of it is seen.
+	Start time.Time `json:"start,omitzero"`
+	// Counts is the number of events of each type a person recorded.
+	Counts map[string]int `json:"counts,omitempty"`
 }
 
 // OpenedInput asks for the case once its opening is recorded.
