@@ -220,10 +220,16 @@ func (h *harness) answered(name string, res workflows.ActionResult) workflows.Ca
 
 // at sends an update after d of workflow time and keeps what came back.
 func (h *harness) at(d time.Duration, name string, arg any) *updateResult {
+	return h.atThen(d, name, arg, func() {})
+}
+
+// atThen is at, running accepted once the update is accepted (while its
+// handler runs).
+func (h *harness) atThen(d time.Duration, name string, arg any, accepted func()) *updateResult {
 	r := &updateResult{}
 	h.env.RegisterDelayedCallback(func() {
 		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-			OnAccept: func() {},
+			OnAccept: accepted,
 			OnReject: func(err error) { r.done, r.rejected = true, err },
 			OnComplete: func(v any, err error) {
 				r.done, r.err = true, err

@@ -1,0 +1,182 @@
+package workflows_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"escalate/workflows"
+)
+
+// continuedInput is the input of the run a workflow continued as new in,
+// from the error it ended with.
+func continuedInput(t *testing.T, err error) workflows.CaseInput {
+	t.Helper()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("the run ended with %v, want it to continue as new", err)
+	}
+	if can.WorkflowType.Name != workflows.CaseWorkflowName {
+		t.Fatalf("continued as %q", can.WorkflowType.Name)
+	}
+	for _, p := range can.Input.GetPayloads() {
+		if strings.Contains(string(p.GetData()), `"history"`) {
+			t.Errorf("the carried input holds a history: %d bytes", len(p.GetData()))
+		}
+	}
+	var next workflows.CaseInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	return next
+}
+
+// continued starts the run a case continued in, at start, on the same
+// record.
+func continued(t *testing.T, acts *fakeActivities, start time.Time, in workflows.CaseInput) *harness {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
+	env.RegisterActivity(acts)
+	return &harness{t: t, env: env, acts: acts, in: in}
+}
+
+// Temporal suggests continuing as new in the middle of stage 1, after its
+// reminder and while a note is being recorded: the note is answered and
+// recorded first, then the case continues with its state, and in the new
+// run the reminder does not come again, the deadline fires once (its climb
+// counts the notes of the first run as the stage's evidence), the numbers
+// go on with no gap, and the case closes as usual.
+func TestContinueAsNewInTheMiddleOfAStage(t *testing.T) {
+	start := local(2026, 11, 2, 9, 0) // Monday; stage 1 due 17:00 Wednesday, reminded half-way
+	h := newHarness(t, start)
+	first := h.at(time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Phoned Sam"})
+	// Tuesday 15:00, after the reminder (Tuesday 13:00): the suggestion
+	// comes while a note arrives.
+	mid := local(2026, 11, 3, 15, 0).Sub(start)
+	second := h.atThen(mid, workflows.UpdateNote, workflows.NoteInput{By: asRespondent, Text: "Sent the minutes"},
+		func() { h.env.SetContinueAsNewSuggested(true) })
+	h.run()
+	if !h.env.IsWorkflowCompleted() {
+		t.Fatal("the first run did not end")
+	}
+	next := continuedInput(t, h.env.GetWorkflowError())
+	wantDone(t, "note before", first)
+	if c := wantDone(t, "note as the suggestion comes", second); c.Version != second.res.Seq {
+		t.Fatalf("note answered %+v", second.res)
+	}
+	firstRun := len(h.acts.events)
+	if got := h.acts.types(); strings.Join(got[len(got)-2:], ",") != workflows.EventReminder+","+workflows.EventNote {
+		t.Fatalf("first run recorded %v, want the reminder then the last note at its end", got)
+	}
+	carry := next.Carry
+	if carry == nil || next.Ref != h.in.Ref || next.Policy.ID != h.in.Policy.ID || next.RequestID != h.in.RequestID {
+		t.Fatalf("continued with %+v", next)
+	}
+	if carry.Case.Version != firstRun || carry.Case.Stage.Number != 1 || len(carry.Case.History) != 0 || carry.Runs != 1 ||
+		carry.Reminded != carry.Epoch || !carry.Serial || !carry.Decisions {
+		t.Fatalf("carried %+v", carry)
+	}
+	if carry.StageRun.Stage != 1 || carry.StageRun.Counts[workflows.EventNote] != 2 {
+		t.Fatalf("carried stage run %+v, want 2 notes at stage 1", carry.StageRun)
+	}
+
+	at := start.Add(mid)
+	h2 := continued(t, h.acts, at, next)
+	var before workflows.Case
+	h2.query(time.Minute, &before)
+	// Wednesday 10:00, still stage 1: the next note takes the next number.
+	note := h2.at(local(2026, 11, 4, 10, 0).Sub(at), workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Agreed to meet"})
+	var atStage2 workflows.Case
+	h2.query(local(2026, 11, 4, 17, 1).Sub(at), &atStage2)
+	withdraw := h2.at(local(2026, 11, 5, 9, 0).Sub(at), workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "resolved informally"})
+	h2.run()
+	final := h2.finished()
+
+	if before.Version != firstRun || before.Stage.Number != 1 || !before.Stage.DueAt.Equal(local(2026, 11, 4, 17, 0)) {
+		t.Fatalf("the continued run starts at version %d, stage %d due %v", before.Version, before.Stage.Number, before.Stage.DueAt)
+	}
+	if n := wantDone(t, "note in the continued run", note); note.res.Seq != firstRun+1 || n.Stage.Number != 1 {
+		t.Fatalf("note in the continued run numbered %d, want %d", note.res.Seq, firstRun+1)
+	}
+	if atStage2.Stage.Number != 2 {
+		t.Fatalf("after stage 1's deadline the case is at stage %d", atStage2.Stage.Number)
+	}
+	wantDone(t, "withdraw", withdraw)
+	if final.Status != workflows.StatusWithdrawn {
+		t.Fatalf("final status %s", final.Status)
+	}
+	reminders, passed := 0, 0
+	var climb workflows.Event
+	for i, ev := range h.acts.events {
+		if ev.Seq != i+1 {
+			t.Fatalf("the record has a gap or a repeat: event %d has seq %d", i+1, ev.Seq)
+		}
+		switch {
+		case ev.Type == workflows.EventReminder && ev.Stage == 1:
+			reminders++
+		case ev.Type == workflows.EventDeadlinePassed && ev.Stage == 1:
+			passed++
+		case ev.Type == workflows.EventEscalated && ev.Stage == 1:
+			climb = ev
+		}
+	}
+	if reminders != 1 || passed != 1 {
+		t.Fatalf("stage 1: %d reminders and %d deadlines passed, want one each", reminders, passed)
+	}
+	if !strings.Contains(climb.Text, "recorded at stage 1: 3 notes") {
+		t.Errorf("the climb's evidence does not count the notes of both runs: %q", climb.Text)
+	}
+}
+
+// A case does not continue as new while it is closed or in the middle of a
+// change: closed, it ends as usual even if Temporal suggests continuing.
+func TestClosedCaseDoesNotContinue(t *testing.T) {
+	start := local(2026, 11, 2, 9, 0)
+	h := newHarness(t, start)
+	withdraw := h.atThen(2*time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "raised in error"},
+		func() { h.env.SetContinueAsNewSuggested(true) })
+	h.run()
+	wantDone(t, "withdraw", withdraw)
+	if c := h.finished(); c.Status != workflows.StatusWithdrawn {
+		t.Fatalf("status %s", c.Status)
+	}
+}
+
+// An update's result is small and does not carry the case: measured as
+// Temporal's payload converter encodes it.
+func TestUpdateResultPayloadIsSmall(t *testing.T) {
+	start := local(2026, 11, 2, 9, 0)
+	h := newHarness(t, start)
+	var notes []*updateResult
+	for i := 0; i < 30; i++ {
+		notes = append(notes, h.at(time.Duration(i+1)*time.Minute, workflows.UpdateNote,
+			workflows.NoteInput{By: asRaiser, Text: strings.Repeat("A long note about the referral. ", 20)}))
+	}
+	h.at(time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "done"})
+	h.run()
+	h.finished()
+	var sizes []int
+	for i, n := range notes {
+		wantDone(t, "note", n)
+		p, err := converter.GetDefaultDataConverter().ToPayload(n.res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(p.GetData()), `"case"`) {
+			t.Fatalf("note %d answered with the case: %s", i, p.GetData())
+		}
+		sizes = append(sizes, len(p.GetData()))
+	}
+	// The last answer is as small as the first: it does not grow with the
+	// notes (before, it held every note so far).
+	if sizes[len(sizes)-1] > 100 || sizes[len(sizes)-1] > sizes[0]+2 {
+		t.Fatalf("update result payload sizes %v bytes", sizes)
+	}
+}
