@@ -73,6 +73,9 @@ type caseState struct {
 	stageRun StageRun
 	// runs counts the runs this case continued through before this one.
 	runs int
+	// deferred are the events whose notifications wait for the next run
+	// (the workflow is about to continue as new) or the case's close.
+	deferred []int
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -294,6 +297,8 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 // goOn runs the opened case until it closes (or continues as new).
 func (s *caseState) goOn(ctx workflow.Context) (CaseResult, error) {
 	log := workflow.GetLogger(ctx)
+	// Notifications the last run put off go out now.
+	s.sendDeferred(ctx)
 	if err := s.loop(ctx); err != nil {
 		if errors.Is(err, errContinue) {
 			return CaseResult{}, err
@@ -306,6 +311,7 @@ func (s *caseState) goOn(ctx workflow.Context) (CaseResult, error) {
 
 	// Let every update finish answering and every notification go out
 	// before the workflow completes.
+	s.sendDeferred(ctx)
 	if err := workflow.Await(ctx, func() bool {
 		return s.delivering == 0 && workflow.AllHandlersFinished(ctx)
 	}); err != nil {
@@ -401,6 +407,7 @@ func (s *caseState) cancelled(ctx workflow.Context) (CaseResult, error) {
 	if err := s.commit(dctx, s.event(dctx, EventCancelled, stage, by, text)); err != nil {
 		return CaseResult{}, err
 	}
+	s.sendDeferred(dctx)
 	if err := workflow.Await(dctx, func() bool {
 		return s.delivering == 0 && workflow.AllHandlersFinished(dctx)
 	}); err != nil {
@@ -417,7 +424,8 @@ var errContinue = errors.New("continue as new")
 // large) and this is a safe point to: the case is open and opened, nothing
 // holds the write turn, no update is still being handled (a validated one
 // would be lost) and no notification is still being delivered (its
-// settling would be lost).
+// settling would be lost; once the suggestion has come, commit puts new
+// deliveries off to the next run, so the ones in flight soon end).
 func (s *caseState) continueDue(ctx workflow.Context) bool {
 	return s.lean && s.opened && !s.c.Closed() && !s.writing && s.delivering == 0 && s.lapsed == nil &&
 		workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx)
@@ -440,6 +448,7 @@ func (s *caseState) continueAsNew(ctx workflow.Context, in CaseInput) error {
 		Decisions: s.decisions,
 		Resync:    s.reset && !s.resynced,
 		Runs:      s.runs + 1,
+		Deliver:   s.deferred,
 	}
 	info := workflow.GetInfo(ctx)
 	workflow.GetLogger(ctx).Info("case continues as new", "ref", s.c.Ref, "version", s.c.Version,
@@ -465,6 +474,7 @@ func (s *caseState) carried(c CarriedState) {
 	s.serial, s.decisions, s.lean = c.Serial, c.Decisions, true
 	s.reset = s.reset || c.Resync
 	s.runs = c.Runs
+	s.deferred = c.Deliver
 	s.opened = true
 }
 
@@ -979,6 +989,30 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 		}
 		return err
 	}
+	if s.lean && !s.c.Closed() && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		// The workflow is to continue as new at its next safe point: these
+		// notifications go out from the next run (or when the case closes),
+		// so that no delivery is in flight when this run ends.
+		s.deferred = append(s.deferred, seqs...)
+		return nil
+	}
+	s.deliver(ctx, seqs)
+	return nil
+}
+
+// sendDeferred sends the notifications whose delivery was put off.
+func (s *caseState) sendDeferred(ctx workflow.Context) {
+	if len(s.deferred) == 0 {
+		return
+	}
+	seqs := s.deferred
+	s.deferred = nil
+	s.deliver(ctx, seqs)
+}
+
+// deliver sends the recorded notifications of the events seqs in the
+// background; delivering counts the deliveries still running.
+func (s *caseState) deliver(ctx workflow.Context, seqs []int) {
 	s.delivering++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { s.delivering-- }()
@@ -1000,7 +1034,6 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 			}
 		}
 	})
-	return nil
 }
 
 var (

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,12 @@ func TestContinueAsNewInTheMiddleOfAStage(t *testing.T) {
 	if carry.StageRun.Stage != 1 || carry.StageRun.Counts[workflows.EventNote] != 2 {
 		t.Fatalf("carried stage run %+v, want 2 notes at stage 1", carry.StageRun)
 	}
+	// The note recorded once the suggestion came is not delivered by the
+	// first run, which ends with no delivery in flight: the next run sends
+	// it.
+	if len(carry.Deliver) != 1 || carry.Deliver[0] != second.res.Seq || slices.Contains(h.acts.delivered, second.res.Seq) {
+		t.Fatalf("carried deliveries %v (delivered %v), want the last note's %d", carry.Deliver, h.acts.delivered, second.res.Seq)
+	}
 
 	at := start.Add(mid)
 	h2 := continued(t, h.acts, at, next)
@@ -111,6 +118,11 @@ func TestContinueAsNewInTheMiddleOfAStage(t *testing.T) {
 	wantDone(t, "withdraw", withdraw)
 	if final.Status != workflows.StatusWithdrawn {
 		t.Fatalf("final status %s", final.Status)
+	}
+	for _, ev := range h.acts.events {
+		if n := countOf(h.acts.delivered, ev.Seq); n != 1 {
+			t.Errorf("event %d (%s) delivered %d times, want once", ev.Seq, ev.Type, n)
+		}
 	}
 	reminders, passed := 0, 0
 	var climb workflows.Event
@@ -179,4 +191,14 @@ func TestUpdateResultPayloadIsSmall(t *testing.T) {
 	if sizes[len(sizes)-1] > 100 || sizes[len(sizes)-1] > sizes[0]+2 {
 		t.Fatalf("update result payload sizes %v bytes", sizes)
 	}
+}
+
+func countOf(xs []int, x int) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
 }

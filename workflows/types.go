@@ -319,6 +319,9 @@ type CarriedState struct {
 	Resync bool `json:"resync,omitempty"`
 	// Runs counts the runs the case has continued through, for the logs.
 	Runs int `json:"runs"`
+	// Deliver are the events whose notifications are recorded but were
+	// not sent by the run that continued: this run sends them.
+	Deliver []int `json:"deliver,omitempty"`
 }
 
 // StageRun is what people recorded since the case's current stage began (a
