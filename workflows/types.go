@@ -180,8 +180,9 @@ type Event struct {
 }
 
 // Case is the whole state of one disagreement: what the query returns and
-// what the API serves. History is filled by the query and by the API from
-// the record; the stored snapshot leaves it empty.
+// what the API serves. History is filled by the API from the record (and,
+// for cases started before the workflow's state was kept lean, by the
+// query); the stored snapshot leaves it empty.
 type Case struct {
 	Ref      string `json:"ref"`
 	Policy   string `json:"policy"`
