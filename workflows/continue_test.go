@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -201,4 +202,76 @@ func countOf(xs []int, x int) int {
 		}
 	}
 	return n
+}
+
+// The lean state counts a stage's evidence instead of reading it from a
+// history in the state: cases run with it record exactly what cases run
+// as before record (every event, with its text, and every snapshot),
+// through levels, steps, line managers named when raising, timed-out
+// climbs with and without evidence, and a review that sends the case back.
+func TestLeanStateRecordsWhatTheHistoryDid(t *testing.T) {
+	start := local(2026, 11, 23, 9, 0) // Monday
+	at := func(y int, m time.Month, d, hh int) time.Duration { return local(y, m, d, hh, 0).Sub(start) }
+	lineManager := func(in *workflows.CaseInput) {
+		in.RaiserLineManager = &workflows.Party{Name: "Lena Lead", Email: "lena@nhft.example", Role: "line manager"}
+	}
+	devonPartner := workflows.Person{Name: "Devon SCP Manager", Email: "manager@devon.example", Agency: "devon", Role: "partnership"}
+	for _, sc := range []struct {
+		name   string
+		mutate []func(*workflows.CaseInput)
+		acts   func(h *harness)
+	}{
+		{"northamptonshire levels and timeouts", []func(*workflows.CaseInput){lineManager}, func(h *harness) {
+			h.at(time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Phoned Sam"})
+			h.at(2*time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRespondent, Text: "Replied"})
+			// Stage 1 times out Wednesday 17:00.
+			h.at(at(2026, 11, 26, 10), workflows.UpdateContact, workflows.ContactInput{By: asRespondent, Side: workflows.SideRespondent, Name: "Mo Manager", Email: "mo@nct.example", Role: "manager"})
+			h.at(at(2026, 11, 26, 11), workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "r", Evidence: "e"})
+			h.at(at(2026, 11, 26, 12), workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "At stage 3"})
+			h.at(at(2026, 11, 26, 13), workflows.UpdateEscalate, workflows.EscalateInput{By: asRespondent, Reason: "Seniors disagree", NextLevel: true})
+			h.at(at(2026, 11, 26, 14), workflows.UpdateNote, workflows.NoteInput{By: asRespondent, Text: "Level 2"})
+			// Level 2 and stage 4 time out; stage 5 is the partnership's.
+			h.at(at(2026, 12, 10, 9), workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "At the partnership"})
+			h.at(at(2026, 12, 10, 10), workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+		}},
+		{"four-stage steps", []func(*workflows.CaseInput){withPolicy(t, "four-stage", "threshold-csc-assessment")}, func(h *harness) {
+			h.at(time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Step 1"})
+			h.at(at(2026, 11, 25, 9), workflows.UpdateNote, workflows.NoteInput{By: asRespondent, Text: "Step 2"})
+			h.at(at(2026, 11, 30, 9), workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+		}},
+		{"devon sent back", []func(*workflows.CaseInput){withPolicy(t, "devon", "provision-of-services"), func(in *workflows.CaseInput) { in.Urgent = true }}, func(h *harness) {
+			h.at(time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Before the climb"})
+			h.at(2*time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "Manager unavailable", ToStage: 5})
+			h.at(3*time.Hour, workflows.UpdateReview, workflows.ReviewInput{By: devonPartner, Followed: false, SendBackTo: 2, NextSteps: "Managers to meet first"})
+			h.at(4*time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRespondent, Text: "Back at stage 2"})
+			h.at(at(2026, 12, 7, 9), workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "end"})
+		}},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			var recorded [2][]byte
+			for i, old := range []bool{false, true} {
+				h := newHarness(t, start, sc.mutate...)
+				if old {
+					h.beforeLean()
+				}
+				sc.acts(h)
+				h.run()
+				h.finished()
+				b, err := json.Marshal(struct {
+					Events    []workflows.Event
+					Snapshots []workflows.Case
+				}{h.acts.events, h.acts.snapshots})
+				if err != nil {
+					t.Fatal(err)
+				}
+				recorded[i] = b
+				if !old && !strings.Contains(strings.Join(h.acts.types(), ","), workflows.EventDeadlinePassed) {
+					t.Fatalf("no deadline passed in this scenario: %v", h.acts.types())
+				}
+			}
+			if string(recorded[0]) != string(recorded[1]) {
+				t.Errorf("the lean state records differently:\nlean   %s\nbefore %s", recorded[0], recorded[1])
+			}
+		})
+	}
 }
