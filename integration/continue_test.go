@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -291,4 +292,143 @@ func findNote(t *testing.T, history []workflows.Event, text string) int {
 	}
 	t.Fatalf("no note %q on the record", text)
 	return 0
+}
+
+// A run the case continued in can be reset and cancelled like its first:
+// a reset of the current run to its first step numbers the next change
+// after the record (with the reset event first), and a cancel request to
+// the case's reference closes it with who and why, the record intact.
+func TestResetAndCancelAfterContinueAsNew(t *testing.T) {
+	s := startSystemWith(t, systemOptions{
+		devServerArgs: []string{"--dynamic-config-value", fmt.Sprintf("limit.historyCount.suggestContinueAsNew=%d", continueLimit)},
+	})
+	raiser := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	var c workflows.Case
+	if code := s.call("POST", "/v1/cases", raiser, map[string]any{"policy": "northamptonshire", "child_ref": "CAN/2",
+		"category": "communication", "summary": "s",
+		"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"}}, &c); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// Notes until the case has continued as new once.
+	var after workflows.Case
+	for i := 1; len(s.runs(t, ctx, c.Ref)) < 2; i++ {
+		if i > 30 {
+			t.Fatal("30 notes and the case has not continued as new")
+		}
+		if code := s.call("POST", "/v1/cases/"+c.Ref+"/notes", raiser, map[string]string{"text": fmt.Sprintf("Note %d", i)}, &after); code != 200 {
+			t.Fatalf("note %d: %d", i, code)
+		}
+	}
+	current := s.runs(t, ctx, c.Ref)[0].GetExecution().GetRunId()
+	// The reset point: the continued run's first completed workflow task
+	// (its first task may wait a moment: Temporal spaces runs that follow
+	// one another within a second).
+	var resetAt int64
+	for deadline := time.Now().Add(10 * time.Second); resetAt == 0; time.Sleep(100 * time.Millisecond) {
+		iter := s.temporal.GetWorkflowHistory(ctx, c.Ref, current, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() && resetAt == 0 {
+			ev, err := iter.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+				resetAt = ev.GetEventId()
+			}
+		}
+		if resetAt == 0 && time.Now().After(deadline) {
+			t.Fatalf("no completed workflow task in run %s", current)
+		}
+	}
+	for _, text := range []string{"After continuing 1", "After continuing 2"} {
+		if code := s.call("POST", "/v1/cases/"+c.Ref+"/notes", raiser, map[string]string{"text": text}, &after); code != 200 {
+			t.Fatalf("note: %d", code)
+		}
+	}
+	if got := s.runs(t, ctx, c.Ref)[0].GetExecution().GetRunId(); got != current {
+		t.Fatalf("the case continued again before the reset (limit %d events too low for this test)", continueLimit)
+	}
+	before := s.eventCount(t, c.Ref)
+	resp, err := s.temporal.WorkflowService().ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: c.Ref, RunId: current},
+		Reason: "restore after a fault", WorkflowTaskFinishEventId: resetAt, RequestId: "reset-continued-1",
+		ResetReapplyExcludeTypes: []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
+			enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		d, err := s.temporal.DescribeWorkflowExecution(ctx, c.Ref, "")
+		if err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() == resp.GetRunId() &&
+			d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset run %s is not the current run: %v", resp.GetRunId(), err)
+		}
+	}
+	if code := s.call("POST", "/v1/cases/"+c.Ref+"/notes", raiser, map[string]string{"text": "After the reset"}, &after); code != 200 {
+		t.Fatalf("note after the reset: %d", code)
+	}
+	n := len(after.History)
+	if n != before+2 || after.Version != n {
+		t.Fatalf("after the reset: %d events, version %d; want %d", n, after.Version, before+2)
+	}
+	// The reset run goes on from the state of its first step: the two
+	// notes since (and whatever that step had not yet recorded) stay on the
+	// record before it.
+	reset := after.History[n-2]
+	var from, to int
+	if i := strings.Index(reset.Text, "Events "); i >= 0 {
+		_, _ = fmt.Sscanf(reset.Text[i:], "Events %d to %d were recorded before the reset", &from, &to)
+	}
+	if reset.Type != workflows.EventReset || reset.Seq != before+1 || to != before || from < 1 || from > before-1 {
+		t.Errorf("reset event %+v", reset)
+	}
+	if note := after.History[n-1]; note.Type != workflows.EventNote || note.Seq != before+2 {
+		t.Errorf("note after the reset %+v", note)
+	}
+
+	_, err = s.temporal.WorkflowService().RequestCancelWorkflowExecution(ctx, &workflowservice.RequestCancelWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: c.Ref},
+		Identity: "ops-oncall@webui", Reason: "Raised in error",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got workflows.Case
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if code := s.call("GET", "/v1/cases/"+c.Ref, raiser, nil, &got); code == 200 && got.Status == workflows.StatusCancelled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("case still %s after the cancel request", got.Status)
+		}
+	}
+	last := got.History[len(got.History)-1]
+	if last.Type != workflows.EventCancelled || last.By != "ops-oncall@webui" || last.Seq != before+3 || !strings.Contains(last.Text, "Reason: Raised in error") {
+		t.Errorf("last event %+v", last)
+	}
+	for i, ev := range got.History {
+		if ev.Seq != i+1 {
+			t.Fatalf("the record has a gap or a repeat at %d: seq %d", i+1, ev.Seq)
+		}
+	}
+	var rec struct {
+		Verification struct {
+			Intact bool `json:"intact"`
+			Events int  `json:"events"`
+		} `json:"verification"`
+	}
+	if code := s.call("GET", "/v1/cases/"+c.Ref+"/record", raiser, nil, &rec); code != 200 || !rec.Verification.Intact || rec.Verification.Events != len(got.History) {
+		t.Errorf("record: %d %+v", code, rec)
+	}
+	if dir := os.Getenv("ESCALATE_RECORD_HISTORY"); dir != "" {
+		if err := s.temporal.GetWorkflow(ctx, c.Ref, resp.GetRunId()).Get(ctx, nil); err == nil {
+			t.Fatal("the cancelled case's workflow ended without an error")
+		}
+		recordRun(t, s.temporal, c.Ref, resp.GetRunId(), filepath.Join(dir, "continue-as-new-then-reset-and-cancelled.json"))
+	}
 }
