@@ -76,6 +76,39 @@ type caseState struct {
 	// deferred are the events whose notifications wait for the next run
 	// (the workflow is about to continue as new) or the case's close.
 	deferred []int
+	// applied are the latest updates applied, this run's and earlier
+	// runs', carried to the next run (see CarriedState.Applied).
+	applied []AppliedUpdate
+}
+
+// keepApplied is how many applied updates a run carries to the next: far
+// more than can be retried while a run continues as new.
+const keepApplied = 100
+
+// appliedBefore is the answer to an update this case applied already, in
+// an earlier run, if the update in ctx is one.
+func (s *caseState) appliedBefore(ctx workflow.Context) (ActionResult, bool) {
+	if !s.lean || len(s.applied) == 0 {
+		return ActionResult{}, false
+	}
+	id := workflow.GetCurrentUpdateInfo(ctx).ID
+	for _, a := range s.applied {
+		if a.ID == id {
+			return a.Result, true
+		}
+	}
+	return ActionResult{}, false
+}
+
+// remember keeps an applied update's answer, the latest keepApplied.
+func (s *caseState) remember(ctx workflow.Context, res ActionResult) {
+	if !s.lean {
+		return
+	}
+	s.applied = append(s.applied, AppliedUpdate{ID: workflow.GetCurrentUpdateInfo(ctx).ID, Result: res})
+	if n := len(s.applied); n > keepApplied {
+		s.applied = append([]AppliedUpdate(nil), s.applied[n-keepApplied:]...)
+	}
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -170,6 +203,10 @@ func register[I any](ctx workflow.Context, s *caseState, name string,
 	handle func(workflow.Context, I) (ActionResult, error), validate func(workflow.Context, I) error) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, name,
 		func(ctx workflow.Context, in I) (ActionResult, error) {
+			if res, ok := s.appliedBefore(ctx); ok {
+				// Applied by an earlier run: answered, not applied again.
+				return res, nil
+			}
 			if !s.serial {
 				return handle(ctx, in)
 			}
@@ -185,10 +222,17 @@ func register[I any](ctx workflow.Context, s *caseState, name string,
 			res, err := handle(ctx, in)
 			if err != nil {
 				s.restore(saved)
+				return res, err
 			}
-			return res, err
+			s.remember(ctx, res)
+			return res, nil
 		},
-		workflow.UpdateHandlerOptions{Validator: validate})
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in I) error {
+			if _, ok := s.appliedBefore(ctx); ok {
+				return nil
+			}
+			return validate(ctx, in)
+		}})
 }
 
 // anyTime adapts a validator that does not need the workflow's clock.
@@ -449,6 +493,7 @@ func (s *caseState) continueAsNew(ctx workflow.Context, in CaseInput) error {
 		Resync:    s.reset && !s.resynced,
 		Runs:      s.runs + 1,
 		Deliver:   s.deferred,
+		Applied:   s.applied,
 	}
 	info := workflow.GetInfo(ctx)
 	workflow.GetLogger(ctx).Info("case continues as new", "ref", s.c.Ref, "version", s.c.Version,
@@ -475,6 +520,7 @@ func (s *caseState) carried(c CarriedState) {
 	s.reset = s.reset || c.Resync
 	s.runs = c.Runs
 	s.deferred = c.Deliver
+	s.applied = c.Applied
 	s.opened = true
 }
 

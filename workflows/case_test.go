@@ -242,9 +242,14 @@ func (h *harness) at(d time.Duration, name string, arg any) *updateResult {
 // atThen is at, running accepted once the update is accepted (while its
 // handler runs).
 func (h *harness) atThen(d time.Duration, name string, arg any, accepted func()) *updateResult {
+	return h.atWithID(d, name, "", arg, accepted)
+}
+
+// atWithID is atThen with the update's ID ("": a new one).
+func (h *harness) atWithID(d time.Duration, name, id string, arg any, accepted func()) *updateResult {
 	r := &updateResult{}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
 			OnAccept: accepted,
 			OnReject: func(err error) { r.done, r.rejected = true, err },
 			OnComplete: func(v any, err error) {

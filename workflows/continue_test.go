@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -273,5 +274,46 @@ func TestLeanStateRecordsWhatTheHistoryDid(t *testing.T) {
 				t.Errorf("the lean state records differently:\nlean   %s\nbefore %s", recorded[0], recorded[1])
 			}
 		})
+	}
+}
+
+// Temporal recognises a repeated update ID within one run only: an update
+// repeated after the case continued as new (a client whose answer was
+// lost, retrying with its Idempotency-Key) is answered as the first time
+// and changes nothing, even where the change could not be made again.
+func TestUpdateRepeatedAfterContinueAsNewIsAnsweredOnce(t *testing.T) {
+	start := local(2026, 11, 2, 9, 0)
+	h := newHarness(t, start)
+	note := workflows.NoteInput{By: asRaiser, Text: "Phoned Sam"}
+	propose := workflows.ProposeAgreementInput{By: asRaiser, Outcome: "Assessment to go ahead"}
+	firstNote := h.atWithID(time.Hour, workflows.UpdateNote, "key-note", note, func() {})
+	firstPropose := h.atWithID(2*time.Hour, workflows.UpdateProposeAgreement, "key-propose", propose,
+		func() { h.env.SetContinueAsNewSuggested(true) })
+	h.run()
+	next := continuedInput(t, h.env.GetWorkflowError())
+	wantDone(t, "note", firstNote)
+	wantDone(t, "proposal", firstPropose)
+	recorded := len(h.acts.events)
+
+	at := start.Add(2 * time.Hour)
+	h2 := continued(t, h.acts, at, next)
+	againNote := h2.atWithID(time.Hour, workflows.UpdateNote, "key-note", note, func() {})
+	againPropose := h2.atWithID(2*time.Hour, workflows.UpdateProposeAgreement, "key-propose", propose, func() {})
+	otherPropose := h2.atWithID(3*time.Hour, workflows.UpdateProposeAgreement, "key-other", propose, func() {})
+	confirm := h2.at(4*time.Hour, workflows.UpdateConfirmAgreement, workflows.ConfirmAgreementInput{By: asRespondent})
+	h2.run()
+	h2.finished()
+	wantDone(t, "note repeated", againNote)
+	wantDone(t, "proposal repeated", againPropose)
+	if !reflect.DeepEqual(againNote.res, firstNote.res) || !reflect.DeepEqual(againPropose.res, firstPropose.res) {
+		t.Errorf("repeated updates answered %+v and %+v, want the first answers %+v and %+v", againNote.res, againPropose.res, firstNote.res, firstPropose.res)
+	}
+	// A new proposal (another ID) is checked as usual: one is pending.
+	wantRejected(t, "another proposal", otherPropose, workflows.ErrConflict)
+	if c := wantDone(t, "confirm", confirm); c.Status != workflows.StatusResolved || c.Version != recorded+1 {
+		t.Fatalf("confirmed: %s at version %d, want resolved at %d (nothing recorded twice)", c.Status, c.Version, recorded+1)
+	}
+	if n := len(eventsOf(h.acts, workflows.EventNote)); n != 1 {
+		t.Errorf("%d notes recorded, want 1", n)
 	}
 }

@@ -323,6 +323,17 @@ type CarriedState struct {
 	// Deliver are the events whose notifications are recorded but were
 	// not sent by the run that continued: this run sends them.
 	Deliver []int `json:"deliver,omitempty"`
+	// Applied are the latest updates applied by earlier runs: Temporal
+	// recognises a repeated update ID within a run only, so a client that
+	// repeats an update after the workflow continued as new (its answer
+	// was lost) gets the first answer rather than a second change.
+	Applied []AppliedUpdate `json:"applied,omitempty"`
+}
+
+// AppliedUpdate is an update a run applied, by its ID, with its answer.
+type AppliedUpdate struct {
+	ID     string       `json:"id"`
+	Result ActionResult `json:"result"`
 }
 
 // StageRun is what people recorded since the case's current stage began (a
