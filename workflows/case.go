@@ -472,6 +472,7 @@ var errContinue = errors.New("continue as new")
 // deliveries off to the next run, so the ones in flight soon end).
 func (s *caseState) continueDue(ctx workflow.Context) bool {
 	return s.lean && s.opened && !s.c.Closed() && !s.writing && s.delivering == 0 && s.lapsed == nil &&
+		ctx.Err() == nil && // a cancel request is acted on, not left behind
 		workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx)
 }
 

@@ -317,3 +317,4 @@ func TestUpdateRepeatedAfterContinueAsNewIsAnsweredOnce(t *testing.T) {
 		t.Errorf("%d notes recorded, want 1", n)
 	}
 }
+
