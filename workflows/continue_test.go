@@ -317,4 +317,3 @@ func TestUpdateRepeatedAfterContinueAsNewIsAnsweredOnce(t *testing.T) {
 		t.Errorf("%d notes recorded, want 1", n)
 	}
 }
-
