@@ -83,6 +83,9 @@ type systemOptions struct {
 	// pages mounts the people's pages (package web) beside the API, as
 	// the binary does, mailing sign-in links through MailDev.
 	pages bool
+	// devServerArgs are more arguments for the dev server (e.g. a dynamic
+	// config value).
+	devServerArgs []string
 }
 
 // harness is what the browser tests call the system's options.
@@ -109,6 +112,7 @@ func startSystemWith(t *testing.T, opts systemOptions, options ...func(*api.Conf
 		ExistingPath:  cli,
 		ClientOptions: withCodec(&client.Options{Namespace: "default", Logger: quietLogger(), MetricsHandler: metrics.NewSDK(reg)}),
 		DBFilename:    opts.temporalDB,
+		ExtraArgs:     opts.devServerArgs,
 		LogLevel:      "error",
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,

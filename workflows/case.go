@@ -20,7 +20,11 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	if err != nil {
 		return CaseResult{}, err
 	}
-	return s.run(ctx)
+	res, err := s.run(ctx)
+	if errors.Is(err, errContinue) {
+		return CaseResult{}, s.continueAsNew(ctx, in)
+	}
+	return res, err
 }
 
 // caseState is the private state of one case workflow.
@@ -65,9 +69,59 @@ type caseState struct {
 	// policy.Closures and clock.Closures too. Part of the case's state:
 	// whatever carries the state to a new run must carry them.
 	closures []Closure
+	// closureCh receives the closures sent to the case, and
+	// applyingClosure counts the ones being applied: the workflow does not
+	// continue as new while either is non-empty.
+	closureCh       workflow.ReceiveChannel
+	applyingClosure int
 	// warnedPast is the epoch whose deadline was logged as lying past the
 	// snapshot's resolved bank holidays.
 	warnedPast int
+	// lean: the state holds no history (PostgreSQL is the record; the
+	// evidence of a stage is counted in stageRun), updates answer with a
+	// small result, and the workflow continues as new when Temporal
+	// suggests it; false only for cases started before, which replay as
+	// they ran.
+	lean     bool
+	stageRun StageRun
+	// runs counts the runs this case continued through before this one.
+	runs int
+	// deferred are the events whose notifications wait for the next run
+	// (the workflow is about to continue as new) or the case's close.
+	deferred []int
+	// applied are the latest updates applied, this run's and earlier
+	// runs', carried to the next run (see CarriedState.Applied).
+	applied []AppliedUpdate
+}
+
+// keepApplied is how many applied updates a run carries to the next: far
+// more than can be retried while a run continues as new.
+const keepApplied = 100
+
+// appliedBefore is the answer to an update this case applied already, in
+// an earlier run, if the update in ctx is one.
+func (s *caseState) appliedBefore(ctx workflow.Context) (ActionResult, bool) {
+	if !s.lean || len(s.applied) == 0 {
+		return ActionResult{}, false
+	}
+	id := workflow.GetCurrentUpdateInfo(ctx).ID
+	for _, a := range s.applied {
+		if a.ID == id {
+			return a.Result, true
+		}
+	}
+	return ActionResult{}, false
+}
+
+// remember keeps an applied update's answer, the latest keepApplied.
+func (s *caseState) remember(ctx workflow.Context, res ActionResult) {
+	if !s.lean {
+		return
+	}
+	s.applied = append(s.applied, AppliedUpdate{ID: workflow.GetCurrentUpdateInfo(ctx).ID, Result: res})
+	if n := len(s.applied); n > keepApplied {
+		s.applied = append([]AppliedUpdate(nil), s.applied[n-keepApplied:]...)
+	}
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -107,14 +161,25 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Case, error) { return s.c, nil }); err != nil {
 		return nil, err
 	}
-	// Cases started before writes were serialised run as they always did,
-	// so their recorded histories replay unchanged.
-	s.serial = workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
-	// Cases started before the documents' decision rules (Devon's parties
-	// decide, Northamptonshire's outcome after the mediation offer, the
-	// four-stage case review only where unresolved or with lessons) keep
-	// the rules they were accepted under, so their updates replay.
-	s.decisions = workflow.GetVersion(ctx, "procedure-decisions", workflow.DefaultVersion, 1) >= 1
+	if in.Carry != nil {
+		// A run the case continued as new in: it goes on from the state
+		// the last run carried, under the rules that run had.
+		s.carried(*in.Carry)
+	} else {
+		// Cases started before writes were serialised run as they always
+		// did, so their recorded histories replay unchanged.
+		s.serial = workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
+		// Cases started before the documents' decision rules (Devon's
+		// parties decide, Northamptonshire's outcome after the mediation
+		// offer, the four-stage case review only where unresolved or with
+		// lessons) keep the rules they were accepted under, so their
+		// updates replay.
+		s.decisions = workflow.GetVersion(ctx, "procedure-decisions", workflow.DefaultVersion, 1) >= 1
+		// Cases started before the state was kept lean carry their history
+		// in the state and answer updates with the whole case, as they
+		// did; they never continue as new.
+		s.lean = workflow.GetVersion(ctx, "lean-state", workflow.DefaultVersion, 1) >= 1
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOpened, s.handleOpened,
 		workflow.UpdateHandlerOptions{Validator: s.validateOpened}); err != nil {
 		return nil, err
@@ -152,6 +217,10 @@ func register[I any](ctx workflow.Context, s *caseState, name string,
 	handle func(workflow.Context, I) (ActionResult, error), validate func(workflow.Context, I) error) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, name,
 		func(ctx workflow.Context, in I) (ActionResult, error) {
+			if res, ok := s.appliedBefore(ctx); ok {
+				// Applied by an earlier run: answered, not applied again.
+				return res, nil
+			}
 			if !s.serial {
 				return handle(ctx, in)
 			}
@@ -167,10 +236,17 @@ func register[I any](ctx workflow.Context, s *caseState, name string,
 			res, err := handle(ctx, in)
 			if err != nil {
 				s.restore(saved)
+				return res, err
 			}
-			return res, err
+			s.remember(ctx, res)
+			return res, nil
 		},
-		workflow.UpdateHandlerOptions{Validator: validate})
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in I) error {
+			if _, ok := s.appliedBefore(ctx); ok {
+				return nil
+			}
+			return validate(ctx, in)
+		}})
 }
 
 // anyTime adapts a validator that does not need the workflow's clock.
@@ -195,6 +271,7 @@ type saved struct {
 	epoch    int
 	reminded int
 	resynced bool
+	stageRun StageRun
 }
 
 // save copies the state deeply enough that restore undoes anything a
@@ -210,16 +287,37 @@ func (s *caseState) save() saved {
 		a := *c.Agreement
 		c.Agreement = &a
 	}
-	return saved{c: c, epoch: s.epoch, reminded: s.reminded, resynced: s.resynced}
+	return saved{c: c, epoch: s.epoch, reminded: s.reminded, resynced: s.resynced, stageRun: s.stageRun.clone()}
 }
 
 func (s *caseState) restore(v saved) {
-	s.c, s.epoch, s.reminded, s.resynced = v.c, v.epoch, v.reminded, v.resynced
+	s.c, s.epoch, s.reminded, s.resynced, s.stageRun = v.c, v.epoch, v.reminded, v.resynced, v.stageRun
 	s.lapsed = nil
+}
+
+// clone copies the run's counts, which events change in place.
+func (r StageRun) clone() StageRun {
+	if r.Counts != nil {
+		counts := make(map[string]int, len(r.Counts))
+		for _, k := range evidenceKinds {
+			if n, ok := r.Counts[k.typ]; ok {
+				counts[k.typ] = n
+			}
+		}
+		r.Counts = counts
+	}
+	return r
 }
 
 func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	log := workflow.GetLogger(ctx)
+	if s.opened {
+		// Continued as new: the opening is on the record. What operators
+		// see of the case in words belongs to the run, so it is said again.
+		workflow.SetCurrentDetails(ctx, s.details())
+		log.Info("case continued as new", "ref", s.c.Ref, "runs", s.runs, "version", s.c.Version, "stage", s.c.Stage.Number, "due", s.c.Stage.DueAt)
+		return s.goOn(ctx)
+	}
 	first, _ := s.policy.Stage(1)
 	start := s.c.CreatedAt
 	opened := s.event(ctx, EventOpened, 1, Person{Name: s.c.Raiser.Name, Email: s.c.Raiser.Email},
@@ -251,8 +349,18 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 	}
 	s.opened = true
 	log.Info("case opened", "ref", s.c.Ref, "policy", s.policy.ID, "due", s.c.Stage.DueAt)
+	return s.goOn(ctx)
+}
 
+// goOn runs the opened case until it closes (or continues as new).
+func (s *caseState) goOn(ctx workflow.Context) (CaseResult, error) {
+	log := workflow.GetLogger(ctx)
+	// Notifications the last run put off go out now.
+	s.sendDeferred(ctx)
 	if err := s.loop(ctx); err != nil {
+		if errors.Is(err, errContinue) {
+			return CaseResult{}, err
+		}
 		if ctx.Err() != nil {
 			return s.cancelled(ctx)
 		}
@@ -261,6 +369,7 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 
 	// Let every update finish answering and every notification go out
 	// before the workflow completes.
+	s.sendDeferred(ctx)
 	if err := workflow.Await(ctx, func() bool {
 		return s.delivering == 0 && workflow.AllHandlersFinished(ctx)
 	}); err != nil {
@@ -275,11 +384,17 @@ func (s *caseState) run(ctx workflow.Context) (CaseResult, error) {
 func (s *caseState) loop(ctx workflow.Context) error {
 	for !s.c.Closed() {
 		s.warnPastCalendar(ctx)
+		if s.continueDue(ctx) {
+			return errContinue
+		}
 		epoch := s.epoch
 		changed := func() bool { return s.c.Closed() || s.epoch != epoch }
+		// The waits also end when the workflow should continue as new and
+		// safely can; the loop then starts again and continues.
+		wake := func() bool { return changed() || s.continueDue(ctx) }
 		if s.c.Stage.Overdue {
 			// notify has acted: the stage stays open until someone acts.
-			if err := workflow.Await(ctx, changed); err != nil {
+			if err := workflow.Await(ctx, wake); err != nil {
 				return err
 			}
 			continue
@@ -288,7 +403,7 @@ func (s *caseState) loop(ctx workflow.Context) error {
 			// Wait for the reminder first; GetVersion marks the change for
 			// cases that started before reminders existed.
 			if workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
-				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), changed)
+				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), wake)
 				if err != nil {
 					return err
 				}
@@ -300,7 +415,7 @@ func (s *caseState) loop(ctx workflow.Context) error {
 				continue
 			}
 		}
-		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), changed)
+		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), wake)
 		if err != nil {
 			return err
 		}
@@ -351,6 +466,7 @@ func (s *caseState) cancelled(ctx workflow.Context) (CaseResult, error) {
 	if err := s.commit(dctx, s.closing(s.event(dctx, EventCancelled, stage, by, text), false)); err != nil {
 		return CaseResult{}, err
 	}
+	s.sendDeferred(dctx)
 	if err := workflow.Await(dctx, func() bool {
 		return s.delivering == 0 && workflow.AllHandlersFinished(dctx)
 	}); err != nil {
@@ -358,6 +474,73 @@ func (s *caseState) cancelled(ctx workflow.Context) (CaseResult, error) {
 	}
 	log.Info("case cancelled", "ref", s.c.Ref, "by", who.Identity)
 	return CaseResult{Case: s.c}, ctx.Err()
+}
+
+// errContinue ends a run's loop when the workflow should continue as new.
+var errContinue = errors.New("continue as new")
+
+// continueDue: Temporal suggests continuing as new (the history is long or
+// large) and this is a safe point to: the case is open and opened, nothing
+// holds the write turn, no update is still being handled (a validated one
+// would be lost) and no notification is still being delivered (its
+// settling would be lost; once the suggestion has come, commit puts new
+// deliveries off to the next run, so the ones in flight soon end).
+func (s *caseState) continueDue(ctx workflow.Context) bool {
+	return s.lean && s.opened && !s.c.Closed() && !s.writing && s.delivering == 0 && s.lapsed == nil &&
+		s.closuresIdle() && // a closure received or being applied is not lost
+		ctx.Err() == nil && // a cancel request is acted on, not left behind
+		workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx)
+}
+
+// continueAsNew ends this run and starts the next with the case's state:
+// the same input with the policy snapshot as it stands and the carried
+// state. The workflow ID stays the case's reference; the memo and search
+// attributes go with it.
+func (s *caseState) continueAsNew(ctx workflow.Context, in CaseInput) error {
+	in.Policy = s.policy
+	c := s.c
+	c.History = nil
+	in.Carry = &CarriedState{
+		Case:      c,
+		Epoch:     s.epoch,
+		Reminded:  s.reminded,
+		StageRun:  s.stageRun.clone(),
+		Serial:    s.serial,
+		Decisions: s.decisions,
+		Resync:    s.reset && !s.resynced,
+		Runs:      s.runs + 1,
+		Deliver:   s.deferred,
+		Applied:   s.applied,
+		Closures:  s.closures,
+	}
+	info := workflow.GetInfo(ctx)
+	workflow.GetLogger(ctx).Info("case continues as new", "ref", s.c.Ref, "version", s.c.Version,
+		"history_events", info.GetCurrentHistoryLength(), "history_bytes", info.GetCurrentHistorySize(), "runs", s.runs+1)
+	return workflow.NewContinueAsNewError(ctx, CaseWorkflowName, in)
+}
+
+// carried sets the state a continued run goes on from.
+func (s *caseState) carried(c CarriedState) {
+	s.c = c.Case
+	s.c.History = nil
+	if s.c.Contacts == nil {
+		s.c.Contacts = []Contact{}
+	}
+	if s.c.Advisers == nil {
+		s.c.Advisers = []Adviser{}
+	}
+	if s.c.Meetings == nil {
+		s.c.Meetings = []Meeting{}
+	}
+	s.epoch, s.reminded = c.Epoch, c.Reminded
+	s.stageRun = c.StageRun.clone()
+	s.serial, s.decisions, s.lean = c.Serial, c.Decisions, true
+	s.reset = s.reset || c.Resync
+	s.runs = c.Runs
+	s.deferred = c.Deliver
+	s.applied = c.Applied
+	s.closures = c.Closures
+	s.opened = true
 }
 
 // onTurn runs a change the clock makes (a reminder, a passed deadline) in
@@ -604,6 +787,17 @@ var evidenceKinds = []struct{ typ, one, many string }{
 	{EventEscalated, "escalation to its next step or level", "escalations to its next step or level"},
 }
 
+// isEvidence: people recording an event of this type at a stage show it
+// was followed.
+func isEvidence(typ string) bool {
+	for _, k := range evidenceKinds {
+		if k.typ == typ {
+			return true
+		}
+	}
+	return false
+}
+
 // stageEvidence is the evidence the record holds that stage cur was
 // followed, for a climb its deadline forces to stage next: that it ran its
 // full time unresolved, and what the people involved recorded there (each
@@ -615,7 +809,13 @@ func (s *caseState) stageEvidence(cur, next int, due string) (text string, nothi
 	// event since the case entered it carries its number.
 	start := s.c.Stage.StartedAt
 	counts := map[string]int{}
-	for i := len(s.c.History) - 1; i >= 0 && s.c.History[i].Stage == cur; i-- {
+	if s.lean && s.stageRun.Stage == cur {
+		counts = s.stageRun.Counts
+		if !s.stageRun.Start.IsZero() {
+			start = s.stageRun.Start
+		}
+	}
+	for i := len(s.c.History) - 1; !s.lean && i >= 0 && s.c.History[i].Stage == cur; i-- {
 		e := s.c.History[i]
 		if e.Type == EventStageEntered {
 			start = e.At
@@ -778,11 +978,14 @@ func (s *caseState) stageLabel() string {
 	return s.c.Stage.Name
 }
 
-// withDue records the deadline ev set, on ev and on its copy in the
-// history, which event has just appended.
+// withDue records the deadline ev set, on ev and, in a case that keeps
+// its history in the state, on its copy there, which event has just
+// appended.
 func (s *caseState) withDue(ev Event, due time.Time) Event {
 	ev.DueAt = &due
-	s.c.History[len(s.c.History)-1].DueAt = &due
+	if !s.lean {
+		s.c.History[len(s.c.History)-1].DueAt = &due
+	}
 	return ev
 }
 
@@ -823,12 +1026,35 @@ func (s *caseState) amend(ev Event) Event {
 	return ev
 }
 
-// event appends an event to the history and returns it.
+// event numbers a new event and returns it: a lean case counts it for its
+// stage's evidence; an older one appends it to the history in its state.
 func (s *caseState) event(ctx workflow.Context, typ string, stage int, by Person, text string) Event {
 	s.c.Version++
 	ev := Event{Seq: s.c.Version, At: workflow.Now(ctx), Type: typ, Stage: stage, By: by.Name, ByEmail: by.Email, Text: text}
-	s.c.History = append(s.c.History, ev)
+	if s.lean {
+		s.stageRun.count(ev)
+	} else {
+		s.c.History = append(s.c.History, ev)
+	}
 	return ev
+}
+
+// count adds ev to what was recorded at its stage. The events of a stage
+// follow one another (every event since the case entered it carries its
+// number): an event of another stage starts a new run.
+func (r *StageRun) count(ev Event) {
+	if ev.Stage != r.Stage {
+		*r = StageRun{Stage: ev.Stage}
+	}
+	if ev.Type == EventStageEntered && r.Start.IsZero() {
+		r.Start = ev.At
+	}
+	if ev.ByEmail != "" && isEvidence(ev.Type) {
+		if r.Counts == nil {
+			r.Counts = map[string]int{}
+		}
+		r.Counts[ev.Type]++
+	}
 }
 
 // commit records events with the case snapshot and their notifications,
@@ -865,6 +1091,30 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 		}
 		return err
 	}
+	if s.lean && !s.c.Closed() && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		// The workflow is to continue as new at its next safe point: these
+		// notifications go out from the next run (or when the case closes),
+		// so that no delivery is in flight when this run ends.
+		s.deferred = append(s.deferred, seqs...)
+		return nil
+	}
+	s.deliver(ctx, seqs)
+	return nil
+}
+
+// sendDeferred sends the notifications whose delivery was put off.
+func (s *caseState) sendDeferred(ctx workflow.Context) {
+	if len(s.deferred) == 0 {
+		return
+	}
+	seqs := s.deferred
+	s.deferred = nil
+	s.deliver(ctx, seqs)
+}
+
+// deliver sends the recorded notifications of the events seqs in the
+// background; delivering counts the deliveries still running.
+func (s *caseState) deliver(ctx workflow.Context, seqs []int) {
 	s.delivering++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { s.delivering-- }()
@@ -886,7 +1136,6 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 			}
 		}
 	})
-	return nil
 }
 
 var (
@@ -961,6 +1210,9 @@ func (s *caseState) resyncAfterReset(ctx workflow.Context, events []Event) ([]Ev
 		return nil, err
 	}
 	s.resynced = true
+	if s.lean {
+		return s.renumber(ctx, events, last.Seq), nil
+	}
 	n := len(events)
 	mine := append([]Event(nil), s.c.History[len(s.c.History)-n:]...)
 	s.c.History = s.c.History[:len(s.c.History)-n]
@@ -984,6 +1236,30 @@ func (s *caseState) resyncAfterReset(ctx workflow.Context, events []Event) ([]Ev
 	}
 	workflow.GetLogger(ctx).Warn("case reset in Temporal: numbering after the record", "ref", s.c.Ref, "recorded", last.Seq, "next", out[0].Seq)
 	return out, nil
+}
+
+// renumber numbers a lean case's step after the record, which goes to
+// recorded, with the reset event first (see resyncAfterReset).
+func (s *caseState) renumber(ctx workflow.Context, events []Event, recorded int) []Event {
+	first := events[0].Seq
+	s.c.Version = max(recorded, first-1)
+	text := fmt.Sprintf("The case's workflow was reset in Temporal to an earlier point: it goes on from stage %d (%s) as it stood then.",
+		s.c.Stage.Number, s.stageLabel())
+	if recorded >= first {
+		text += fmt.Sprintf(" Events %d to %d were recorded before the reset and stay on the record.", first, recorded)
+	}
+	// The step's events are counted already; the reset event, the
+	// system's, adds nothing to the stage's evidence.
+	run := s.stageRun.clone()
+	out := []Event{s.event(ctx, EventReset, s.c.Stage.Number, Person{Name: "escalate"}, text)}
+	s.stageRun = run
+	for _, ev := range events {
+		s.c.Version++
+		ev.Seq = s.c.Version
+		out = append(out, ev)
+	}
+	workflow.GetLogger(ctx).Warn("case reset in Temporal: numbering after the record", "ref", s.c.Ref, "recorded", recorded, "next", out[0].Seq)
+	return out
 }
 
 // publish updates what operators see of the case in the Temporal Web UI:

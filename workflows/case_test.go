@@ -79,6 +79,40 @@ func (f *fakeActivities) RecordedSeq(_ context.Context, in workflows.RecordedSeq
 	return workflows.RecordedSeqResult{Seq: len(f.events)}, nil
 }
 
+// recorded is the case as the record holds it once the change that took
+// it to version is written: that change's snapshot, with the events up to
+// it as its history, which is how the API reads a case from PostgreSQL.
+func (f *fakeActivities) recorded(version int) (workflows.Case, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.snapshots) - 1; i >= 0; i-- {
+		if f.snapshots[i].Version != version {
+			continue
+		}
+		c := f.snapshots[i]
+		c.History = f.historyLocked(version)
+		return c, true
+	}
+	return workflows.Case{}, false
+}
+
+// history is the recorded events up to version.
+func (f *fakeActivities) history(version int) []workflows.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.historyLocked(version)
+}
+
+func (f *fakeActivities) historyLocked(version int) []workflows.Event {
+	var out []workflows.Event
+	for _, ev := range f.events {
+		if ev.Seq <= version {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 func (f *fakeActivities) types() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -129,6 +163,16 @@ type harness struct {
 	env  *testsuite.TestWorkflowEnvironment
 	acts *fakeActivities
 	in   workflows.CaseInput
+	// old: the case runs as cases started before the lean state did
+	// (beforeLean).
+	old bool
+}
+
+// beforeLean makes the case run as one started before the workflow's state
+// was kept lean: history in the state, the whole case in every answer.
+func (h *harness) beforeLean() {
+	h.old = true
+	h.env.OnGetVersion("lean-state", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 }
 
 func newHarness(t *testing.T, start time.Time, mutate ...func(*workflows.CaseInput)) *harness {
@@ -155,20 +199,64 @@ type updateResult struct {
 	done     bool
 	rejected error
 	err      error
-	c        workflows.Case
+	// res is the update's result; c the case as recorded by the change
+	// the result names.
+	res workflows.ActionResult
+	c   workflows.Case
+}
+
+// answered checks an update's small result against the record and returns
+// the case as recorded by the change it names.
+func (h *harness) answered(name string, res workflows.ActionResult) workflows.Case {
+	if h.old {
+		if res.Case.Version == 0 || len(res.Case.History) != res.Case.Version || res.Seq != 0 {
+			h.t.Errorf("%s in a case started before the lean state answered %+v", name, res)
+		}
+		return res.Case
+	}
+	if res.Case.Version != 0 || len(res.Case.History) != 0 {
+		h.t.Errorf("%s answered with the whole case (version %d, %d events of history)", name, res.Case.Version, len(res.Case.History))
+	}
+	if res.Seq == 0 || res.Version != res.Seq || res.Status == "" || res.Stage == 0 {
+		h.t.Errorf("%s answered %+v, want its sequence number, version, status and stage", name, res)
+	}
+	c, ok := h.acts.recorded(res.Version)
+	if !ok {
+		h.t.Errorf("%s answered version %d, which no recorded change has", name, res.Version)
+		return c
+	}
+	if c.Status != res.Status || c.Stage.Number != res.Stage {
+		h.t.Errorf("%s answered status %s at stage %d; the record has %s at stage %d", name, res.Status, res.Stage, c.Status, c.Stage.Number)
+	}
+	if n := len(c.History); n == 0 || c.History[n-1].Seq != res.Seq {
+		h.t.Errorf("%s answered seq %d, the record's last event up to it is not that", name, res.Seq)
+	}
+	return c
 }
 
 // at sends an update after d of workflow time and keeps what came back.
 func (h *harness) at(d time.Duration, name string, arg any) *updateResult {
+	return h.atThen(d, name, arg, func() {})
+}
+
+// atThen is at, running accepted once the update is accepted (while its
+// handler runs).
+func (h *harness) atThen(d time.Duration, name string, arg any, accepted func()) *updateResult {
+	return h.atWithID(d, name, "", arg, accepted)
+}
+
+// atWithID is atThen with the update's ID ("": a new one).
+func (h *harness) atWithID(d time.Duration, name, id string, arg any, accepted func()) *updateResult {
 	r := &updateResult{}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-			OnAccept: func() {},
+		h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+			OnAccept: accepted,
 			OnReject: func(err error) { r.done, r.rejected = true, err },
 			OnComplete: func(v any, err error) {
 				r.done, r.err = true, err
-				if res, ok := v.(workflows.ActionResult); ok {
-					r.c = res.Case
+				if res, ok := v.(workflows.ActionResult); ok && err == nil {
+					r.res = res
+					r.c = h.answered(name, res)
 				}
 			},
 		}, arg)
@@ -187,6 +275,17 @@ func (h *harness) query(d time.Duration, into *workflows.Case) {
 		if err := v.Get(into); err != nil {
 			h.t.Errorf("query decode: %v", err)
 		}
+		if h.old {
+			if len(into.History) != into.Version {
+				h.t.Errorf("a case started before the lean state: the query has %d events of history at version %d", len(into.History), into.Version)
+			}
+			return
+		}
+		if len(into.History) != 0 {
+			h.t.Errorf("the workflow's state holds %d events of history", len(into.History))
+		}
+		// The history is the record's, as the API serves it.
+		into.History = h.acts.history(into.Version)
 	}, d)
 }
 
@@ -207,6 +306,13 @@ func (h *harness) finished() workflows.Case {
 	if err := h.env.GetWorkflowResult(&res); err != nil {
 		h.t.Fatal(err)
 	}
+	if h.old {
+		return res.Case
+	}
+	if len(res.Case.History) != 0 {
+		h.t.Errorf("the workflow's result holds %d events of history", len(res.Case.History))
+	}
+	res.Case.History = h.acts.history(res.Case.Version)
 	return res.Case
 }
 

@@ -43,15 +43,24 @@ type Closure struct {
 // histories recorded before closures existed replay unchanged.
 func (s *caseState) listenForClosures(ctx workflow.Context) {
 	ch := workflow.GetSignalChannel(ctx, SignalClosure)
+	s.closureCh = ch
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var in ClosureInput
 			if more := ch.Receive(ctx, &in); !more {
 				return
 			}
+			s.applyingClosure++
 			s.applyClosure(ctx, in)
+			s.applyingClosure--
 		}
 	})
+}
+
+// closuresIdle: no closure is waiting in the signal channel or being
+// applied, so continuing as new loses none (the next run listens again).
+func (s *caseState) closuresIdle() bool {
+	return s.applyingClosure == 0 && (s.closureCh == nil || s.closureCh.Len() == 0)
 }
 
 // applyClosure adds a closure to the case's calendar and moves the running

@@ -15,7 +15,9 @@ const (
 	// CaseWorkflowName is the registered name of CaseWorkflow.
 	CaseWorkflowName = "CaseWorkflow"
 
-	// QueryState returns the full Case, history included.
+	// QueryState returns the Case as the workflow holds it: without its
+	// history for cases started since the state was kept lean (the record
+	// in PostgreSQL has it), with it for older ones.
 	QueryState = "state"
 
 	// UpdateOpened waits until the opening of the case is durably recorded;

@@ -40,7 +40,7 @@ func TestFailingNotificationsDoNotBlockTheCase(t *testing.T) {
 	acts := &failingDelivery{fakeActivities: &fakeActivities{notices: map[int][]workflows.Recipient{}, mails: map[int][]workflows.Recipient{}}, attempts: map[int]int{}}
 	env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	env.RegisterActivity(acts)
-	h := &harness{t: t, env: env, in: workflows.CaseInput{
+	h := &harness{t: t, env: env, acts: acts.fakeActivities, in: workflows.CaseInput{
 		Ref: "NSCP-2026-00009", Policy: northamptonshire(t), ChildRef: "NCT/9", Category: "communication",
 		Summary: "Minutes not shared", Raiser: raiser, Respondent: respondent,
 	}}

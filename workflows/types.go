@@ -172,8 +172,9 @@ type Event struct {
 }
 
 // Case is the whole state of one disagreement: what the query returns and
-// what the API serves. History is filled by the query and by the API from
-// the record; the stored snapshot leaves it empty.
+// what the API serves. History is filled by the API from the record (and,
+// for cases started before the workflow's state was kept lean, by the
+// query); the stored snapshot leaves it empty.
 type Case struct {
 	Ref      string `json:"ref"`
 	Policy   string `json:"policy"`
@@ -258,6 +259,10 @@ type CaseInput struct {
 	// RequestID names the API request that started the case (also in the
 	// workflow's memo), so a retry joins its own case and no other.
 	RequestID string `json:"request_id,omitempty"`
+	// Carry is set when the workflow continues as new: the run goes on
+	// from this state instead of opening the case (Policy is the snapshot
+	// the case runs under, as it stands).
+	Carry *CarriedState `json:"carry,omitempty"`
 }
 
 // CaseResult is what a finished case workflow returns.
@@ -265,9 +270,79 @@ type CaseResult struct {
 	Case Case `json:"case"`
 }
 
-// ActionResult is what every update returns: the case after the action.
+// ActionResult is what every update returns. Cases started before the
+// workflow kept its state lean answered with the whole case after the
+// action (Case, history included); newer ones answer with where the action
+// left the case and leave Case empty, omitted from the payload: the record
+// in PostgreSQL is where the case is read.
 type ActionResult struct {
+	Case Case `json:"case,omitzero"`
+	// Seq is the sequence number of the last event the action recorded
+	// (for the opening, of the opening's last event).
+	Seq int `json:"seq,omitempty"`
+	// Version is the case's version after the action: Seq, unless a reset
+	// renumbered the events after the record.
+	Version int `json:"version,omitempty"`
+	// Status is the case's status after the action.
+	Status string `json:"status,omitempty"`
+	// Stage is the stage the case is at after the action.
+	Stage int `json:"stage,omitempty"`
+}
+
+// CarriedState is what a case workflow carries into the run it continues
+// as new in: exactly the state the procedure needs, never the history
+// (PostgreSQL keeps that). The policy snapshot travels in CaseInput.Policy.
+type CarriedState struct {
+	// Case is the case as it stands, without its history.
 	Case Case `json:"case"`
+	// Epoch and Reminded: the stage wait's generation and the generation
+	// whose reminder has gone, so the new run neither repeats the reminder
+	// nor misses the deadline.
+	Epoch    int `json:"epoch"`
+	Reminded int `json:"reminded"`
+	// StageRun counts what was recorded at the current stage, for the
+	// evidence a forced climb records.
+	StageRun StageRun `json:"stage_run"`
+	// Serial and Decisions are the rules the case was started under.
+	Serial    bool `json:"serial"`
+	Decisions bool `json:"decisions"`
+	// Resync: the run that continued was made by a reset and had not yet
+	// learnt how far the record goes; the new run asks before it numbers
+	// its first events.
+	Resync bool `json:"resync,omitempty"`
+	// Runs counts the runs the case has continued through, for the logs.
+	Runs int `json:"runs"`
+	// Deliver are the events whose notifications are recorded but were
+	// not sent by the run that continued: this run sends them.
+	Deliver []int `json:"deliver,omitempty"`
+	// Applied are the latest updates applied by earlier runs: Temporal
+	// recognises a repeated update ID within a run only, so a client that
+	// repeats an update after the workflow continued as new (its answer
+	// was lost) gets the first answer rather than a second change.
+	Applied []AppliedUpdate `json:"applied,omitempty"`
+	// Closures are the partnership closures the case received while it
+	// ran; their dates travel in the policy snapshot too (its Closures),
+	// which is what the calendar counts with.
+	Closures []Closure `json:"closures,omitempty"`
+}
+
+// AppliedUpdate is an update a run applied, by its ID, with its answer.
+type AppliedUpdate struct {
+	ID     string       `json:"id"`
+	Result ActionResult `json:"result"`
+}
+
+// StageRun is what people recorded since the case's current stage began (a
+// stage's steps and levels included): its start, and how many events of
+// each type a person recorded there. A climb the deadline forces records
+// these counts as evidence that the stage was followed.
+type StageRun struct {
+	Stage int `json:"stage"`
+	// Start is when the stage (its latest level) was entered; zero until a
+	// stage_entered event of it is seen.
+	Start time.Time `json:"start,omitzero"`
+	// Counts is the number of events of each type a person recorded.
+	Counts map[string]int `json:"counts,omitempty"`
 }
 
 // OpenedInput asks for the case once its opening is recorded.

@@ -24,8 +24,13 @@ func (s *caseState) validateOpen() error {
 	return nil
 }
 
+// answer is an update's result: where the action left the case. Cases
+// started before the state was kept lean answer with the whole case.
 func (s *caseState) answer() (ActionResult, error) {
-	return ActionResult{Case: s.c}, nil
+	if !s.lean {
+		return ActionResult{Case: s.c}, nil
+	}
+	return ActionResult{Seq: s.c.Version, Version: s.c.Version, Status: s.c.Status, Stage: s.c.Stage.Number}, nil
 }
 
 func (s *caseState) validateOpened(OpenedInput) error { return nil }
