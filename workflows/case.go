@@ -1251,7 +1251,7 @@ func (s *caseState) renumber(ctx workflow.Context, events []Event, recorded int)
 	// The step's events are counted already; the reset event, the
 	// system's, adds nothing to the stage's evidence.
 	run := s.stageRun.clone()
-	out := []Event{s.event(ctx, EventReset, s.c.Stage.Number, Person{Name: "escalate"}, text)}
+	out := s.moved(0, MoveReset, s.withDue(s.event(ctx, EventReset, s.c.Stage.Number, Person{Name: "escalate"}, text), s.c.Stage.DueAt))
 	s.stageRun = run
 	for _, ev := range events {
 		s.c.Version++
