@@ -67,6 +67,8 @@ type Server struct {
 	uiOrigin           string
 	codecTrustsLocalUI bool
 	sessions           func(*http.Request) (cases.Principal, bool)
+	// cases is the core that starts cases and acts on them.
+	cases *cases.Service
 }
 
 // Config is what New needs.
@@ -135,6 +137,8 @@ func New(cfg Config) *Server {
 	if s.metrics == nil {
 		s.metrics = prometheus.NewRegistry()
 	}
+	s.cases = cases.NewService(cases.Config{Store: cfg.Store, Temporal: cfg.Temporal, Policies: cfg.Policies, Log: s.log,
+		Now: func() time.Time { return s.now() }, DataConverter: s.dataConverter()})
 	s.http = newHTTPMetrics(s.metrics)
 	s.metrics.MustRegister(newCaseCollector(cfg.Store, s.now))
 	if cfg.WritesPerMinute > 0 {
