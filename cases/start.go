@@ -33,18 +33,11 @@ func (s *Service) Start(ctx context.Context, me Principal, req StartRequest, key
 	if !ok {
 		return workflows.Case{}, InvalidField("policy", "unknown policy; GET /v1/policies lists them")
 	}
-	if o, out := pol.OutOfScopeCategory(req.Category); out {
-		return workflows.Case{}, RuleViolation(o.Label+" is outside this procedure: "+o.Pointer, map[string]string{"category": "out of scope of this procedure"})
-	}
-	cat, ok := pol.Category(req.Category)
-	if !ok {
-		return workflows.Case{}, InvalidField("category", "not a category of policy "+pol.ID)
-	}
-	if err := categoryDetailProblem(cat, req.CategoryDetail); err != nil {
+	if err := CheckCategory(pol, req.Category, req.CategoryDetail); err != nil {
 		return workflows.Case{}, err
 	}
-	if strings.EqualFold(strings.TrimSpace(req.Respondent.Email), me.Email) {
-		return workflows.Case{}, RuleViolation("the respondent is the other professional, not you", map[string]string{"respondent.email": "must not be your own"})
+	if err := CheckRespondent(me, req.Respondent.Email); err != nil {
+		return workflows.Case{}, err
 	}
 	if lm := req.RaiserLineManager; lm != nil {
 		switch email := strings.TrimSpace(lm.Email); {
@@ -179,6 +172,28 @@ func (s *Service) Start(ctx context.Context, me Principal, req StartRequest, key
 		return workflows.Case{}, err
 	}
 	return cs, nil
+}
+
+// CheckCategory is the procedure's rule for a case's category: one of the
+// policy's, not one it sends elsewhere, with the detail it asks for.
+func CheckCategory(pol policies.Policy, category, detail string) error {
+	if o, out := pol.OutOfScopeCategory(category); out {
+		return RuleViolation(o.Label+" is outside this procedure: "+o.Pointer, map[string]string{"category": "out of scope of this procedure"})
+	}
+	cat, ok := pol.Category(category)
+	if !ok {
+		return InvalidField("category", "not a category of policy "+pol.ID)
+	}
+	return categoryDetailProblem(cat, detail)
+}
+
+// CheckRespondent: the respondent is the other professional, never the
+// raiser.
+func CheckRespondent(me Principal, email string) error {
+	if strings.EqualFold(strings.TrimSpace(email), me.Email) {
+		return RuleViolation("the respondent is the other professional, not you", map[string]string{"respondent.email": "must not be your own"})
+	}
+	return nil
 }
 
 // categoryDetailProblem checks category_detail against the category: a

@@ -248,6 +248,14 @@ type caseData struct {
 	Timeline     []timelineItem
 	SafetyNotice string
 	MySide       string
+	// Actions are what this person may do now (the core's May).
+	Actions []actionInfo
+	// Done is the action just recorded, for the success banner.
+	Done string
+	// Proposal and Pending are an outcome and a deadline awaiting the
+	// other side.
+	Proposal *proposalView
+	Pending  string
 }
 
 // loadCase reads a case the person may read; any other is a 404, whether
@@ -285,6 +293,20 @@ func (s *Server) casePage(c *gin.Context, me cases.Principal) {
 		StatusTag: statusTag(cs.Status), Overdue: cs.Stage.Overdue && !cs.Closed(), Raised: localTime(cs.CreatedAt, loc),
 		People: page.People, SafetyNotice: page.SafetyNotice, MySide: side(cs, me.Email)}
 	d.Where, d.Waiting = whereItStands(cs, pol, loc)
+	d.Actions = s.mayActions(me, cs, pol)
+	if a, ok := actionBySlug(c.Query("done")); ok {
+		d.Done = doneText[a.Slug]
+	}
+	if ag := cs.Agreement; ag != nil && cs.Status == workflows.StatusAgreementProposed {
+		p := &proposalView{By: ag.ProposedBy, Side: ag.ProposedBySide, Outcome: ag.Outcome}
+		for _, x := range ag.Actions {
+			p.Actions = append(p.Actions, fmt.Sprintf("%s (who: %s; by %s)", x.What, x.Who, localTime(x.By, loc)))
+		}
+		d.Proposal = p
+	}
+	if p := cs.PendingDeadline; p != nil && !cs.Closed() {
+		d.Pending = fmt.Sprintf("%s, proposed by %s for the %s's side; it takes effect when the other side confirms it.", localTime(p.DueAt, loc), p.ProposedBy, p.ProposedBySide)
+	}
 	if cs.ClosedAt != nil {
 		d.Closed = localTime(*cs.ClosedAt, loc)
 	}
@@ -293,6 +315,17 @@ func (s *Server) casePage(c *gin.Context, me cases.Principal) {
 		d.Timeline = append(d.Timeline, timelineItem{When: localTime(e.At, loc), What: e.What, Who: e.Who, Text: e.Text, Stage: e.Stage})
 	}
 	s.render(c, http.StatusOK, "case", "Case "+cs.Ref, d, nil)
+}
+
+// doneText is the success banner after each action.
+var doneText = map[string]string{
+	"note": "Your note is recorded.", "contact": "The contact is recorded and has been emailed a link to the case.",
+	"step-in": "You are recorded as your side's contact for this stage.", "escalate": "The case is escalated.",
+	"deadline": "The deadline is recorded.", "confirm-deadline": "The deadline is agreed by both sides.",
+	"propose": "Your proposed outcome is recorded; the other side has been asked to confirm it.",
+	"confirm": "The outcome is confirmed: the disagreement is resolved.", "reject": "The proposed outcome is rejected; the case stays open.",
+	"withdraw": "The disagreement is withdrawn.", "review": "The review is recorded.", "meeting": "The meeting is recorded.",
+	"outcome": "The outcome is recorded and the case is closed.",
 }
 
 // whereItStands is the case in one sentence, and whom it waits for:
