@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -271,4 +272,228 @@ func TestBrowserSignInAndYourCases(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(link))
 	waitFor(t, ctx, "This sign-in link does not work")
 	checkAccessible(t, ctx, "used sign-in link")
+}
+
+// checkPage is what every page passes: no serious or critical axe-core
+// violation, and 320 pixels wide nothing wider than the screen (no
+// sideways scrolling on a phone).
+func checkPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	checkAccessible(t, ctx, name)
+	do(t, ctx, chromedp.EmulateViewport(320, 800))
+	wide := run(t, ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	do(t, ctx, chromedp.EmulateViewport(1280, 1000))
+	if wide > 320 {
+		t.Errorf("%s: %d pixels wide on a 320-pixel screen", name, wide)
+	}
+}
+
+// caseLink waits for a notification mail to to about case ref and returns
+// the path its link opens (the harness's mails link to escalate.test).
+func (s *system) caseLink(t *testing.T, to, ref string) string {
+	t.Helper()
+	link := regexp.MustCompile(`https?://[^/\s]+(/cases/` + regexp.QuoteMeta(ref) + `)\b`)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range s.mail.Messages(t) {
+			if len(m.To) != 1 || !strings.EqualFold(m.To[0].Address, to) {
+				continue
+			}
+			if sub := link.FindStringSubmatch(m.Text); sub != nil {
+				return sub[1]
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no mail to %s linking to case %s within 30s", to, ref)
+	return ""
+}
+
+// signInAs signs a browser in as email through the sign-in page and the
+// link mailed, starting from path, and returns where it landed.
+func (s *system) signInAs(t *testing.T, ctx context.Context, email, path string) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(s.url+path))
+	waitFor(t, ctx, "What is your work email address?")
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
+	)
+	waitFor(t, ctx, "Check your email")
+	do(t, ctx, chromedp.Navigate(s.signInLink(t, email)))
+	do(t, ctx, chromedp.Click(chromedp.CSS("form[action='/sign-in/link'] button")))
+}
+
+// The whole service in a browser against the real system: a practitioner
+// signs in with the link mailed to them and raises a disagreement one
+// question a page; the respondent follows the link in the mail they get,
+// signs in and proposes the written outcome; the raiser confirms it by
+// keyboard; the case says Resolved and its record verifies. Every page
+// passes axe-core and reads 320 pixels wide.
+func TestBrowserRaiseProposeConfirm(t *testing.T) {
+	s := startSystemWith(t, harness{pages: true})
+	s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	hana := newBrowser(t, 1280, 1000)
+
+	s.signInAs(t, hana, "hana@nhft.example", "/")
+	// With no next, signing in lands on Your cases.
+	waitFor(t, hana, "Your cases")
+	do(t, hana, chromedp.Navigate(s.url+"/"))
+	do(t, hana, chromedp.Click(chromedp.CSS(`a[href="/raise"]`)))
+
+	// One question a page; "Continue" without an answer says what is missing.
+	waitFor(t, hana, "Which partnership's procedure")
+	checkPage(t, hana, "raise: partnership")
+	do(t, hana, chromedp.Click(chromedp.CSS("main form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".govuk-error-summary")))
+	checkPage(t, hana, "raise: partnership, with an error")
+	do(t, hana, chromedp.Click(chromedp.CSS(`input[name=policy][value="northamptonshire"]`)), chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	waitFor(t, hana, "What is the disagreement about?")
+	checkPage(t, hana, "raise: category")
+	do(t, hana, chromedp.Click(chromedp.CSS(`input[name=category][value="threshold-csc-assessment"]`)), chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	waitFor(t, hana, "What is the child's record reference?")
+	checkPage(t, hana, "raise: child's record reference")
+	// A value the core refuses comes back in the error summary in its words.
+	do(t, hana, chromedp.SendKeys(chromedp.CSS("#child_ref"), "Jo Bloggs 1.1.2020"), chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	if txt := waitFor(t, hana, "There is a problem"); !strings.Contains(txt, "letters, digits, '-' and '/' only") {
+		t.Errorf("child ref refusal: %s", txt)
+	}
+	checkPage(t, hana, "raise: child's record reference, refused")
+	do(t, hana, chromedp.Clear(chromedp.CSS("#child_ref")), chromedp.SendKeys(chromedp.CSS("#child_ref"), "NCT/2026/0500"),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	waitFor(t, hana, "Summarise the disagreement")
+	checkPage(t, hana, "raise: summary")
+	do(t, hana, chromedp.SendKeys(chromedp.CSS("#summary"), "Referral for a 4-year-old judged below the threshold; I disagree."),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	waitFor(t, hana, "Who is the other professional?")
+	checkPage(t, hana, "raise: the other professional")
+	do(t, hana,
+		chromedp.SendKeys(chromedp.CSS("#resp_name"), "Sam Social"),
+		chromedp.SendKeys(chromedp.CSS("#resp_email"), "sam@nct.example"),
+		chromedp.SetValue(chromedp.CSS("#resp_agency"), "nct"),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	txt := waitFor(t, hana, "Is this disagreement urgent?")
+	if !strings.Contains(txt, "1 working day") {
+		t.Errorf("the urgent question does not say what urgency means in the procedure: %s", txt)
+	}
+	checkPage(t, hana, "raise: urgent")
+	do(t, hana, chromedp.Click(chromedp.CSS("#urgent-no")), chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	check := waitFor(t, hana, "Check your answers")
+	for _, want := range []string{"Northamptonshire", "NCT/2026/0500", "Sam Social", "sam@nct.example", "Referral for a 4-year-old"} {
+		if !strings.Contains(check, want) {
+			t.Errorf("check your answers lacks %q: %s", want, check)
+		}
+	}
+	checkPage(t, hana, "raise: check your answers")
+	// A change link goes to the question and back to the check.
+	do(t, hana, chromedp.Click(chromedp.CSS(`a[href="/raise/child?change=1"]`)))
+	waitFor(t, hana, "What is the child's record reference?")
+	do(t, hana, chromedp.Clear(chromedp.CSS("#child_ref")), chromedp.SendKeys(chromedp.CSS("#child_ref"), "NCT/2026/0501"),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	if txt := waitFor(t, hana, "Check your answers"); !strings.Contains(txt, "NCT/2026/0501") {
+		t.Errorf("the changed answer is not shown: %s", txt)
+	}
+	// Submitted from the keyboard: tab to the button, press Enter.
+	tabTo(t, hana, "Raise the disagreement")
+	do(t, hana, chromedp.KeyEvent("\r"))
+	done := waitFor(t, hana, "Disagreement raised")
+	ref := regexp.MustCompile(`NSCP-\d{4}-\d{5}`).FindString(done)
+	if ref == "" || !strings.Contains(done, "due by 5pm on ") {
+		t.Fatalf("confirmation without a reference or the first deadline in words: %s", done)
+	}
+	checkPage(t, hana, "raise: confirmation")
+	// The same draft sent again is the same case, never a second one.
+	do(t, hana, chromedp.NavigateBack())
+	waitFor(t, hana, "Check your answers")
+	do(t, hana, chromedp.Click(chromedp.CSS("form[action='/raise/check'] button")))
+	if again := waitFor(t, hana, "Disagreement raised"); !strings.Contains(again, ref) {
+		t.Errorf("sending the answers again raised another case: %s", again)
+	}
+	var list struct {
+		Cases []workflows.Case `json:"cases"`
+	}
+	if code := s.call("GET", "/v1/cases", adminToken, nil, &list); code != 200 || len(list.Cases) != 1 {
+		t.Fatalf("cases after a double submit: %d %d", code, len(list.Cases))
+	}
+	c := list.Cases[0]
+	if c.Ref != ref || c.ChildRef != "NCT/2026/0501" || c.Raiser.Email != "hana@nhft.example" || c.Respondent.Agency != "nct" || c.Urgent {
+		t.Fatalf("case raised: %+v", c)
+	}
+
+	// The respondent follows the link in their mail and signs in.
+	sam := newBrowser(t, 1280, 1000)
+	path := s.caseLink(t, "sam@nct.example", ref)
+	s.signInAs(t, sam, "sam@nct.example", path)
+	page := waitFor(t, sam, "What you can do")
+	if u := location(t, sam); u != s.url+"/cases/"+ref {
+		t.Fatalf("the mail's link landed on %s", u)
+	}
+	for _, want := range []string{"Propose the written outcome", "Add a note"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("respondent's case page lacks %q: %s", want, page)
+		}
+	}
+	if strings.Contains(page, "Withdraw the disagreement") {
+		t.Errorf("the respondent is offered to withdraw: %s", page)
+	}
+	checkPage(t, sam, "case page, respondent")
+	do(t, sam, chromedp.Click(chromedp.CSS(`a[href="/cases/`+ref+`/do/propose"]`)))
+	waitFor(t, sam, "The agreed outcome")
+	checkPage(t, sam, "propose the outcome")
+	// Refused by the core: nothing recorded, the error summary says why.
+	do(t, sam, chromedp.Click(chromedp.CSS("#submit")))
+	waitFor(t, sam, "There is a problem")
+	checkPage(t, sam, "propose the outcome, refused")
+	by := time.Now().AddDate(0, 0, 14)
+	do(t, sam,
+		chromedp.SendKeys(chromedp.CSS("#outcome"), "The referral is reopened for a single assessment."),
+		chromedp.SendKeys(chromedp.CSS("#action0_what"), "Open a single assessment"),
+		chromedp.SendKeys(chromedp.CSS("#action0_who"), "Sam Social"),
+		chromedp.SendKeys(chromedp.CSS("#action0_by-day"), fmt.Sprint(by.Day())),
+		chromedp.SendKeys(chromedp.CSS("#action0_by-month"), fmt.Sprint(int(by.Month()))),
+		chromedp.SendKeys(chromedp.CSS("#action0_by-year"), fmt.Sprint(by.Year())),
+		chromedp.Click(chromedp.CSS("#submit")))
+	if txt := waitFor(t, sam, "Your proposed outcome is recorded"); !strings.Contains(txt, "Outcome proposed") {
+		t.Errorf("after proposing: %s", txt)
+	}
+	checkPage(t, sam, "case page, outcome proposed")
+
+	// The raiser confirms it, by keyboard, having read it.
+	do(t, hana, chromedp.Navigate(s.url+"/cases/"+ref))
+	waitFor(t, hana, "Confirm the proposed outcome")
+	do(t, hana, chromedp.Click(chromedp.CSS(`a[href="/cases/`+ref+`/do/confirm"]`)))
+	if txt := waitFor(t, hana, "The outcome proposed by Sam Social"); !strings.Contains(txt, "The referral is reopened for a single assessment.") ||
+		!strings.Contains(txt, "Open a single assessment") {
+		t.Errorf("the confirm page does not show the proposal: %s", txt)
+	}
+	checkPage(t, hana, "confirm the outcome")
+	tabTo(t, hana, "Confirm the outcome")
+	do(t, hana, chromedp.KeyEvent("\r"))
+	final := waitFor(t, hana, "the disagreement is resolved")
+	if !strings.Contains(final, "Resolved") {
+		t.Errorf("case page after confirming: %s", final)
+	}
+	checkPage(t, hana, "case page, resolved")
+	do(t, hana, chromedp.Navigate(s.url+"/cases/"+ref+"/record"))
+	if rec := run(t, hana, chromedp.Text(chromedp.CSS("body"))); !strings.Contains(rec, "Record verified.") || !strings.Contains(rec, "resolved") {
+		t.Errorf("the record does not verify: %.500s", rec)
+	}
+	checkAccessible(t, hana, "record, resolved")
+	var got workflows.Case
+	if code := s.call("GET", "/v1/cases/"+ref, adminToken, nil, &got); code != 200 || got.Status != workflows.StatusResolved || got.Agreement == nil ||
+		len(got.Agreement.Actions) != 1 || got.Agreement.ConfirmedBy != "Hana Visitor" {
+		t.Fatalf("the case through the API: %d %+v", code, got)
+	}
+}
+
+// tabTo presses Tab until the focused element's text is label (at most
+// 60 times): the control is reachable by keyboard.
+func tabTo(t *testing.T, ctx context.Context, label string) {
+	t.Helper()
+	for i := 0; i < 60; i++ {
+		do(t, ctx, chromedp.KeyEvent("\t"))
+		if got := run(t, ctx, chromedp.Evaluate[string](`(document.activeElement && document.activeElement.innerText || '').trim()`)); got == label {
+			return
+		}
+	}
+	t.Fatalf("%q cannot be reached with the Tab key", label)
 }
