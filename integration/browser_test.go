@@ -335,8 +335,8 @@ func TestBrowserRaiseProposeConfirm(t *testing.T) {
 	s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
 	hana := newBrowser(t, 1280, 1000)
 
-	s.signInAs(t, hana, "hana@nhft.example", "/")
-	// With no next, signing in lands on Your cases.
+	s.signInAs(t, hana, "hana@nhft.example", "/cases")
+	// Back where they were going: Your cases.
 	waitFor(t, hana, "Your cases")
 	do(t, hana, chromedp.Navigate(s.url+"/"))
 	do(t, hana, chromedp.Click(chromedp.CSS(`a[href="/raise"]`)))
@@ -392,6 +392,7 @@ func TestBrowserRaiseProposeConfirm(t *testing.T) {
 	if txt := waitFor(t, hana, "Check your answers"); !strings.Contains(txt, "NCT/2026/0501") {
 		t.Errorf("the changed answer is not shown: %s", txt)
 	}
+	csrf := run(t, hana, chromedp.Evaluate[string](`document.querySelector("form[action='/raise/check'] input[name=csrf_token]").value`))
 	// Submitted from the keyboard: tab to the button, press Enter.
 	tabTo(t, hana, "Raise the disagreement")
 	do(t, hana, chromedp.KeyEvent("\r"))
@@ -401,12 +402,13 @@ func TestBrowserRaiseProposeConfirm(t *testing.T) {
 		t.Fatalf("confirmation without a reference or the first deadline in words: %s", done)
 	}
 	checkPage(t, hana, "raise: confirmation")
-	// The same draft sent again is the same case, never a second one.
-	do(t, hana, chromedp.NavigateBack())
-	waitFor(t, hana, "Check your answers")
-	do(t, hana, chromedp.Click(chromedp.CSS("form[action='/raise/check'] button")))
-	if again := waitFor(t, hana, "Disagreement raised"); !strings.Contains(again, ref) {
-		t.Errorf("sending the answers again raised another case: %s", again)
+	// The same answers sent again (a double click, a resent form) are the
+	// same case, never a second one.
+	again := run(t, hana, chromedp.Evaluate[string](`fetch('/raise/check', {method: 'POST',
+		headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'csrf_token=' + encodeURIComponent('`+csrf+`')}).then(r => r.url)`,
+		chromedp.EvalAwaitPromise))
+	if !strings.HasSuffix(again, "/raised/"+ref) {
+		t.Errorf("sending the answers again went to %s", again)
 	}
 	var list struct {
 		Cases []workflows.Case `json:"cases"`
