@@ -57,7 +57,7 @@ func (s *Service) May(me Principal, cs workflows.Case) map[string]bool {
 // of the agency of exactly one side who is not yet a party of the case.
 // "" if they may not.
 func StepInSide(p Principal, c workflows.Case) string {
-	if p.Role != RoleManager || p.Agency == "" || IsParty(p, c) {
+	if p.Role != RoleManager || p.Agency == "" || IsParty(p, c) || !inScope(p, c) {
 		return ""
 	}
 	raiser, respondent := p.Agency == c.Raiser.Agency, p.Agency == c.Respondent.Agency

@@ -297,3 +297,47 @@ func TestParseClock(t *testing.T) {
 		}
 	}
 }
+
+// The addresses a policy mails case links to without naming them on the
+// case can follow the link: an agency's escalation contact signs in, reads
+// the partnership's cases involving its agency and may step in for its
+// side; the business office reads and never acts; neither sees any other
+// case.
+func TestPolicyContactsFollowTheirLinks(t *testing.T) {
+	f := newFixture(t, "http://escalate.test")
+	f.addCase("NSCP-2026-00001", "hana@nhft.example", "nhft", "sam@nct.example", "nct")
+	f.addCase("NSCP-2026-00002", "ann@police.example", "northants-police", "bob@school.example", "schools")
+
+	duty := f.browser()
+	if got := duty.signIn("safeguarding.nct@nscp.example.org", "/cases/NSCP-2026-00001"); got != "/cases/NSCP-2026-00001" {
+		t.Fatalf("escalation contact landed on %q", got)
+	}
+	p := duty.get("/cases/NSCP-2026-00001")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `href="/cases/NSCP-2026-00001/do/step-in"`) || strings.Contains(p.body, "/do/note") {
+		t.Fatalf("escalation contact's case page: %d", p.status)
+	}
+	if p := duty.get("/cases/NSCP-2026-00002"); p.status != http.StatusNotFound {
+		t.Errorf("escalation contact reads a case without its agency: %d", p.status)
+	}
+	if list := duty.get("/cases"); !strings.Contains(list.body, `href="/cases/NSCP-2026-00001"`) || strings.Contains(list.body, "NSCP-2026-00002") {
+		t.Errorf("escalation contact's list: %s", list.body)
+	}
+
+	office := f.browser()
+	office.signIn("business.office@nscp.example.org", "")
+	for _, ref := range []string{"NSCP-2026-00001", "NSCP-2026-00002"} {
+		p := office.get("/cases/" + ref)
+		if p.status != http.StatusOK || strings.Contains(p.body, "/do/") || !strings.Contains(p.body, "What you can do") {
+			t.Errorf("business office on %s: %d", ref, p.status)
+		}
+	}
+	// Reading is all: a note is refused, and nothing is offered.
+	form := office.get("/cases")
+	if p := office.post("/cases/NSCP-2026-00001/do/note", url.Values{"csrf_token": {form.csrf(t)}, "form_key": {newSecret()}, "text": {"x"}}); p.status != http.StatusForbidden {
+		t.Errorf("business office's note: %d", p.status)
+	}
+	// Someone no policy names still cannot sign in.
+	if tok := f.browser().requestLink("stranger@nscp.example.org", ""); tok != "" {
+		t.Error("a link was mailed to an address nobody knows")
+	}
+}

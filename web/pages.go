@@ -92,7 +92,7 @@ func (s *Server) yourCases(c *gin.Context, me cases.Principal) {
 	if onlyOverdue {
 		f.Overdue = &yes
 	}
-	list, more, err := s.st.ListCases(c.Request.Context(), viewer(me), f)
+	list, more, err := s.listFor(c, me, f)
 	if err != nil {
 		s.storeFailed(c, err)
 		return
@@ -104,6 +104,37 @@ func (s *Server) yourCases(c *gin.Context, me cases.Principal) {
 	s.render(c, http.StatusOK, "cases", "Your cases", data, nil)
 }
 
+// listFor lists the cases me may read. A principal scoped to some
+// partnerships (cases.PolicyPerson) is listed per partnership: an
+// observer as that partnership's reader, a manager as a manager; each
+// case is then checked with the core's CanRead.
+func (s *Server) listFor(c *gin.Context, me cases.Principal, f store.ListFilter) ([]workflows.Case, bool, error) {
+	if len(me.Scopes) == 0 {
+		return s.st.ListCases(c.Request.Context(), viewer(me), f)
+	}
+	var out []workflows.Case
+	more := false
+	for _, scope := range me.Scopes {
+		v := viewer(me)
+		if me.Role == cases.RoleObserver {
+			v = store.Viewer{Email: me.Email, Agency: scope, Role: cases.RolePartnership}
+		}
+		pf := f
+		pf.Policy = scope
+		list, m, err := s.st.ListCases(c.Request.Context(), v, pf)
+		if err != nil {
+			return nil, false, err
+		}
+		more = more || m
+		for _, cs := range list {
+			if cases.CanRead(me, cs) {
+				out = append(out, cs)
+			}
+		}
+	}
+	return out, more, nil
+}
+
 // whose says which cases the list holds for this person.
 func whose(me cases.Principal) string {
 	switch me.Role {
@@ -111,7 +142,12 @@ func whose(me cases.Principal) string {
 		return "Every case (you are an administrator)."
 	case cases.RolePartnership:
 		return "Every case of your partnership's procedure, and any that names you."
+	case cases.RoleObserver:
+		return "The cases of the partnership whose mails you receive: you can read them; acting on them takes a partnership account."
 	case cases.RoleManager:
+		if len(me.Scopes) > 0 {
+			return "Every case of this partnership involving the agency whose escalation contact you are: you can read them, and step in as your side's contact."
+		}
 		return "The cases you are part of, and every case involving your agency (you are a manager)."
 	}
 	return "The disagreements you are part of: raised by you, raised with you, or naming you as a contact."
