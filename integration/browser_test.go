@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -498,4 +499,79 @@ func tabTo(t *testing.T, ctx context.Context, label string) {
 		}
 	}
 	t.Fatalf("%q cannot be reached with the Tab key", label)
+}
+
+// A manager of the respondent's agency, who is not on the case, opens it
+// from the browser and steps in as their side's line manager: the case
+// records them as a contact, as the API would, and they can then act. The
+// pages count in the service's metrics by route, never by a path that
+// could carry a sign-in link's secret.
+func TestBrowserManagerStepsIn(t *testing.T) {
+	s := startSystemWith(t, harness{pages: true})
+	hana := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	s.token("Mo Manager", "mo@nct.example", "nct", "manager")
+	var c workflows.Case
+	if code := s.call("POST", "/v1/cases", hana, map[string]any{
+		"policy": "northamptonshire", "child_ref": "NCT/2026/0077", "category": "communication",
+		"summary":    "Information not shared before a strategy discussion.",
+		"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"},
+	}, &c); code != http.StatusCreated {
+		t.Fatalf("start a case: %d", code)
+	}
+	mo := newBrowser(t, 1280, 1000)
+	s.signInAs(t, mo, "mo@nct.example", "/cases/"+c.Ref)
+	page := waitFor(t, mo, "What you can do")
+	if !strings.Contains(page, "Act as the line manager for your side") || strings.Contains(page, "Add a note") {
+		t.Fatalf("a manager who is not on the case is offered: %s", page)
+	}
+	do(t, mo, chromedp.Click(chromedp.CSS(`a[href="/cases/`+c.Ref+`/do/step-in"]`)))
+	waitFor(t, mo, "I am the line manager for this side")
+	checkPage(t, mo, "step in as line manager")
+	do(t, mo, chromedp.Click(chromedp.CSS("#submit")))
+	after := waitFor(t, mo, "You are recorded as your side's contact")
+	if !strings.Contains(after, "Add a note") {
+		t.Errorf("after stepping in, no action is offered: %s", after)
+	}
+	checkPage(t, mo, "case page after stepping in")
+	var got workflows.Case
+	if code := s.call("GET", "/v1/cases/"+c.Ref, hana, nil, &got); code != 200 {
+		t.Fatalf("read the case: %d", code)
+	}
+	found := false
+	for _, ct := range got.Contacts {
+		found = found || (ct.Email == "mo@nct.example" && ct.Side == workflows.SideRespondent && ct.Role == "Line manager" && ct.Stage == 1)
+	}
+	var event bool
+	for _, h := range got.History {
+		event = event || (h.Type == workflows.EventContact && h.By == "Mo Manager")
+	}
+	if !found || !event {
+		t.Fatalf("stepping in is not recorded as a contact: %+v %+v", got.Contacts, got.History)
+	}
+	// Now a party, the manager acts: a note.
+	do(t, mo, chromedp.Click(chromedp.CSS(`a[href="/cases/`+c.Ref+`/do/note"]`)))
+	waitFor(t, mo, "A discussion or a decision")
+	checkPage(t, mo, "add a note")
+	do(t, mo, chromedp.SendKeys(chromedp.CSS("#text"), "Spoke to Sam; the chronology goes to Hana today."), chromedp.Click(chromedp.CSS("#submit")))
+	waitFor(t, mo, "Your note is recorded")
+
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	metrics := string(body)
+	for _, want := range []string{
+		`escalate_http_requests_total{method="GET",route="/cases/:ref",status="200"}`,
+		`escalate_http_requests_total{method="GET",route="/sign-in/link/:token",status="200"}`,
+		`escalate_http_requests_total{method="POST",route="/cases/:ref/do/:action",status="303"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if regexp.MustCompile(`/sign-in/link/[A-Za-z0-9_-]{43}`).MatchString(metrics) || strings.Contains(metrics, c.Ref) {
+		t.Error("metrics carry a path")
+	}
 }
