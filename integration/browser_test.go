@@ -314,6 +314,10 @@ func (s *system) caseLink(t *testing.T, to, ref string) string {
 // link mailed, starting from path, and returns where it landed.
 func (s *system) signInAs(t *testing.T, ctx context.Context, email, path string) {
 	t.Helper()
+	before := map[string]bool{}
+	for _, l := range s.signInLinks(t, email) {
+		before[l] = true
+	}
 	do(t, ctx, chromedp.Navigate(s.url+path))
 	waitFor(t, ctx, "What is your work email address?")
 	do(t, ctx,
@@ -321,8 +325,39 @@ func (s *system) signInAs(t *testing.T, ctx context.Context, email, path string)
 		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
 	)
 	waitFor(t, ctx, "Check your email")
-	do(t, ctx, chromedp.Navigate(s.signInLink(t, email)))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var fresh string
+		for _, l := range s.signInLinks(t, email) {
+			if !before[l] {
+				fresh = l
+			}
+		}
+		if fresh != "" {
+			do(t, ctx, chromedp.Navigate(fresh))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new sign-in mail to %s within 30s", email)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	do(t, ctx, chromedp.Click(chromedp.CSS("form[action='/sign-in/link'] button")))
+}
+
+// signInLinks are the links of every sign-in mail to to so far.
+func (s *system) signInLinks(t *testing.T, to string) []string {
+	t.Helper()
+	link := regexp.MustCompile(`https?://\S+/sign-in/link/[A-Za-z0-9_-]{43}`)
+	var out []string
+	for _, m := range s.mail.Messages(t) {
+		if m.Subject == "Your sign-in link for Escalate" && len(m.To) == 1 && m.To[0].Address == to {
+			if u := link.FindString(m.Text); u != "" {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
 }
 
 // The whole service in a browser against the real system: a practitioner
@@ -574,4 +609,66 @@ func TestBrowserManagerStepsIn(t *testing.T) {
 	if regexp.MustCompile(`/sign-in/link/[A-Za-z0-9_-]{43}`).MatchString(metrics) || strings.Contains(metrics, c.Ref) {
 		t.Error("metrics carry a path")
 	}
+}
+
+// The partnership, at its stage of a drill: the case page offers the
+// mediation meeting before the outcome (the workflow's own order); the
+// partnership records the meeting, then the outcome, and the case closes.
+func TestBrowserPartnershipMeetingAndOutcome(t *testing.T) {
+	s := startSystemWith(t, harness{pages: true})
+	hana := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	s.token("Pat Partnership", "pat@nscp.example", "northamptonshire-fastdrill", "partnership")
+	var c workflows.Case
+	if code := s.call("POST", "/v1/cases", hana, map[string]any{
+		"policy": "northamptonshire-fastdrill", "child_ref": "NCT/2026/0311", "category": "need-for-action", "summary": "Drift in the plan.",
+		"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"},
+	}, &c); code != http.StatusCreated {
+		t.Fatalf("start a case: %d", code)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var cur workflows.Case
+		s.call("GET", "/v1/cases/"+c.Ref, hana, nil, &cur)
+		if cur.Stage.Number == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the drill did not reach stage 5: %+v", cur.Stage)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	pat := newBrowser(t, 1280, 1000)
+	s.signInAs(t, pat, "pat@nscp.example", "/cases/"+c.Ref)
+	page := waitFor(t, pat, "What you can do")
+	if !strings.Contains(page, "Record the mediation meeting") || strings.Contains(page, "Record the partnership's outcome") {
+		t.Fatalf("partnership offered before the meeting: %s", page)
+	}
+	do(t, pat, chromedp.Click(chromedp.CSS(`a[href="/cases/`+c.Ref+`/do/meeting"]`)))
+	waitFor(t, pat, "Was it offered and declined")
+	checkPage(t, pat, "record the meeting")
+	day := time.Now().In(time.UTC)
+	do(t, pat,
+		chromedp.SendKeys(chromedp.CSS("#at-day"), fmt.Sprint(day.Day())),
+		chromedp.SendKeys(chromedp.CSS("#at-month"), fmt.Sprint(int(day.Month()))),
+		chromedp.SendKeys(chromedp.CSS("#at-year"), fmt.Sprint(day.Year())),
+		chromedp.SendKeys(chromedp.CSS("#at-time"), "10:00"),
+		chromedp.Click(chromedp.CSS("#declined-1")),
+		chromedp.Click(chromedp.CSS("#submit")))
+	after := waitFor(t, pat, "The meeting is recorded")
+	if !strings.Contains(after, "Record the partnership's outcome") {
+		t.Fatalf("no outcome offered after the meeting: %s", after)
+	}
+	do(t, pat, chromedp.Click(chromedp.CSS(`a[href="/cases/`+c.Ref+`/do/outcome"]`)))
+	waitFor(t, pat, "Is the disagreement resolved?")
+	checkPage(t, pat, "record the outcome")
+	do(t, pat, chromedp.Click(chromedp.CSS("#resolved")), chromedp.SendKeys(chromedp.CSS("#outcome"), "Agreed at mediation: a strategy discussion this week."))
+	if ok := run(t, pat, chromedp.Evaluate[bool](`!!document.querySelector('#case_review_considered')`)); ok {
+		do(t, pat, chromedp.Click(chromedp.CSS("#case_review_considered-1")))
+	}
+	do(t, pat, chromedp.Click(chromedp.CSS("#submit")))
+	closed := waitFor(t, pat, "The outcome is recorded and the case is closed")
+	if !strings.Contains(closed, "Resolved") || strings.Contains(closed, "Record the partnership's outcome") {
+		t.Errorf("after the outcome: %s", closed)
+	}
+	checkPage(t, pat, "case closed by the partnership")
 }

@@ -64,8 +64,12 @@ func actionBySlug(slug string) (actionInfo, bool) {
 	return actionInfo{}, false
 }
 
-// titled adjusts an action's words to the case's procedure.
-func titled(a actionInfo, cs workflows.Case, pol *policies.Policy) actionInfo {
+// titled adjusts an action's words to the case's procedure and to who
+// takes it.
+func titled(a actionInfo, me cases.Principal, cs workflows.Case, pol *policies.Policy) actionInfo {
+	if a.Slug == "contact" && cases.ActsForEitherSide(me, cs) {
+		a.Title = "Name a side's contact for this stage"
+	}
 	if pol == nil {
 		return a
 	}
@@ -88,7 +92,7 @@ func (s *Server) mayActions(me cases.Principal, cs workflows.Case, pol *policies
 	var out []actionInfo
 	for _, a := range actionList {
 		if may[a.Update] {
-			out = append(out, titled(a, cs, pol))
+			out = append(out, titled(a, me, cs, pol))
 		}
 	}
 	return out
@@ -142,7 +146,7 @@ func (s *Server) showAction(c *gin.Context, me cases.Principal, form map[string]
 		c.Redirect(http.StatusSeeOther, "/cases/"+cs.Ref)
 		return
 	}
-	a = titled(a, cs, pol)
+	a = titled(a, me, cs, pol)
 	if form == nil {
 		form = map[string]string{}
 	}
