@@ -589,6 +589,30 @@ func TestBrowserManagerStepsIn(t *testing.T) {
 	checkPage(t, mo, "add a note")
 	do(t, mo, chromedp.SendKeys(chromedp.CSS("#text"), "Spoke to Sam; the chronology goes to Hana today."), chromedp.Click(chromedp.CSS("#submit")))
 	waitFor(t, mo, "Your note is recorded")
+	// The same form sent twice at once (a double click) records one note.
+	do(t, mo, chromedp.Navigate(s.url+"/cases/"+c.Ref+"/do/note"))
+	waitFor(t, mo, "A discussion or a decision")
+	codes := run(t, mo, chromedp.Evaluate[[]int](`(() => {
+		const body = new URLSearchParams(new FormData(document.querySelector('main form')));
+		body.set('text', 'Sent twice, recorded once.');
+		const send = () => fetch(location.pathname, {method: 'POST', body: body, redirect: 'manual'}).then(r => r.status);
+		return Promise.all([send(), send()]);
+	})()`, chromedp.EvalAwaitPromise))
+	if len(codes) != 2 {
+		t.Fatalf("double submit: %v", codes)
+	}
+	if code := s.call("GET", "/v1/cases/"+c.Ref, hana, nil, &got); code != 200 {
+		t.Fatalf("read the case: %d", code)
+	}
+	twice := 0
+	for _, h := range got.History {
+		if h.Type == workflows.EventNote && strings.Contains(h.Text, "Sent twice, recorded once.") {
+			twice++
+		}
+	}
+	if twice != 1 {
+		t.Errorf("a form sent twice recorded %d notes (answers %v)", twice, codes)
+	}
 
 	resp, err := http.Get(s.url + "/metrics")
 	if err != nil {

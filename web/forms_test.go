@@ -258,6 +258,18 @@ func TestCaseActionForms(t *testing.T) {
 	if p := hana.post("/cases/NSCP-2026-00001/do/note", url.Values{"csrf_token": {csrf}, "text": {"hello"}}); p.status != http.StatusForbidden {
 		t.Errorf("note without its form key: %d", p.status)
 	}
+	// Every action's form refuses a POST without the CSRF token.
+	for _, a := range actionList {
+		if p := hana.post("/cases/NSCP-2026-00001/do/"+a.Slug, url.Values{"form_key": {key}}); p.status != http.StatusForbidden {
+			t.Errorf("%s without CSRF: %d", a.Slug, p.status)
+		}
+	}
+	// Every action offered has its page.
+	for _, slug := range links(hana, "NSCP-2026-00001") {
+		if p := hana.get("/cases/NSCP-2026-00001/do/" + slug); p.status != http.StatusOK || !strings.Contains(p.body, `name="form_key"`) {
+			t.Errorf("%s page: %d", slug, p.status)
+		}
+	}
 	// Refused by the core's field rules, in its words, linked to the field.
 	for _, bad := range []struct{ text, why string }{
 		{"", "Note: required"},
