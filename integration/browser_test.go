@@ -474,6 +474,38 @@ func TestBrowserRaiseProposeConfirm(t *testing.T) {
 		t.Errorf("the respondent is offered to withdraw: %s", page)
 	}
 	checkPage(t, sam, "case page, respondent")
+
+	// Deadlines here are agreed by both sides: Sam proposes a shorter one,
+	// Hana confirms it.
+	london, _ := time.LoadLocation("Europe/London")
+	shorter := c.Stage.DueAt.In(london).Add(-time.Hour)
+	do(t, sam, chromedp.Click(chromedp.CSS(`a[href="/cases/`+ref+`/do/deadline"]`)))
+	waitFor(t, sam, "Propose a shorter deadline")
+	checkPage(t, sam, "propose a shorter deadline")
+	do(t, sam,
+		chromedp.SendKeys(chromedp.CSS("#due_at-day"), fmt.Sprint(shorter.Day())),
+		chromedp.SendKeys(chromedp.CSS("#due_at-month"), fmt.Sprint(int(shorter.Month()))),
+		chromedp.SendKeys(chromedp.CSS("#due_at-year"), fmt.Sprint(shorter.Year())),
+		chromedp.SendKeys(chromedp.CSS("#due_at-time"), shorter.Format("15:04")),
+		chromedp.SendKeys(chromedp.CSS("#reason"), "The child's review is that morning."),
+		chromedp.Click(chromedp.CSS("#submit")))
+	waitFor(t, sam, "The deadline is recorded")
+	do(t, hana, chromedp.Navigate(s.url+"/cases/"+ref))
+	if txt := waitFor(t, hana, "Confirm the proposed deadline"); !strings.Contains(txt, "Deadline proposed: ") {
+		t.Errorf("the raiser's case page does not show the proposed deadline: %s", txt)
+	}
+	do(t, hana, chromedp.Click(chromedp.CSS(`a[href="/cases/`+ref+`/do/confirm-deadline"]`)))
+	waitFor(t, hana, "The deadline proposed")
+	checkPage(t, hana, "confirm the proposed deadline")
+	do(t, hana, chromedp.Click(chromedp.CSS("#submit")))
+	waitFor(t, hana, "The deadline is agreed by both sides")
+	var agreed workflows.Case
+	if code := s.call("GET", "/v1/cases/"+ref, adminToken, nil, &agreed); code != 200 || !agreed.Stage.DueAt.Equal(shorter) || agreed.PendingDeadline != nil {
+		t.Fatalf("the agreed deadline: %d %v (want %v) pending %+v", code, agreed.Stage.DueAt, shorter, agreed.PendingDeadline)
+	}
+
+	do(t, sam, chromedp.Navigate(s.url+"/cases/"+ref))
+	waitFor(t, sam, "What you can do")
 	do(t, sam, chromedp.Click(chromedp.CSS(`a[href="/cases/`+ref+`/do/propose"]`)))
 	waitFor(t, sam, "The agreed outcome")
 	checkPage(t, sam, "propose the outcome")
