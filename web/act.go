@@ -382,12 +382,7 @@ func relabel(err error, from, to string) error {
 // case's time zone, as the RFC 3339 time the core takes. A date that is
 // missing or not a real date is refused naming the core's field.
 func localDateTime(form map[string]string, name string, loc *time.Location, withTime bool) (string, error) {
-	field := name
-	switch name {
-	case "due_at", "at":
-	default:
-		field = name // actions[i].by is relabelled by the caller
-	}
+	field := name // actions[i].by is relabelled by the caller
 	d, m, y := form[name+"-day"], form[name+"-month"], form[name+"-year"]
 	if d == "" && m == "" && y == "" {
 		return "", cases.InvalidField(field, "required: enter a date, for example 8 12 2026")

@@ -397,16 +397,19 @@ func (s *Server) raiseAnswer(c *gin.Context, me cases.Principal) {
 	}
 	if step == "partnership" {
 		// Another partnership: its categories and agencies differ.
-		if pol, _ := s.cfg.Cases.Policy(d.Policy); true {
-			if _, ok := pol.Category(d.Category); !ok {
-				d.Category, d.CategoryDetail = "", ""
-			}
-			if _, ok := pol.Agency(d.RespAgency); !ok {
-				d.RespAgency = ""
-				d.RespEmail = ""
-			}
+		pol, _ := s.cfg.Cases.Policy(d.Policy)
+		if _, ok := pol.Category(d.Category); !ok {
+			d.Category, d.CategoryDetail = "", ""
+		}
+		if _, ok := pol.Agency(d.RespAgency); !ok {
+			d.RespAgency, d.RespEmail = "", ""
 		}
 	}
+	// Changed answers are another request: a new key, so that an earlier
+	// attempt with the old answers (one whose answer did not come back)
+	// never blocks them, while "Check your answers" sent twice unchanged
+	// keeps one key and raises one case.
+	d.Key = newSecret()
 	if !s.saveDraft(c, d) {
 		return
 	}
