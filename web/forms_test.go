@@ -319,6 +319,9 @@ func TestPolicyContactsFollowTheirLinks(t *testing.T) {
 	f := newFixture(t, "http://escalate.test")
 	f.addCase("NSCP-2026-00001", "hana@nhft.example", "nhft", "sam@nct.example", "nct")
 	f.addCase("NSCP-2026-00002", "ann@police.example", "northants-police", "bob@school.example", "schools")
+	// A case that names the escalation contact as a party (as after it
+	// stepped in): it keeps its manager's reach for the others.
+	f.addCase("NSCP-2026-00003", "ann@police.example", "northants-police", "safeguarding.nct@nscp.example.org", "nct")
 
 	duty := f.browser()
 	if got := duty.signIn("safeguarding.nct@nscp.example.org", "/cases/NSCP-2026-00001"); got != "/cases/NSCP-2026-00001" {
@@ -327,6 +330,9 @@ func TestPolicyContactsFollowTheirLinks(t *testing.T) {
 	p := duty.get("/cases/NSCP-2026-00001")
 	if p.status != http.StatusOK || !strings.Contains(p.body, `href="/cases/NSCP-2026-00001/do/step-in"`) || strings.Contains(p.body, "/do/note") {
 		t.Fatalf("escalation contact's case page: %d", p.status)
+	}
+	if p := duty.get("/cases/NSCP-2026-00003"); p.status != http.StatusOK || !strings.Contains(p.body, "/do/note") {
+		t.Errorf("escalation contact on the case naming it: %d", p.status)
 	}
 	if p := duty.get("/cases/NSCP-2026-00002"); p.status != http.StatusNotFound {
 		t.Errorf("escalation contact reads a case without its agency: %d", p.status)

@@ -116,16 +116,23 @@ func (s *Server) session(c *gin.Context) {
 // the least the procedure needs (cases.PolicyPerson). ErrNotFound if none.
 func (s *Server) person(ctx context.Context, email string) (cases.Principal, error) {
 	person, err := s.st.PersonByEmail(ctx, email)
-	if err == nil {
-		return cases.Principal{Name: person.Name, Email: person.Email, Agency: person.Agency, Role: person.Role}, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return cases.Principal{}, err
 	}
+	if err == nil && person.FromToken {
+		return cases.Principal{Name: person.Name, Email: person.Email, Agency: person.Agency, Role: person.Role}, nil
+	}
+	// Without an account, a policy's contact keeps what the policy gives
+	// it even once a case names it (an escalation contact who stepped in
+	// still reads its agency's other cases): that reach includes acting
+	// wherever a case names them, as any party.
 	if s.cfg.Policies != nil {
 		if p, ok := cases.PolicyPerson(s.cfg.Policies.All(), email); ok {
 			return p, nil
 		}
+	}
+	if err == nil {
+		return cases.Principal{Name: person.Name, Email: person.Email, Agency: person.Agency, Role: person.Role}, nil
 	}
 	return cases.Principal{}, store.ErrNotFound
 }
