@@ -2,8 +2,11 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"strings"
 
+	"escalate/policies"
+	"escalate/store"
 	"escalate/workflows"
 )
 
@@ -32,11 +35,17 @@ var access = map[string]func(Principal, workflows.Case) bool{
 	workflows.UpdateReview:           PartnershipOf,
 }
 
-// May reports, for each action, whether me may take it now on cs.
-func (s *Service) May(me Principal, cs workflows.Case) map[string]bool {
+// May reports, for each action, whether me may take it now on cs, under
+// the policy the case runs under (the snapshot taken when it opened, as
+// its workflow has it; the loaded policy for a case opened before
+// snapshots were kept).
+func (s *Service) May(ctx context.Context, me Principal, cs workflows.Case) map[string]bool {
 	out := map[string]bool{}
-	pol, ok := s.Policy(cs.Policy)
-	if !ok || cs.Closed() {
+	if cs.Closed() {
+		return out
+	}
+	pol, ok := s.casePolicy(ctx, cs)
+	if !ok {
 		return out
 	}
 	now := s.now()
@@ -50,6 +59,20 @@ func (s *Service) May(me Principal, cs workflows.Case) map[string]bool {
 		out[StepIn] = workflows.Allowed(cs, pol, workflows.UpdateContact, me.Person(), true, now) == nil
 	}
 	return out
+}
+
+// casePolicy is the policy case cs runs under.
+func (s *Service) casePolicy(ctx context.Context, cs workflows.Case) (policies.Policy, bool) {
+	if s.store != nil {
+		cp, err := s.store.CasePolicy(ctx, cs.Ref)
+		if err == nil {
+			return cp.Policy, true
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.WarnContext(ctx, "case policy not read; using the loaded policy", "request_id", requestID(ctx), "ref", cs.Ref, "error", err)
+		}
+	}
+	return s.Policy(cs.Policy)
 }
 
 // StepInSide is the side a manager may step in for as that side's contact

@@ -61,7 +61,7 @@ func TestMay(t *testing.T) {
 		{"manager of an agency, not a party", mo, open, StepIn},
 		{"partnership", pat, open, "contact escalate note"},
 	} {
-		if got := mayList(s.May(x.p, x.c)); got != x.want {
+		if got := mayList(s.May(context.Background(), x.p, x.c)); got != x.want {
 			t.Errorf("%s: %q, want %q", x.who, got, x.want)
 		}
 	}
@@ -69,27 +69,27 @@ func TestMay(t *testing.T) {
 	proposed := open
 	proposed.Status = workflows.StatusAgreementProposed
 	proposed.Agreement = &workflows.Agreement{ProposedBy: "Sam", ProposedBySide: workflows.SideRespondent, Outcome: "o"}
-	if got := s.May(hana, proposed); !got[workflows.UpdateConfirmAgreement] || !got[workflows.UpdateRejectAgreement] || got[workflows.UpdateProposeAgreement] {
+	if got := s.May(context.Background(), hana, proposed); !got[workflows.UpdateConfirmAgreement] || !got[workflows.UpdateRejectAgreement] || got[workflows.UpdateProposeAgreement] {
 		t.Errorf("raiser, outcome proposed by the other side: %q", mayList(got))
 	}
-	if got := s.May(sam, proposed); got[workflows.UpdateConfirmAgreement] || !got[workflows.UpdateRejectAgreement] {
+	if got := s.May(context.Background(), sam, proposed); got[workflows.UpdateConfirmAgreement] || !got[workflows.UpdateRejectAgreement] {
 		t.Errorf("respondent, own proposal: %q", mayList(got))
 	}
 
 	pending := open
 	pending.PendingDeadline = &workflows.PendingDeadline{DueAt: now.Add(24 * time.Hour), ProposedBy: "Sam", ProposedBySide: workflows.SideRespondent, Stage: 1}
-	if !s.May(hana, pending)[workflows.UpdateConfirmDeadline] || s.May(sam, pending)[workflows.UpdateConfirmDeadline] {
+	if !s.May(context.Background(), hana, pending)[workflows.UpdateConfirmDeadline] || s.May(context.Background(), sam, pending)[workflows.UpdateConfirmDeadline] {
 		t.Error("a proposed deadline is confirmed by the other side only")
 	}
 
 	closed := open
 	closed.Status = workflows.StatusResolved
-	if got := mayList(s.May(hana, closed)); got != "" {
+	if got := mayList(s.May(context.Background(), hana, closed)); got != "" {
 		t.Errorf("closed case offers %q", got)
 	}
 	unknown := open
 	unknown.Policy = "nowhere"
-	if got := mayList(s.May(hana, unknown)); got != "" {
+	if got := mayList(s.May(context.Background(), hana, unknown)); got != "" {
 		t.Errorf("case of an unknown policy offers %q", got)
 	}
 }

@@ -87,8 +87,8 @@ func titled(a actionInfo, me cases.Principal, cs workflows.Case, pol *policies.P
 }
 
 // mayActions are the actions me may take now on cs, in the list's order.
-func (s *Server) mayActions(me cases.Principal, cs workflows.Case, pol *policies.Policy) []actionInfo {
-	may := s.cfg.Cases.May(me, cs)
+func (s *Server) mayActions(c *gin.Context, me cases.Principal, cs workflows.Case, pol *policies.Policy) []actionInfo {
+	may := s.cfg.Cases.May(c.Request.Context(), me, cs)
 	var out []actionInfo
 	for _, a := range actionList {
 		if may[a.Update] {
@@ -141,7 +141,7 @@ func (s *Server) showAction(c *gin.Context, me cases.Principal, form map[string]
 		return
 	}
 	pol, loc := s.policy(cs.Policy)
-	if errs == nil && !s.cfg.Cases.May(me, cs)[a.Update] {
+	if errs == nil && !s.cfg.Cases.May(c.Request.Context(), me, cs)[a.Update] {
 		// Not (or no longer) theirs to take: the case says why.
 		c.Redirect(http.StatusSeeOther, "/cases/"+cs.Ref)
 		return

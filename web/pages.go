@@ -329,7 +329,7 @@ func (s *Server) casePage(c *gin.Context, me cases.Principal) {
 		StatusTag: statusTag(cs.Status), Overdue: cs.Stage.Overdue && !cs.Closed(), Raised: localTime(cs.CreatedAt, loc),
 		People: page.People, SafetyNotice: page.SafetyNotice, MySide: side(cs, me.Email)}
 	d.Where, d.Waiting = whereItStands(cs, pol, loc)
-	d.Actions = s.mayActions(me, cs, pol)
+	d.Actions = s.mayActions(c, me, cs, pol)
 	if a, ok := actionBySlug(c.Query("done")); ok {
 		d.Done = doneText[a.Slug]
 	}
