@@ -240,6 +240,14 @@ func TestCaseActionForms(t *testing.T) {
 			t.Errorf("GET %s: %d", path, p.status)
 		}
 	}
+	// The confirmation page is the case's, for those who may read it.
+	if p := hana.get("/raised/NSCP-2026-00001"); p.status != http.StatusOK || !strings.Contains(p.body, "NSCP-2026-00001") ||
+		!strings.Contains(p.body, "5pm on Tuesday 8 December 2026") {
+		t.Errorf("confirmation: %d", p.status)
+	}
+	if p := hana.get("/raised/NSCP-2026-00002"); p.status != http.StatusNotFound || strings.Contains(p.body, "bob@nct.example") {
+		t.Errorf("another's confirmation: %d", p.status)
+	}
 	form := hana.get("/cases/NSCP-2026-00001/do/note")
 	if form.status != http.StatusOK {
 		t.Fatalf("note form: %d", form.status)
