@@ -728,3 +728,49 @@ func TestBrowserPartnershipMeetingAndOutcome(t *testing.T) {
 	}
 	checkPage(t, pat, "case closed by the partnership")
 }
+
+// The partnership's review, where the procedure asks it to check that the
+// earlier stages were followed before its own meeting: offered first,
+// recorded from the browser, and then the meeting is offered.
+func TestBrowserPartnershipReview(t *testing.T) {
+	s := startSystemWith(t, harness{pages: true})
+	hana := s.token("Hana Visitor", "hana@nhft.example", "nhft", "practitioner")
+	s.token("Dee Devon", "dee@devon.example", "devon-fastdrill", "partnership")
+	var c workflows.Case
+	if code := s.call("POST", "/v1/cases", hana, map[string]any{
+		"policy": "devon-fastdrill", "child_ref": "DCC/2026/0009", "category": "other", "category_detail": "Respite care arrangements",
+		"summary": "Respite care stopped without a plan.", "respondent": map[string]string{"name": "Sam Social", "email": "sam@dcc.example", "agency": "dcc"},
+	}, &c); code != http.StatusCreated {
+		t.Fatalf("start a case: %d", code)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var cur workflows.Case
+		s.call("GET", "/v1/cases/"+c.Ref, hana, nil, &cur)
+		if cur.Stage.Number == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the drill did not reach stage 5: %+v", cur.Stage)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	dee := newBrowser(t, 1280, 1000)
+	s.signInAs(t, dee, "dee@devon.example", "/cases/"+c.Ref)
+	page := waitFor(t, dee, "What you can do")
+	if !strings.Contains(page, "Review whether the earlier stages were followed") || strings.Contains(page, "Record the Business Group meeting") {
+		t.Fatalf("before the review: %s", page)
+	}
+	if !strings.Contains(page, "Respite care arrangements") {
+		t.Errorf("the case page does not show the category's detail: %s", page)
+	}
+	do(t, dee, chromedp.Click(chromedp.CSS(`a[href="/cases/`+c.Ref+`/do/review"]`)))
+	waitFor(t, dee, "Were the earlier stages followed?")
+	checkPage(t, dee, "partnership review")
+	do(t, dee, chromedp.Click(chromedp.CSS("#followed")), chromedp.SendKeys(chromedp.CSS("#next_steps"), "To the Business Group's next meeting."),
+		chromedp.Click(chromedp.CSS("#submit")))
+	after := waitFor(t, dee, "The review is recorded")
+	if !strings.Contains(after, "Record the Business Group meeting") {
+		t.Errorf("after the review, the meeting is not offered: %s", after)
+	}
+}

@@ -80,10 +80,20 @@ func titled(a actionInfo, me cases.Principal, cs workflows.Case, pol *policies.P
 		}
 	case "meeting":
 		if st, ok := pol.Stage(cs.Stage.Number); ok && st.Meeting != "" {
-			a.Title = "Record the " + lowerFirst(st.Meeting)
+			a.Title = "Record the " + meetingName(st.Meeting)
 		}
 	}
 	return a
+}
+
+// meetingName is a stage's meeting inside a sentence: "Mediation
+// meeting" becomes "mediation meeting"; a name of several capitalised
+// words ("Business Group meeting") stays as it is.
+func meetingName(m string) string {
+	if w := strings.Fields(m); len(w) > 1 && w[1] != strings.ToLower(w[1]) {
+		return m
+	}
+	return lowerFirst(m)
 }
 
 // mayActions are the actions me may take now on cs, in the list's order.
