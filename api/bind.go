@@ -19,6 +19,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/binding"
 	"github.com/go-playground/validator/v10"
+
+	"escalate/cases"
 )
 
 // bindJSON decodes the body, which must be exactly one JSON object, into
@@ -310,32 +312,6 @@ func fieldPath(ns string) string {
 	return ns
 }
 
-func describe(fe validator.FieldError) string {
-	switch fe.Tag() {
-	case "required", "notblank":
-		return "required"
-	case "max":
-		switch fe.Kind() {
-		case reflect.Slice:
-			return "at most " + fe.Param() + " items"
-		case reflect.String:
-			return "at most " + fe.Param() + " characters"
-		}
-		return "at most " + fe.Param()
-	case "min":
-		return "at least " + fe.Param()
-	case "email":
-		return "must be an email address"
-	case "oneof":
-		return "must be one of: " + fe.Param()
-	case "childref":
-		return "letters, digits, '-' and '/' only, at most 64"
-	case "text":
-		s, _ := fe.Value().(string)
-		return textProblem(s)
-	case "singleline":
-		s, _ := fe.Value().(string)
-		return singleLineProblem(s)
-	}
-	return "is not valid (" + fe.Tag() + ")"
-}
+// describe is the reason a field broke its rule: the core's words, the
+// same the pages show.
+func describe(fe validator.FieldError) string { return cases.Describe(fe) }

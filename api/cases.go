@@ -2,415 +2,48 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
-	"escalate/policies"
-	"escalate/store"
+	"escalate/cases"
 	"escalate/workflows"
 )
 
 // Starting a case: POST /v1/cases. Reading is in cases_read.go, the
-// actions on a case in cases_act.go.
+// actions on a case in cases_act.go. The rules, the idempotency and the
+// workflow are the core's (package cases), which the pages call too: the
+// handlers bind the body, call it and answer.
 
-type partyRequest struct {
-	Name   string `json:"name" binding:"required,notblank,singleline,max=200"`
-	Email  string `json:"email" binding:"required,singleline,email,max=254"`
-	Agency string `json:"agency" binding:"required,notblank,singleline,max=200"`
-}
+type partyRequest = cases.PartyRequest
 
-type createCaseRequest struct {
-	Policy   string `json:"policy" binding:"required,singleline,max=64"`
-	ChildRef string `json:"child_ref" binding:"required,singleline,childref"`
-	Category string `json:"category" binding:"required,singleline,max=100"`
-	// CategoryDetail: what the disagreement is about, for the category
-	// that asks (other); its length and form are the policy's rule
-	// (policies.Category.CheckDetail), so the tag only keeps it one line.
-	// omitempty keeps the idempotency hash of a request without it as it
-	// was before the field existed.
-	CategoryDetail string       `json:"category_detail,omitempty" binding:"singleline"`
-	Summary        string       `json:"summary" binding:"required,notblank,text,max=10000"`
-	Respondent     partyRequest `json:"respondent" binding:"required"`
-	Urgent         bool         `json:"urgent"`
-	DueAt          string       `json:"due_at" binding:"singleline"`
-	// RaiserLineManager: the raiser's line manager, who acts for the
-	// raiser's side at stage 2 (optional; omitempty keeps the idempotency
-	// hash of requests without it as it was).
-	RaiserLineManager *lineManagerRequest `json:"raiser_line_manager,omitempty"`
-}
+type createCaseRequest = cases.StartRequest
 
-type lineManagerRequest struct {
-	Name  string `json:"name" binding:"required,notblank,singleline,max=200"`
-	Email string `json:"email" binding:"required,singleline,email,max=254"`
-}
+type lineManagerRequest = cases.LineManagerRequest
 
 func (s *Server) createCase(c *gin.Context) error {
-	me := caller(c)
 	var req createCaseRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	pol, ok := s.policies.Get(req.Policy)
-	if !ok {
-		return invalidField("policy", "unknown policy; GET /v1/policies lists them")
-	}
-	if o, out := pol.OutOfScopeCategory(req.Category); out {
-		return ruleViolation(o.Label+" is outside this procedure: "+o.Pointer, map[string]string{"category": "out of scope of this procedure"})
-	}
-	cat, ok := pol.Category(req.Category)
-	if !ok {
-		return invalidField("category", "not a category of policy "+pol.ID)
-	}
-	if err := categoryDetailProblem(cat, req.CategoryDetail); err != nil {
-		return err
-	}
-	if strings.EqualFold(strings.TrimSpace(req.Respondent.Email), me.Email) {
-		return ruleViolation("the respondent is the other professional, not you", map[string]string{"respondent.email": "must not be your own"})
-	}
-	if lm := req.RaiserLineManager; lm != nil {
-		switch email := strings.TrimSpace(lm.Email); {
-		case strings.EqualFold(email, me.Email):
-			return ruleViolation("your line manager acts for your side at stage 2: name them, not yourself",
-				map[string]string{"raiser_line_manager.email": "must not be your own"})
-		case strings.EqualFold(email, strings.TrimSpace(req.Respondent.Email)):
-			return ruleViolation("your line manager acts for your side; the respondent is on the other side",
-				map[string]string{"raiser_line_manager.email": "must not be the respondent's"})
-		}
-	}
-	now := s.now()
-	var due *time.Time
-	if req.DueAt != "" {
-		t, err := parseTime("due_at", req.DueAt)
-		if err != nil {
-			return err
-		}
-		if !t.After(now) {
-			return invalidField("due_at", "must be in the future")
-		}
-		step := 0
-		if first, _ := pol.Stage(1); len(first.Steps) > 0 {
-			step = 1
-		}
-		max, bounded, err := pol.MaxDue(1, step, req.Urgent, now)
-		if err != nil {
-			return err
-		}
-		if bounded && t.After(max) {
-			return ruleViolation("due_at is later than the policy's maximum for stage 1",
-				map[string]string{"due_at": "must be no later than " + max.Format(time.RFC3339)})
-		}
-		due = &t
-	}
-	year := now.In(time.UTC).Year()
-	if clock, err := pol.Clock(); err == nil {
-		year = now.In(clock.Location).Year()
-	}
-
-	ctx := c.Request.Context()
-	key, err := idempotencyKey(c)
+	cs, err := s.cases.Start(s.coreContext(c), caller(c), req, c.GetHeader("Idempotency-Key"))
 	if err != nil {
-		return err
-	}
-	// Temporal first: while it is down nothing is written and no reference
-	// is used.
-	if err := s.temporalReachable(c); err != nil {
-		return err
-	}
-	// The case runs under a snapshot: bank holidays as dates, closures.
-	if pol, err = s.snapshotPolicy(ctx, pol, now); err != nil {
-		return err
-	}
-	owner := strings.ToLower(me.Email)
-	var ref string
-	claimed := false // this request bound key to ref
-	if key != "" {
-		canonical, _ := json.Marshal(req)
-		sum := sha256.Sum256(canonical)
-		r, existing, err := s.store.ClaimRef(ctx, owner, key, sum[:], pol.RefPrefix, year)
-		if errors.Is(err, store.ErrIdempotencyMismatch) {
-			return conflict("this Idempotency-Key was used with a different body")
-		}
-		if err != nil {
-			return err
-		}
-		ref, claimed = r, !existing
-		if existing {
-			// An earlier request with this key got the reference. Its case
-			// is recorded, or about to be (a retry racing the first
-			// request): wait a moment for it rather than joining the start,
-			// which sends the workflow one more update. Not recorded by
-			// then, the earlier start failed or its answer was lost: start
-			// it under the same reference, which joins it if it was started.
-			if cs, ok := s.awaitCase(ctx, ref, duplicateWait); ok {
-				return s.created(c, cs)
-			}
-		}
-	} else {
-		r, err := s.store.NextRef(ctx, pol.RefPrefix, year)
-		if err != nil {
-			return err
-		}
-		ref = r
-	}
-
-	// The workflow carries which request started it (memo), so a retry
-	// joins its own case and never another's.
-	request := newRequestID(owner, key, req)
-	for attempt := 1; ; attempt++ {
-		var err error
-		if claimed || key == "" {
-			// A reference fresh from the counter may still be taken: the
-			// database was restored from a backup, or Temporal kept cases
-			// of an earlier database.
-			exists, xerr := s.store.CaseExists(ctx, ref)
-			if xerr != nil {
-				return xerr
-			}
-			if exists {
-				err = errRefTaken
-			}
-		}
-		if err == nil {
-			err = s.startCase(c, ref, request, pol, req, due, me)
-		}
-		if !errors.Is(err, errRefTaken) {
-			if err != nil {
-				return s.startFailed(c, err, owner, key, ref, claimed)
-			}
-			break
-		}
-		if attempt == maxRefAttempts {
-			s.log.ErrorContext(ctx, "no free case reference", "request_id", requestID(c), "last", ref)
-			return errInternal
-		}
-		next, err := s.store.NextRef(ctx, pol.RefPrefix, year)
-		if err != nil {
-			return err
-		}
-		s.log.WarnContext(ctx, "case reference already used; taking the next", "request_id", requestID(c), "taken", ref, "next", next)
-		if key != "" {
-			if err := s.store.RebindRef(ctx, owner, key, ref, next); err != nil {
-				return err
-			}
-			claimed = true
-		}
-		ref = next
-	}
-	s.log.Info("case opened", "request_id", requestID(c), "ref", ref, "policy", pol.ID)
-	s.sendClosuresMissed(c, ref, pol, now)
-	cs, err := s.store.GetCase(ctx, ref)
-	if err != nil {
-		if store.IsUnavailable(err) || timedOut(err) {
-			s.log.WarnContext(ctx, "case started but not read back", "request_id", requestID(c), "ref", ref, "error", err)
-			return outcomeUnknown(fmt.Sprintf("case %s was started but could not be read back: read it (GET /v1/cases/%s) "+
-				"or repeat the request with the same Idempotency-Key; do not start it again without one", ref, ref))
-		}
 		return err
 	}
 	return s.created(c, cs)
 }
 
-// categoryDetailProblem checks category_detail against the category: a
-// category that needs one (other) and has none breaks the procedure's rule
-// (422); a detail that is malformed, too long, or given to a category that
-// takes none is a bad value (400).
-func categoryDetailProblem(cat policies.Category, detail string) error {
-	err := cat.CheckDetail(detail)
-	if err == nil {
-		return nil
-	}
-	if cat.NeedsDetail && strings.TrimSpace(detail) == "" {
-		return ruleViolation(err.Error(), map[string]string{"category_detail": "required for category " + cat.ID})
-	}
-	return invalidField("category_detail", err.Error())
+// coreContext is the request's context for the core, naming the request
+// in its logs.
+func (s *Server) coreContext(c *gin.Context) context.Context {
+	return cases.WithRequestID(c.Request.Context(), requestID(c))
 }
 
-// duplicateWait is how long a request whose Idempotency-Key another
-// request has just used waits for that request's case to be recorded.
-const duplicateWait = 3 * time.Second
-
-// awaitCase reads the case ref until it is recorded, for at most d.
-func (s *Server) awaitCase(ctx context.Context, ref string, d time.Duration) (workflows.Case, bool) {
-	deadline := time.Now().Add(d)
-	for {
-		if cs, err := s.store.GetCase(ctx, ref); err == nil {
-			return cs, true
-		}
-		if !time.Now().Before(deadline) {
-			return workflows.Case{}, false
-		}
-		select {
-		case <-ctx.Done():
-			return workflows.Case{}, false
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// maxRefAttempts bounds how many references a start tries when the
-// ones it is given are taken.
-const maxRefAttempts = 5
-
-// errRefTaken: the reference belongs to another case (a workflow that is
-// not this request's, or a case already recorded).
-var errRefTaken = errors.New("case reference taken")
-
-// requestMemo is the memo key naming the request that started a case.
-const requestMemo = "escalate_request"
-
-// newRequestID names the request that starts a case: with an
-// Idempotency-Key, the same for every retry of it; without, unique.
-func newRequestID(owner, key string, req createCaseRequest) string {
-	if key == "" {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		return "r-" + hex.EncodeToString(b[:])
-	}
-	body, _ := json.Marshal(req)
-	sum := sha256.Sum256([]byte(owner + "\x00" + key + "\x00" + string(body)))
-	return "k-" + hex.EncodeToString(sum[:16])
-}
-
-// startCase starts the case's workflow under ref and waits until its
-// opening is recorded. A workflow that already has the ID (running, or
-// closed and still retained) is joined only if this request started it;
-// otherwise the reference is taken (errRefTaken).
-func (s *Server) startCase(c *gin.Context, ref, request string, pol policies.Policy, req createCaseRequest, due *time.Time, me principal) error {
-	in := workflows.CaseInput{
-		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category,
-		CategoryDetail: strings.TrimSpace(req.CategoryDetail), Summary: req.Summary,
-		Urgent: req.Urgent, DueAt: due, RequestID: request,
-		Raiser: workflows.Party{Name: me.Name, Email: me.Email, Agency: me.Agency, Role: me.Role},
-		Respondent: workflows.Party{Name: strings.TrimSpace(req.Respondent.Name), Email: strings.TrimSpace(req.Respondent.Email),
-			Agency: strings.TrimSpace(req.Respondent.Agency)},
-	}
-	if lm := req.RaiserLineManager; lm != nil {
-		in.RaiserLineManager = &workflows.Party{Name: strings.TrimSpace(lm.Name), Email: strings.TrimSpace(lm.Email), Agency: me.Agency, Role: "line manager"}
-	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
-	defer cancel()
-	opened := client.UpdateWorkflowOptions{
-		WorkflowID:   ref,
-		UpdateName:   workflows.UpdateOpened,
-		Args:         []any{workflows.OpenedInput{}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	}
-	start := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       ref,
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		StaticSummary:            fmt.Sprintf("%s · %s · child ref %s", pol.Name, req.Category, req.ChildRef),
-		TypedSearchAttributes:    workflows.StartSearchAttributes(in),
-		Memo:                     map[string]any{requestMemo: request},
-	}, workflows.CaseWorkflowName, in)
-	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions:          opened,
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		mine, derr := s.startedBy(ctx, ref, request)
-		if derr != nil {
-			return derr
-		}
-		if !mine {
-			return errRefTaken
-		}
-		handle, err = s.temporal.UpdateWorkflow(ctx, opened)
-	}
-	if err == nil {
-		err = handle.Get(ctx, nil)
-	}
-	return err
-}
-
-// startedBy reports whether the workflow ref was started by request, from
-// its memo (read without the worker: a workflow no worker serves answers
-// too).
-func (s *Server) startedBy(ctx context.Context, ref, request string) (bool, error) {
-	desc, err := s.temporal.DescribeWorkflowExecution(ctx, ref, "")
-	if err != nil {
-		return false, err
-	}
-	p, ok := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[requestMemo]
-	if !ok {
-		return false, nil
-	}
-	var got string
-	if err := s.dataConverter().FromPayload(p, &got); err != nil {
-		return false, nil
-	}
-	return got == request, nil
-}
-
-// startFailed answers a start that Temporal did not confirm. Refused
-// outright, the start recorded nothing: the key's claim is released so that
-// a retry starts afresh (the reference's number is not reused: a gap in the
-// numbering). Not answered in time, it may have been accepted: the key stays
-// bound to the reference, so a retry with it finds or starts that one case.
+// startFailed answers a start that Temporal did not confirm (the core's
+// rule, kept here for the API's tests of its answers).
 func (s *Server) startFailed(c *gin.Context, err error, owner, key, ref string, claimed bool) error {
-	ctx := c.Request.Context()
-	switch {
-	case notAccepted(err), recordRefused(err):
-		if claimed {
-			if rerr := s.store.ReleaseRef(context.WithoutCancel(ctx), owner, key, ref); rerr != nil {
-				s.log.ErrorContext(ctx, "idempotency key not released", "request_id", requestID(c), "ref", ref, "error", rerr)
-			}
-		}
-		return err
-	case timedOut(err), isUnavailable(err):
-		s.log.WarnContext(ctx, "case start not confirmed", "request_id", requestID(c), "ref", ref, "error", err)
-		if key != "" {
-			return outcomeUnknown(fmt.Sprintf("Temporal did not confirm in time whether case %s was started. "+
-				"Repeat the request with the same Idempotency-Key: it answers with that case, starting it if it was not", ref))
-		}
-		return outcomeUnknown(fmt.Sprintf("Temporal did not confirm in time whether case %s was started. "+
-			"Read it (GET /v1/cases/%s) in a minute before starting it again; an Idempotency-Key makes repeating a request safe", ref, ref))
-	}
-	return err
+	return s.cases.StartFailed(s.coreContext(c), err, owner, key, ref, claimed)
 }
-
-// recordRefused: the workflow could not record the opening (PostgreSQL
-// refused a value), so the case was never opened.
-func recordRefused(err error) bool {
-	var appErr *temporal.ApplicationError
-	return errors.As(err, &appErr) && appErr.Type() == workflows.ErrRecordRefused
-}
-
-// isUnavailable: Temporal answered Unavailable after the request was sent.
-func isUnavailable(err error) bool {
-	var unavailable *serviceerror.Unavailable
-	return errors.As(err, &unavailable)
-}
-
-// temporalReachable answers errUnavailable, before anything is written or
-// sent, when Temporal does not answer a health check.
-func (s *Server) temporalReachable(c *gin.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalCheckTimeout)
-	defer cancel()
-	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		s.log.WarnContext(c.Request.Context(), "dependency unavailable", "request_id", requestID(c), "dependency", "temporal", "error", err)
-		return errUnavailable
-	}
-	return nil
-}
-
-// temporalCheckTimeout bounds the health check before a change.
-const temporalCheckTimeout = 3 * time.Second
 
 func (s *Server) created(c *gin.Context, cs workflows.Case) error {
 	c.Header("Location", "/v1/cases/"+cs.Ref)

@@ -35,25 +35,10 @@ type caseResponse struct {
 	Notifications *store.DeliverySummary `json:"notifications,omitempty"`
 }
 
-// loadCase reads the case and applies the access rule. A case the caller may
-// not see is a 404, so references cannot be probed.
+// loadCase reads the case and applies the access rule (the core's). A case
+// the caller may not see is a 404, so references cannot be probed.
 func (s *Server) loadCase(c *gin.Context, allowed func(principal, workflows.Case) bool) (workflows.Case, error) {
-	ref := c.Param("ref")
-	if !refPattern.MatchString(ref) {
-		return workflows.Case{}, errNotFound
-	}
-	cs, err := s.store.GetCase(c.Request.Context(), ref)
-	if err != nil {
-		return workflows.Case{}, err
-	}
-	me := caller(c)
-	if !allowed(me, cs) {
-		if canRead(me, cs) {
-			return workflows.Case{}, errForbidden
-		}
-		return workflows.Case{}, errNotFound
-	}
-	return cs, nil
+	return s.cases.Load(s.coreContext(c), caller(c), c.Param("ref"), allowed)
 }
 
 type listCasesQuery struct {

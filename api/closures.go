@@ -2,15 +2,12 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/serviceerror"
 
 	"escalate/policies"
 	"escalate/store"
@@ -111,7 +108,7 @@ func (s *Server) addClosure(c *gin.Context) error {
 		return err
 	}
 	// Temporal first: while it is down nothing is written.
-	if err := s.temporalReachable(c); err != nil {
+	if err := s.cases.TemporalReachable(s.coreContext(c)); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
@@ -137,29 +134,9 @@ func (s *Server) addClosure(c *gin.Context) error {
 	return nil
 }
 
-// closureSendTimeout bounds sending a closure to all the open cases.
-const closureSendTimeout = temporalTimeout
-
-// sendClosure signals each case; a case whose workflow has ended meanwhile
-// needs nothing. What Temporal does not accept in time is in notSent.
+// sendClosure sends a closure to each case (the core's rule).
 func (s *Server) sendClosure(c *gin.Context, refs []string, in workflows.ClosureInput) (sent, notSent []string) {
-	sent, notSent = []string{}, []string{}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), closureSendTimeout)
-	defer cancel()
-	for _, ref := range refs {
-		err := s.temporal.SignalWorkflow(ctx, ref, "", workflows.SignalClosure, in)
-		var gone *serviceerror.NotFound
-		switch {
-		case err == nil:
-			sent = append(sent, ref)
-		case errors.As(err, &gone):
-			// Closed since PostgreSQL was read: nothing to move.
-		default:
-			s.log.WarnContext(ctx, "closure not sent to a case", "request_id", requestID(c), "ref", ref, "date", in.Date, "error", err)
-			notSent = append(notSent, ref)
-		}
-	}
-	return sent, notSent
+	return s.cases.SendClosure(s.coreContext(c), refs, in)
 }
 
 // listClosures lists a policy's recorded closures, by date.
@@ -180,50 +157,12 @@ func (s *Server) listClosures(c *gin.Context) error {
 	return nil
 }
 
-// snapshotPolicy is the policy a case starting now runs under: its bank
-// holidays resolved into dates and the partnership's closures from today
-// on (policies.Snapshot).
+// snapshotPolicy and sendClosuresMissed are the core's (cases/closures.go):
+// a case's start takes the snapshot and sends what it missed.
 func (s *Server) snapshotPolicy(ctx context.Context, pol policies.Policy, now time.Time) (policies.Policy, error) {
-	loc := time.UTC
-	if clock, err := pol.Clock(); err == nil {
-		loc = clock.Location
-	}
-	cs, err := s.store.Closures(ctx, pol.ID, now.In(loc).Format("2006-01-02"))
-	if err != nil {
-		return policies.Policy{}, err
-	}
-	dates := make([]string, 0, len(cs))
-	for _, cl := range cs {
-		dates = append(dates, cl.Date)
-	}
-	return policies.Snapshot(pol, now, dates)
+	return s.cases.SnapshotPolicy(ctx, pol, now)
 }
 
-// sendClosuresMissed sends a case that has just opened the closures
-// recorded after its snapshot was read: a closure recorded while the case
-// was starting may have listed the open cases before this one was
-// recorded, and then only this reaches it. A closure sent twice is applied
-// once, so overlapping with that request's own sending is harmless. A
-// failure is logged: the case stands, and repeating the closure's request
-// sends it again.
 func (s *Server) sendClosuresMissed(c *gin.Context, ref string, snap policies.Policy, now time.Time) {
-	ctx := c.Request.Context()
-	loc := time.UTC
-	if clock, err := snap.Clock(); err == nil {
-		loc = clock.Location
-	}
-	cs, err := s.store.Closures(ctx, snap.ID, now.In(loc).Format("2006-01-02"))
-	if err != nil {
-		s.log.WarnContext(ctx, "closures recorded during the start not checked", "request_id", requestID(c), "ref", ref, "error", err)
-		return
-	}
-	for _, cl := range cs {
-		if slices.Contains(snap.Closures, cl.Date) {
-			continue
-		}
-		_, notSent := s.sendClosure(c, []string{ref}, workflows.ClosureInput{Date: cl.Date, Reason: cl.Reason,
-			By: workflows.Person{Name: cl.RecordedBy, Email: cl.RecordedByEmail}})
-		s.log.InfoContext(ctx, "closure recorded during the start sent to the new case", "request_id", requestID(c), "ref", ref,
-			"date", cl.Date, "sent", len(notSent) == 0)
-	}
+	s.cases.SendClosuresMissed(s.coreContext(c), ref, snap, now)
 }

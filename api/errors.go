@@ -1,17 +1,14 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"escalate/cases"
 	"escalate/store"
-	"escalate/workflows"
 )
 
 // apiError is an error with its HTTP status and the contract's code.
@@ -84,17 +81,8 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		switch appErr.Type() {
-		case workflows.ErrConflict:
-			return conflict(appErr.Message())
-		case workflows.ErrRuleViolation:
-			return ruleViolation(appErr.Message(), nil)
-		case workflows.ErrRecordRefused:
-			s.log.ErrorContext(c.Request.Context(), "record refused a value", "request_id", requestID(c), "error", err)
-			return errRecordRefused
-		}
+	if ce, ok := cases.AsError(err); ok {
+		return s.fromCore(c, ce, err)
 	}
 	var unavailable *serviceerror.Unavailable
 	var storeTimeout *store.TimeoutError
@@ -126,15 +114,34 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 	return errInternal
 }
 
+// fromCore maps a refusal of the core (package cases) to the contract's
+// status and code, with the core's own message and field reasons.
+func (s *Server) fromCore(c *gin.Context, ce *cases.Error, err error) *apiError {
+	switch ce.Kind {
+	case cases.Invalid:
+		return invalid(ce.Message, ce.Fields)
+	case cases.Rule:
+		return ruleViolation(ce.Message, ce.Fields)
+	case cases.Forbidden:
+		return errForbidden
+	case cases.NotFound:
+		return errNotFound
+	case cases.Conflict:
+		return conflict(ce.Message)
+	case cases.Unavailable:
+		return errUnavailable
+	case cases.OutcomeUnknown:
+		return outcomeUnknown(ce.Message)
+	case cases.RecordRefused:
+		s.log.ErrorContext(c.Request.Context(), "record refused a value", "request_id", requestID(c), "error", err)
+		return errRecordRefused
+	}
+	return errInternal
+}
+
 // timedOut reports whether err is a wait that ended before the answer came:
 // the request may have reached Temporal (or PostgreSQL) and been acted on.
-func timedOut(err error) bool {
-	var updateTimeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
-	var deadline *serviceerror.DeadlineExceeded
-	var canceled *serviceerror.Canceled
-	return errors.As(err, &updateTimeout) || errors.As(err, &deadline) || errors.As(err, &canceled) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
-}
+func timedOut(err error) bool { return cases.TimedOut(err) }
 
 // outcomeUnknown is a 503 for a change Temporal may have accepted before
 // the wait for its answer ended: unlike errUnavailable it does not say that
@@ -147,15 +154,4 @@ func outcomeUnknown(msg string) *apiError {
 // refusal that means it recorded nothing: the request was malformed for it,
 // the namespace is missing, or it was not allowed. Timeouts and Unavailable
 // are not refusals: Temporal may have acted before the answer was lost.
-func notAccepted(err error) bool {
-	var invalidArg *serviceerror.InvalidArgument
-	var nsNotFound *serviceerror.NamespaceNotFound
-	var denied *serviceerror.PermissionDenied
-	var precondition *serviceerror.FailedPrecondition
-	var unimplemented *serviceerror.Unimplemented
-	if timedOut(err) {
-		return false
-	}
-	return errors.As(err, &invalidArg) || errors.As(err, &nsNotFound) || errors.As(err, &denied) ||
-		errors.As(err, &precondition) || errors.As(err, &unimplemented)
-}
+func notAccepted(err error) bool { return cases.NotAccepted(err) }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"escalate/cases"
 	"escalate/store"
 )
 
@@ -131,3 +132,13 @@ func metricsHandler(reg prometheus.Gatherer) gin.HandlerFunc {
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
 }
+
+// ObserveHTTP is the middleware that records a request in this server's
+// HTTP metrics, for the people's pages served beside the API: they count
+// in the same series, by route pattern (never a path, which can carry a
+// sign-in link's secret).
+func (s *Server) ObserveHTTP() gin.HandlerFunc { return s.http.observe }
+
+// Cases is the core this server starts and acts on cases through, for the
+// pages served beside it (one rule, one place).
+func (s *Server) Cases() *cases.Service { return s.cases }

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -67,6 +66,8 @@ type Server struct {
 	uiOrigin           string
 	codecTrustsLocalUI bool
 	sessions           func(*http.Request) (cases.Principal, bool)
+	// cases is the core that starts cases and acts on them.
+	cases *cases.Service
 }
 
 // Config is what New needs.
@@ -135,6 +136,8 @@ func New(cfg Config) *Server {
 	if s.metrics == nil {
 		s.metrics = prometheus.NewRegistry()
 	}
+	s.cases = cases.NewService(cases.Config{Store: cfg.Store, Temporal: cfg.Temporal, Policies: cfg.Policies, Log: s.log,
+		Now: func() time.Time { return s.now() }, DataConverter: s.dataConverter()})
 	s.http = newHTTPMetrics(s.metrics)
 	s.metrics.MustRegister(newCaseCollector(cfg.Store, s.now))
 	if cfg.WritesPerMinute > 0 {
@@ -155,26 +158,13 @@ func New(cfg Config) *Server {
 	return s
 }
 
-var childRefPattern = regexp.MustCompile(`^[A-Za-z0-9/-]{1,64}$`)
+var childRefPattern = cases.ChildRefPattern
 
 func init() {
 	gin.SetMode(gin.ReleaseMode)
 	if v, ok := binding.Validator.Engine().(*validator.Validate); ok {
-		v.RegisterTagNameFunc(func(f reflect.StructField) string {
-			for _, tag := range []string{"json", "form"} {
-				if name := strings.SplitN(f.Tag.Get(tag), ",", 2)[0]; name != "" && name != "-" {
-					return name
-				}
-			}
-			return f.Name
-		})
-		_ = v.RegisterValidation("notblank", func(fl validator.FieldLevel) bool {
-			return strings.TrimSpace(fl.Field().String()) != ""
-		})
-		_ = v.RegisterValidation("childref", func(fl validator.FieldLevel) bool {
-			return childRefPattern.MatchString(fl.Field().String())
-		})
-		registerTextRules(v)
+		// The field rules are the core's, which the pages apply too.
+		cases.RegisterRules(v)
 	}
 }
 

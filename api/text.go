@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/go-playground/validator/v10"
 
 	"escalate/internal/textrule"
 )
@@ -37,16 +36,6 @@ var (
 	textProblem       = textrule.TextProblem
 	singleLineProblem = textrule.SingleLineProblem
 )
-
-// registerTextRules adds the "text" and "singleline" validator tags.
-func registerTextRules(v *validator.Validate) {
-	_ = v.RegisterValidation("text", func(fl validator.FieldLevel) bool {
-		return textProblem(fl.Field().String()) == ""
-	})
-	_ = v.RegisterValidation("singleline", func(fl validator.FieldLevel) bool {
-		return singleLineProblem(fl.Field().String()) == ""
-	})
-}
 
 // validUTF16Escapes reports whether every \u escape in the JSON text raw
 // that encodes half of a UTF-16 surrogate pair is part of a whole pair.

@@ -17,6 +17,11 @@ const (
 	RoleManager      = "manager"
 	RolePartnership  = "partnership"
 	RoleAdmin        = "admin"
+	// RoleObserver is a mailbox the procedure sends a partnership's case
+	// mails to without making it a party (its business office, its
+	// learning group, the board's chair): it reads those cases, never acts.
+	// Only the pages make one (PolicyPerson); no token has it.
+	RoleObserver = "observer"
 )
 
 // Principal is the person acting: who a bearer token (or a session)
@@ -28,6 +33,23 @@ type Principal struct {
 	Email   string
 	Agency  string
 	Role    string
+	// Scopes, when set, are the only policies (partnerships) whose cases
+	// the principal's role reaches: a person the pages know only from a
+	// policy's contacts (PolicyPerson). Empty: the role's whole reach.
+	Scopes []string
+}
+
+// inScope: c is of a policy p's role reaches.
+func inScope(p Principal, c workflows.Case) bool {
+	if len(p.Scopes) == 0 {
+		return true
+	}
+	for _, s := range p.Scopes {
+		if s == c.Policy {
+			return true
+		}
+	}
+	return false
 }
 
 // Person is the principal as the workflow records who acted.
@@ -66,12 +88,16 @@ func ActsForEitherSide(p Principal, c workflows.Case) bool {
 	return p.Role == RoleAdmin || PartnershipOf(p, c)
 }
 
-// CanRead: those who can act, plus managers of either agency.
+// CanRead: those who can act, plus managers of either agency (within
+// their scopes), plus the observers of the case's policy.
 func CanRead(p Principal, c workflows.Case) bool {
 	if CanAct(p, c) {
 		return true
 	}
-	return p.Role == RoleManager && p.Agency != "" && (p.Agency == c.Raiser.Agency || p.Agency == c.Respondent.Agency)
+	if p.Role == RoleObserver {
+		return len(p.Scopes) > 0 && inScope(p, c)
+	}
+	return p.Role == RoleManager && p.Agency != "" && (p.Agency == c.Raiser.Agency || p.Agency == c.Respondent.Agency) && inScope(p, c)
 }
 
 // Oversees: the partnership and admins see across cases (reports, the

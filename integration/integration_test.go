@@ -192,10 +192,12 @@ func startSystemWith(t *testing.T, opts systemOptions, options ...func(*api.Conf
 		o(&cfg)
 	}
 	httpSrv := httptest.NewUnstartedServer(nil)
-	handler := api.New(cfg).Handler()
+	apiServer := api.New(cfg)
+	handler := apiServer.Handler()
 	if opts.pages {
 		pages := web.New(web.Config{Store: appStore, Policies: pols, Mailer: mailer, PublicURL: "http://" + httpSrv.Listener.Addr().String(),
-			Log: quietSlog(), Digests: &worker.DigestSchedules{Client: tc, Store: appStore, Policies: pols, Log: quietSlog()}})
+			Log: quietSlog(), Cases: apiServer.Cases(), Observe: apiServer.ObserveHTTP(),
+			Digests: &worker.DigestSchedules{Client: tc, Store: appStore, Policies: pols, Log: quietSlog()}})
 		t.Cleanup(pages.Close)
 		handler = pages.With(handler)
 	}

@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -74,7 +77,7 @@ func TestScreenshots(t *testing.T) {
 	}
 
 	ctx := newBrowser(t, 1024, 900)
-	shot := func(name string) {
+	shotOf := func(ctx context.Context, name string) {
 		t.Helper()
 		for _, v := range []struct {
 			suffix string
@@ -88,6 +91,7 @@ func TestScreenshots(t *testing.T) {
 		}
 		do(t, ctx, chromedp.EmulateViewport(1024, 900))
 	}
+	shot := func(name string) { t.Helper(); shotOf(ctx, name) }
 	do(t, ctx, chromedp.Navigate(s.url+"/"))
 	shot("01-start")
 	do(t, ctx, chromedp.Navigate(s.url+"/cases/"+main.Ref))
@@ -128,4 +132,99 @@ func TestScreenshots(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(link))
 	waitFor(t, ctx, "does not work")
 	shot("14-used-link")
+
+	// Raising a disagreement, one question a page (Hana, in her own browser).
+	hb := newBrowser(t, 1024, 900)
+	s.signInAs(t, hb, "hana@nhft.example", "/raise")
+	submit := chromedp.Click(chromedp.CSS("main form button[type=submit]"))
+	waitFor(t, hb, "Which partnership's procedure")
+	shotOf(hb, "15-raise-partnership")
+	do(t, hb, chromedp.Click(chromedp.CSS(`input[name=policy][value="northamptonshire"]`)), submit)
+	waitFor(t, hb, "What is the disagreement about?")
+	shotOf(hb, "16-raise-category")
+	do(t, hb, chromedp.Click(chromedp.CSS(`input[name=category][value="need-for-action"]`)), submit)
+	waitFor(t, hb, "What is the child's record reference?")
+	do(t, hb, chromedp.SendKeys(chromedp.CSS("#child_ref"), "Jo Bloggs"), submit)
+	waitFor(t, hb, "There is a problem")
+	shotOf(hb, "17-raise-child-refused")
+	do(t, hb, chromedp.Clear(chromedp.CSS("#child_ref")), chromedp.SendKeys(chromedp.CSS("#child_ref"), "NCT/2026/0420"), submit)
+	waitFor(t, hb, "Summarise the disagreement")
+	do(t, hb, chromedp.SendKeys(chromedp.CSS("#summary"), "A 9-year-old's child in need plan has drifted: no review for four months. I think it needs a strategy discussion."))
+	shotOf(hb, "18-raise-summary")
+	do(t, hb, submit)
+	waitFor(t, hb, "Who is the other professional?")
+	do(t, hb, chromedp.SendKeys(chromedp.CSS("#resp_name"), "Sam Social"), chromedp.SendKeys(chromedp.CSS("#resp_email"), "sam@nct.example"),
+		chromedp.SetValue(chromedp.CSS("#resp_agency"), "nct"))
+	shotOf(hb, "19-raise-professional")
+	do(t, hb, submit)
+	waitFor(t, hb, "Is this disagreement urgent?")
+	shotOf(hb, "20-raise-urgent")
+	do(t, hb, chromedp.Click(chromedp.CSS("#urgent-no")), submit)
+	waitFor(t, hb, "Check your answers")
+	shotOf(hb, "21-raise-check-answers")
+	do(t, hb, chromedp.Click(chromedp.CSS("form[action='/raise/check'] button")))
+	raisedText := waitFor(t, hb, "Disagreement raised")
+	shotOf(hb, "22-raise-confirmation")
+	raised := regexp.MustCompile(`NSCP-\d{4}-\d{5}`).FindString(raisedText)
+
+	// Sam's side: the case with what he may do, and proposing the outcome
+	// (first sent empty: the error summary).
+	sb := newBrowser(t, 1024, 900)
+	s.signInAs(t, sb, "sam@nct.example", "/cases/"+raised)
+	waitFor(t, sb, "What you can do")
+	shotOf(sb, "23-case-what-you-can-do")
+	do(t, sb, chromedp.Navigate(s.url+"/cases/"+raised+"/do/propose"))
+	waitFor(t, sb, "The agreed outcome")
+	do(t, sb, chromedp.Click(chromedp.CSS("#submit")))
+	waitFor(t, sb, "There is a problem")
+	shotOf(sb, "24-propose-outcome-refused")
+	by := time.Now().AddDate(0, 0, 10)
+	do(t, sb, chromedp.SendKeys(chromedp.CSS("#outcome"), "A strategy discussion is held this week; the plan is reviewed."),
+		chromedp.SendKeys(chromedp.CSS("#action0_what"), "Convene a strategy discussion"), chromedp.SendKeys(chromedp.CSS("#action0_who"), "Sam Social"),
+		chromedp.SendKeys(chromedp.CSS("#action0_by-day"), fmt.Sprint(by.Day())), chromedp.SendKeys(chromedp.CSS("#action0_by-month"), fmt.Sprint(int(by.Month()))),
+		chromedp.SendKeys(chromedp.CSS("#action0_by-year"), fmt.Sprint(by.Year())))
+	shotOf(sb, "25-propose-outcome")
+	do(t, sb, chromedp.Click(chromedp.CSS("#submit")))
+	waitFor(t, sb, "Your proposed outcome is recorded")
+	shotOf(sb, "26-case-outcome-proposed-by-me")
+
+	// Hana confirms it, having read it.
+	do(t, hb, chromedp.Navigate(s.url+"/cases/"+raised+"/do/confirm"))
+	waitFor(t, hb, "The outcome proposed by Sam Social")
+	shotOf(hb, "27-confirm-outcome")
+	do(t, hb, chromedp.Click(chromedp.CSS("#submit")))
+	waitFor(t, hb, "the disagreement is resolved")
+	shotOf(hb, "28-case-resolved")
+
+	// Escalating the stage-2 case: the next stage asks for evidence.
+	do(t, hb, chromedp.Navigate(s.url+"/cases/"+main.Ref+"/do/escalate"))
+	waitFor(t, hb, "Why are you escalating?")
+	shotOf(hb, "29-escalate")
+
+	// A manager of the other agency steps in as their side's line manager.
+	s.token("Mo Manager", "mo@nct.example", "nct", "manager")
+	mb := newBrowser(t, 1024, 900)
+	s.signInAs(t, mb, "mo@nct.example", "/cases/"+raised)
+	waitFor(t, mb, "What you can do")
+	do(t, mb, chromedp.Navigate(s.url+"/cases/"+urgent.Ref+"/do/step-in"))
+	waitFor(t, mb, "I am the line manager for this side")
+	shotOf(mb, "30-step-in")
+
+	// The partnership, at the drill's partnership stage.
+	s.token("Pat Partnership", "pat@nscp.example", "northamptonshire-fastdrill", "partnership")
+	pb := newBrowser(t, 1024, 900)
+	s.signInAs(t, pb, "pat@nscp.example", "/cases/"+drill.Ref)
+	waitFor(t, pb, "What you can do")
+	shotOf(pb, "31-case-partnership")
+	do(t, pb, chromedp.Navigate(s.url+"/cases/"+drill.Ref+"/do/meeting"))
+	waitFor(t, pb, "When")
+	shotOf(pb, "32-partnership-meeting")
+	day := time.Now()
+	do(t, pb, chromedp.SendKeys(chromedp.CSS("#at-day"), fmt.Sprint(day.Day())), chromedp.SendKeys(chromedp.CSS("#at-month"), fmt.Sprint(int(day.Month()))),
+		chromedp.SendKeys(chromedp.CSS("#at-year"), fmt.Sprint(day.Year())), chromedp.SendKeys(chromedp.CSS("#at-time"), "10:00"),
+		chromedp.Click(chromedp.CSS("#declined-1")), chromedp.Click(chromedp.CSS("#submit")))
+	waitFor(t, pb, "The meeting is recorded")
+	do(t, pb, chromedp.Navigate(s.url+"/cases/"+drill.Ref+"/do/outcome"))
+	waitFor(t, pb, "Is the disagreement resolved?")
+	shotOf(pb, "33-partnership-outcome")
 }

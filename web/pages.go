@@ -92,7 +92,7 @@ func (s *Server) yourCases(c *gin.Context, me cases.Principal) {
 	if onlyOverdue {
 		f.Overdue = &yes
 	}
-	list, more, err := s.st.ListCases(c.Request.Context(), viewer(me), f)
+	list, more, err := s.listFor(c, me, f)
 	if err != nil {
 		s.storeFailed(c, err)
 		return
@@ -104,6 +104,37 @@ func (s *Server) yourCases(c *gin.Context, me cases.Principal) {
 	s.render(c, http.StatusOK, "cases", "Your cases", data, nil)
 }
 
+// listFor lists the cases me may read. A principal scoped to some
+// partnerships (cases.PolicyPerson) is listed per partnership: an
+// observer as that partnership's reader, a manager as a manager; each
+// case is then checked with the core's CanRead.
+func (s *Server) listFor(c *gin.Context, me cases.Principal, f store.ListFilter) ([]workflows.Case, bool, error) {
+	if len(me.Scopes) == 0 {
+		return s.st.ListCases(c.Request.Context(), viewer(me), f)
+	}
+	var out []workflows.Case
+	more := false
+	for _, scope := range me.Scopes {
+		v := viewer(me)
+		if me.Role == cases.RoleObserver {
+			v = store.Viewer{Email: me.Email, Agency: scope, Role: cases.RolePartnership}
+		}
+		pf := f
+		pf.Policy = scope
+		list, m, err := s.st.ListCases(c.Request.Context(), v, pf)
+		if err != nil {
+			return nil, false, err
+		}
+		more = more || m
+		for _, cs := range list {
+			if cases.CanRead(me, cs) {
+				out = append(out, cs)
+			}
+		}
+	}
+	return out, more, nil
+}
+
 // whose says which cases the list holds for this person.
 func whose(me cases.Principal) string {
 	switch me.Role {
@@ -111,7 +142,12 @@ func whose(me cases.Principal) string {
 		return "Every case (you are an administrator)."
 	case cases.RolePartnership:
 		return "Every case of your partnership's procedure, and any that names you."
+	case cases.RoleObserver:
+		return "The cases of the partnership whose mails you receive: you can read them; acting on them takes a partnership account."
 	case cases.RoleManager:
+		if len(me.Scopes) > 0 {
+			return "Every case of this partnership involving the agency whose escalation contact you are: you can read them, and step in as your side's contact."
+		}
 		return "The cases you are part of, and every case involving your agency (you are a manager)."
 	}
 	return "The disagreements you are part of: raised by you, raised with you, or naming you as a contact."
@@ -248,6 +284,14 @@ type caseData struct {
 	Timeline     []timelineItem
 	SafetyNotice string
 	MySide       string
+	// Actions are what this person may do now (the core's May).
+	Actions []actionInfo
+	// Done is the action just recorded, for the success banner.
+	Done string
+	// Proposal and Pending are an outcome and a deadline awaiting the
+	// other side.
+	Proposal *proposalView
+	Pending  string
 }
 
 // loadCase reads a case the person may read; any other is a 404, whether
@@ -285,6 +329,20 @@ func (s *Server) casePage(c *gin.Context, me cases.Principal) {
 		StatusTag: statusTag(cs.Status), Overdue: cs.Stage.Overdue && !cs.Closed(), Raised: localTime(cs.CreatedAt, loc),
 		People: page.People, SafetyNotice: page.SafetyNotice, MySide: side(cs, me.Email)}
 	d.Where, d.Waiting = whereItStands(cs, pol, loc)
+	d.Actions = s.mayActions(c, me, cs, pol)
+	if a, ok := actionBySlug(c.Query("done")); ok {
+		d.Done = doneText[a.Slug]
+	}
+	if ag := cs.Agreement; ag != nil && cs.Status == workflows.StatusAgreementProposed {
+		p := &proposalView{By: ag.ProposedBy, Side: ag.ProposedBySide, Outcome: ag.Outcome}
+		for _, x := range ag.Actions {
+			p.Actions = append(p.Actions, fmt.Sprintf("%s (who: %s; by %s)", x.What, x.Who, localTime(x.By, loc)))
+		}
+		d.Proposal = p
+	}
+	if p := cs.PendingDeadline; p != nil && !cs.Closed() {
+		d.Pending = fmt.Sprintf("%s, proposed by %s for the %s's side; it takes effect when the other side confirms it.", localTime(p.DueAt, loc), p.ProposedBy, p.ProposedBySide)
+	}
 	if cs.ClosedAt != nil {
 		d.Closed = localTime(*cs.ClosedAt, loc)
 	}
@@ -293,6 +351,17 @@ func (s *Server) casePage(c *gin.Context, me cases.Principal) {
 		d.Timeline = append(d.Timeline, timelineItem{When: localTime(e.At, loc), What: e.What, Who: e.Who, Text: e.Text, Stage: e.Stage})
 	}
 	s.render(c, http.StatusOK, "case", "Case "+cs.Ref, d, nil)
+}
+
+// doneText is the success banner after each action.
+var doneText = map[string]string{
+	"note": "Your note is recorded.", "contact": "The contact is recorded and has been emailed a link to the case.",
+	"step-in": "You are recorded as your side's contact for this stage.", "escalate": "The case is escalated.",
+	"deadline": "The deadline is recorded.", "confirm-deadline": "The deadline is agreed by both sides.",
+	"propose": "Your proposed outcome is recorded; the other side has been asked to confirm it.",
+	"confirm": "The outcome is confirmed: the disagreement is resolved.", "reject": "The proposed outcome is rejected; the case stays open.",
+	"withdraw": "The disagreement is withdrawn.", "review": "The review is recorded.", "meeting": "The meeting is recorded.",
+	"outcome": "The outcome is recorded and the case is closed.",
 }
 
 // whereItStands is the case in one sentence, and whom it waits for:

@@ -66,13 +66,27 @@ func clock(t time.Time, loc *time.Location) string {
 var funcs = template.FuncMap{
 	"localTime": localTime,
 	"query":     url.QueryEscape,
+	"fv":        fv,
+	"dv":        dv,
+	"opts":      withOptions,
+	"yesNo":     yesNoOptions,
+	"yesNoSides": func() []option {
+		return []option{{Value: "raiser", Label: "The raiser's side"}, {Value: "respondent", Label: "The respondent's side"}}
+	},
+	"actionRows": func() []int { return []int{1, 2, 3} },
+	"evidenceWord": func(required bool) string {
+		if required {
+			return " (the next stage requires it)"
+		}
+		return " (optional)"
+	},
 }
 
 // pages are the page templates, each parsed with the layout.
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"start", "signin", "signin_sent", "signin_link", "signed_out", "cases", "case", "error"} {
-		out[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/"+name+".tmpl"))
+	for _, name := range []string{"start", "signin", "signin_sent", "signin_link", "signed_out", "cases", "case", "error", "raise", "raised", "act"} {
+		out[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/fields.tmpl", "templates/"+name+".tmpl"))
 	}
 	return out
 }()

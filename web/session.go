@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -92,7 +93,7 @@ func (s *Server) session(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	person, err := s.st.PersonByEmail(ctx, sess.Email)
+	me, err := s.person(ctx, sess.Email)
 	if errors.Is(err, store.ErrNotFound) {
 		_ = s.st.DeleteSession(ctx, hash)
 		s.clearCookie(c, s.sessionCookie)
@@ -105,8 +106,35 @@ func (s *Server) session(c *gin.Context) {
 		return
 	}
 	c.Set(sessionKey, sess)
-	c.Set(principalKey, cases.Principal{Name: person.Name, Email: person.Email, Agency: person.Agency, Role: person.Role})
+	c.Set(principalKey, me)
 	c.Next()
+}
+
+// person is who a signed-in address is: its account, or the party a case
+// names; else, for an address a policy mails case links to without naming
+// it a party (an agency's escalation contact, a partnership's mailbox),
+// the least the procedure needs (cases.PolicyPerson). ErrNotFound if none.
+func (s *Server) person(ctx context.Context, email string) (cases.Principal, error) {
+	person, err := s.st.PersonByEmail(ctx, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return cases.Principal{}, err
+	}
+	if err == nil && person.FromToken {
+		return cases.Principal{Name: person.Name, Email: person.Email, Agency: person.Agency, Role: person.Role}, nil
+	}
+	// Without an account, a policy's contact keeps what the policy gives
+	// it even once a case names it (an escalation contact who stepped in
+	// still reads its agency's other cases): that reach includes acting
+	// wherever a case names them, as any party.
+	if s.cfg.Policies != nil {
+		if p, ok := cases.PolicyPerson(s.cfg.Policies.All(), email); ok {
+			return p, nil
+		}
+	}
+	if err == nil {
+		return cases.Principal{Name: person.Name, Email: person.Email, Agency: person.Agency, Role: person.Role}, nil
+	}
+	return cases.Principal{}, store.ErrNotFound
 }
 
 // Principal is the person signed in with r's session cookie, for the other
@@ -325,9 +353,9 @@ func (s *Server) mailer() {
 func (s *Server) sendLink(job signInJob) {
 	ctx, cancel := background()
 	defer cancel()
-	person, err := s.st.PersonByEmail(ctx, job.email)
+	person, err := s.person(ctx, job.email)
 	if errors.Is(err, store.ErrNotFound) {
-		s.log.Info("sign-in link not sent: the address is not a party, contact or token holder", "request_id", job.requestID)
+		s.log.Info("sign-in link not sent: the address is not a party, contact, token holder or a policy's contact", "request_id", job.requestID)
 		return
 	}
 	if err != nil {

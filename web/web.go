@@ -26,6 +26,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"escalate/activities"
+	"escalate/cases"
 	"escalate/internal/clientkey"
 	"escalate/internal/textrule"
 	"escalate/policies"
@@ -67,6 +68,13 @@ type Config struct {
 	Digests DigestScheduler
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Cases is the core the pages raise and act on cases through, the
+	// JSON API's own (one rule, one place); nil: the pages only read.
+	Cases *cases.Service
+	// Observe, when set, records every page request in the process's
+	// metrics (by route pattern, never by path: a sign-in link's secret
+	// is in its path).
+	Observe gin.HandlerFunc
 }
 
 // Server serves the pages.
@@ -106,6 +114,10 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.Cases == nil {
+		// Without Temporal: pages read; every change is "unavailable".
+		cfg.Cases = cases.NewService(cases.Config{Store: cfg.Store, Policies: cfg.Policies, Log: cfg.Log, Now: cfg.Now})
 	}
 	s := &Server{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now,
 		secure:     strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
@@ -163,7 +175,11 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = false
-	r.Use(s.requestID, s.accessLog, s.recover, s.headers, s.cleanInput, limitBody, s.session, s.checkCSRF)
+	observe := s.cfg.Observe
+	if observe == nil {
+		observe = func(c *gin.Context) { c.Next() }
+	}
+	r.Use(s.requestID, s.accessLog, observe, s.recover, s.headers, s.cleanInput, limitBody, s.session, s.checkCSRF)
 	r.NoRoute(func(c *gin.Context) { s.errorPage(c, http.StatusNotFound) })
 
 	static, _ := fs.Sub(staticFS, "static")
@@ -189,6 +205,9 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/cases", s.signedIn(s.yourCases))
 	r.GET("/cases/:ref", s.signedIn(s.casePage))
 	r.GET("/cases/:ref/record", s.signedIn(s.recordPage))
+	// Each group of pages registers its own routes: one line a group.
+	s.raiseRoutes(r)
+	s.actionRoutes(r)
 	s.partnershipRoutes(r)
 	return r
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -206,13 +207,17 @@ func (s *caseState) handleEscalate(ctx workflow.Context, in EscalateInput) (Acti
 }
 
 func (s *caseState) validateDeadline(ctx workflow.Context, in DeadlineInput) error {
+	return s.validateDeadlineAt(workflow.Now(ctx), in)
+}
+
+func (s *caseState) validateDeadlineAt(now time.Time, in DeadlineInput) error {
 	if err := s.validateOpen(); err != nil {
 		return err
 	}
 	if s.policy.DeadlinesNeedBothSides() && s.sideOf(in.By.Email) == "" {
 		return conflict("in this procedure a deadline is agreed by both sides: a party of one side proposes it and the other side confirms it; the partnership and admins cannot agree it for a side")
 	}
-	if !in.DueAt.After(workflow.Now(ctx)) {
+	if !in.DueAt.After(now) {
 		return ruleViolation("due_at is in the past")
 	}
 	if strings.TrimSpace(in.Reason) == "" {
@@ -265,6 +270,10 @@ func (s *caseState) proposeDeadline(ctx workflow.Context, in DeadlineInput) (Act
 }
 
 func (s *caseState) validateConfirmDeadline(ctx workflow.Context, in ConfirmDeadlineInput) error {
+	return s.validateConfirmDeadlineAt(workflow.Now(ctx), in)
+}
+
+func (s *caseState) validateConfirmDeadlineAt(now time.Time, in ConfirmDeadlineInput) error {
 	if err := s.validateOpen(); err != nil {
 		return err
 	}
@@ -279,7 +288,7 @@ func (s *caseState) validateConfirmDeadline(ctx workflow.Context, in ConfirmDead
 	if side == p.ProposedBySide {
 		return conflict("the %s's side proposed this deadline; the other side confirms it", side)
 	}
-	if !p.DueAt.After(workflow.Now(ctx)) {
+	if !p.DueAt.After(now) {
 		return ruleViolation("the proposed deadline (%s) has passed; propose another (POST /v1/cases/{ref}/deadline)", s.localTime(p.DueAt))
 	}
 	return nil

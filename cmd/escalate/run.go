@@ -28,6 +28,7 @@ import (
 
 	"escalate/activities"
 	"escalate/api"
+	"escalate/cases"
 	"escalate/metrics"
 	"escalate/ops"
 	"escalate/store"
@@ -325,17 +326,23 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	}
 	// The people's pages at /, beside the JSON API's paths, which are
 	// served as they were.
-	pages := web.New(web.Config{Store: st, Policies: pols, Mailer: mailer, PublicURL: cfg.PublicURL,
-		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, TrustedProxies: cfg.TrustedProxies, Log: log,
-		Digests: &worker.DigestSchedules{Client: tc, Store: st, Policies: pols, Log: log}})
-	defer pages.Close()
-	apiHandler := api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
+	var pages *web.Server
+	apiServer := api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
 		AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
 		CORSOrigins: cfg.CORSOrigins, Metrics: cfg.metrics, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 		AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, AuthFailureBurst: cfg.AuthFailureBurst,
 		TrustedProxies: cfg.TrustedProxies,
 		Codec:          cfg.codec, TemporalUIOrigin: cfg.temporalUIOrigin, CodecTrustsLocalUI: cfg.codecTrustsLocalUI,
-		Sessions: pages.Principal}).Handler()
+		Sessions: func(r *http.Request) (cases.Principal, bool) { return pages.Principal(r) }})
+	// The people's pages at /, beside the JSON API's paths, which are
+	// served as they were; they raise and act through the API's own core
+	// and count in its metrics.
+	pages = web.New(web.Config{Store: st, Policies: pols, Mailer: mailer, PublicURL: cfg.PublicURL,
+		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, TrustedProxies: cfg.TrustedProxies, Log: log,
+		Cases: apiServer.Cases(), Observe: apiServer.ObserveHTTP(),
+		Digests: &worker.DigestSchedules{Client: tc, Store: st, Policies: pols, Log: log}})
+	defer pages.Close()
+	apiHandler := apiServer.Handler()
 	if mailer == nil {
 		log.Warn("SMTP_URL unset: nobody can sign in to the pages (sign-in links are mailed, never logged)")
 	}
