@@ -500,7 +500,7 @@ func TestMeetingPackEndToEnd(t *testing.T) {
 		}{{"desktop", 1024}, {"320", 320}} {
 			do(t, ctx2, chromedp.EmulateViewport(v.width, 900))
 			png := run(t, ctx2, chromedp.FullScreenshot(100))
-			if err := os.WriteFile(filepath.Join(dir, "15-meeting-pack-"+v.suffix+".png"), png, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, "40-meeting-pack-"+v.suffix+".png"), png, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
