@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"escalate/cases"
 	"escalate/internal/textrule"
 )
 
@@ -193,26 +194,12 @@ func headerValueProblem(v string) string {
 	return ""
 }
 
-// maxIdempotencyKey is the longest Idempotency-Key accepted.
-const maxIdempotencyKey = 200
-
-// idempotencyKeyProblem: a key is at most 200 printable ASCII characters
-// (letters, digits, punctuation, spaces), e.g. a UUID; empty means none.
-func idempotencyKeyProblem(key string) string {
-	if len(key) > maxIdempotencyKey {
-		return "at most 200 characters"
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x20 || key[i] > 0x7e {
-			return "printable ASCII characters only (letters, digits, punctuation, spaces), e.g. a UUID"
-		}
-	}
-	return ""
-}
-
-// refPattern is what a case reference in a path or cursor may be: the
-// references made are PREFIX-YEAR-NUMBER in capitals and digits.
-var refPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+// The Idempotency-Key's rule and what a case reference may be are the
+// core's (cases/check.go, cases/service.go), as the pages use them too.
+var (
+	idempotencyKeyProblem = cases.IdempotencyKeyProblem
+	refPattern            = cases.RefPattern
+)
 
 // tokenIDPattern is what a token id in a path may be ("tok_" and hex).
 var tokenIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

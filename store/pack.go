@@ -267,8 +267,7 @@ func buildFigures(pol policies.Policy, clock policies.Clock, from, to time.Time,
 		monthIndex[m.Format("2006-01")] = len(f.Months)
 		f.Months = append(f.Months, MonthFigures{Start: m, ByCategory: map[string]int{}})
 	}
-	type took struct{ hours, days float64 }
-	byStage := map[int][]took{}
+	byStage := map[int][]resolution{}
 	for _, c := range cs {
 		f.Raised++
 		f.ByCategory[c.category]++
@@ -281,29 +280,13 @@ func buildFigures(pol policies.Policy, clock policies.Clock, from, to time.Time,
 		f.Raising[c.raiser]++
 		f.Receiving[c.respondent]++
 		if c.status == workflows.StatusResolved && c.closed != nil {
-			byStage[c.stage] = append(byStage[c.stage], took{
+			byStage[c.stage] = append(byStage[c.stage], resolution{
 				hours: c.closed.Sub(c.created).Hours(),
 				days:  float64(clock.WorkingDaysBetween(c.created, *c.closed)),
 			})
 		}
 	}
-	stages := make([]int, 0, len(byStage))
-	for n := range byStage {
-		stages = append(stages, n)
-	}
-	sort.Ints(stages)
-	for _, n := range stages {
-		var hours, days []float64
-		for _, v := range byStage[n] {
-			hours = append(hours, v.hours)
-			days = append(days, v.days)
-		}
-		f.Resolution = append(f.Resolution, ResolutionTimes{
-			Stage: n, Resolved: len(byStage[n]),
-			MedianHours: round2(Percentile(hours, 0.5)), P90Hours: round2(Percentile(hours, 0.9)),
-			MedianWorkingDays: round2(Percentile(days, 0.5)), P90WorkingDays: round2(Percentile(days, 0.9)),
-		})
-	}
+	f.Resolution = resolutionTimes(byStage)
 	for _, m := range missed {
 		f.DeadlinesMissed++
 		f.MissedByStage[m.stage]++

@@ -139,10 +139,7 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 	if err != nil {
 		return Report{}, err
 	}
-	type resolved struct {
-		hours, days float64
-	}
-	byStage := map[int][]resolved{}
+	byStage := map[int][]resolution{}
 	involved := map[string]bool{} // policy + "\x00" + directory id, either side
 	for rows.Next() {
 		var policy, status, category, raiser, respondent, raiserID, respondentID string
@@ -172,7 +169,7 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 			if resolvedStage != nil && resolvedAt != nil {
 				stage, closed = *resolvedStage, resolvedAt
 			}
-			byStage[stage] = append(byStage[stage], resolved{
+			byStage[stage] = append(byStage[stage], resolution{
 				hours: closed.Sub(created).Hours(),
 				days:  float64(clockFor(f.Clocks, policy).WorkingDaysBetween(created, *closed)),
 			})
@@ -182,23 +179,7 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
 	if err := rows.Err(); err != nil {
 		return Report{}, err
 	}
-	stages := make([]int, 0, len(byStage))
-	for n := range byStage {
-		stages = append(stages, n)
-	}
-	sort.Ints(stages)
-	for _, n := range stages {
-		var hours, days []float64
-		for _, v := range byStage[n] {
-			hours = append(hours, v.hours)
-			days = append(days, v.days)
-		}
-		r.TimeToResolution = append(r.TimeToResolution, ResolutionTimes{
-			Stage: n, Resolved: len(byStage[n]),
-			MedianHours: round2(Percentile(hours, 0.5)), P90Hours: round2(Percentile(hours, 0.9)),
-			MedianWorkingDays: round2(Percentile(days, 0.5)), P90WorkingDays: round2(Percentile(days, 0.9)),
-		})
-	}
+	r.TimeToResolution = append(r.TimeToResolution, resolutionTimes(byStage)...)
 
 	// Deadlines that passed in the period, whenever the case was raised:
 	// the deadline_passed events, by the stage whose deadline it was.
@@ -337,3 +318,32 @@ func Percentile(values []float64, p float64) float64 {
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// resolution is how long one resolved case took, in hours and in working
+// days, from raising to the event that resolved it.
+type resolution struct{ hours, days float64 }
+
+// resolutionTimes are the median and 90th percentile of the times the
+// cases resolved at each stage took, stage by stage in order: the summary
+// report's and the meeting pack's one rule.
+func resolutionTimes(byStage map[int][]resolution) []ResolutionTimes {
+	stages := make([]int, 0, len(byStage))
+	for n := range byStage {
+		stages = append(stages, n)
+	}
+	sort.Ints(stages)
+	out := make([]ResolutionTimes, 0, len(stages))
+	for _, n := range stages {
+		var hours, days []float64
+		for _, v := range byStage[n] {
+			hours = append(hours, v.hours)
+			days = append(days, v.days)
+		}
+		out = append(out, ResolutionTimes{
+			Stage: n, Resolved: len(byStage[n]),
+			MedianHours: round2(Percentile(hours, 0.5)), P90Hours: round2(Percentile(hours, 0.9)),
+			MedianWorkingDays: round2(Percentile(days, 0.5)), P90WorkingDays: round2(Percentile(days, 0.9)),
+		})
+	}
+	return out
+}
