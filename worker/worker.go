@@ -19,9 +19,15 @@ import (
 // New builds a worker for the case task queue with the workflow and the
 // activities registered under the names in workflows/names.go.
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
+	w := sdkworker.New(c, workflows.TaskQueue, Options())
 	Register(w, acts)
 	return w
+}
+
+// Options are the worker's settings (docs/performance.md measures them
+// with `make bench`).
+func Options() sdkworker.Options {
+	return sdkworker.Options{}
 }
 
 // Register adds the case workflow and activities to any registry (a worker,
