@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -39,8 +40,9 @@ type system struct {
 	apiTemporal client.Client
 	dsn         string // the administrator's URL of the bench database
 	appDSN      string
-	store       *store.Store // the application's login, as the worker and API
-	admin       *store.Store // the administrator's login, for the bench's own checks
+	store       *store.Store  // the application's login, as the worker and API
+	admin       *store.Store  // the administrator's login, for the bench's own checks
+	db          *pgxpool.Pool // the administrator's, for the bench's own SQL
 	keys        *store.RecordKeys
 	key         string
 	smtp        *smtpSink
@@ -112,6 +114,9 @@ func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
 		return nil, err
 	}
 	if s.admin, err = store.Open(sctx, s.dsn, store.Options{Keys: s.keys, UnsafeAllowPrivileged: true}); err != nil {
+		return nil, err
+	}
+	if s.db, err = pgxpool.New(sctx, s.dsn); err != nil {
 		return nil, err
 	}
 	if s.appDSN, err = store.AppURL(s.dsn); err != nil {
@@ -202,6 +207,9 @@ func (s *system) close(keep bool) {
 	}
 	if s.admin != nil {
 		s.admin.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
 	}
 	if s.smtp != nil {
 		s.smtp.Close()

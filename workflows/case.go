@@ -60,6 +60,9 @@ type caseState struct {
 	// lapsed is the proposed deadline the last stage move dropped, until
 	// the move's record says so (lapseNote).
 	lapsed *PendingDeadline
+	// current: the case started with every versioned change at once
+	// (setup).
+	current bool
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -99,14 +102,20 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Case, error) { return s.c, nil }); err != nil {
 		return nil, err
 	}
+	// Cases started from here have every change below at once: one
+	// version marker (and one search-attribute upsert, which the SDK makes
+	// with each marker) where there were five. Cases started before it
+	// find no marker and ask for each change as they always did, so their
+	// histories replay unchanged (docs/performance.md).
+	s.current = workflow.GetVersion(ctx, "current-case", workflow.DefaultVersion, 1) >= 1
 	// Cases started before writes were serialised run as they always did,
 	// so their recorded histories replay unchanged.
-	s.serial = workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
+	s.serial = s.current || workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
 	// Cases started before the documents' decision rules (Devon's parties
 	// decide, Northamptonshire's outcome after the mediation offer, the
 	// four-stage case review only where unresolved or with lessons) keep
 	// the rules they were accepted under, so their updates replay.
-	s.decisions = workflow.GetVersion(ctx, "procedure-decisions", workflow.DefaultVersion, 1) >= 1
+	s.decisions = s.current || workflow.GetVersion(ctx, "procedure-decisions", workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOpened, s.handleOpened,
 		workflow.UpdateHandlerOptions{Validator: s.validateOpened}); err != nil {
 		return nil, err
@@ -277,7 +286,7 @@ func (s *caseState) loop(ctx workflow.Context) error {
 		if remindAt, ok := s.reminderDue(); ok {
 			// Wait for the reminder first; GetVersion marks the change for
 			// cases that started before reminders existed.
-			if workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
+			if s.current || workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
 				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), changed)
 				if err != nil {
 					return err
@@ -810,8 +819,7 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 	}
 	in.Notices = s.notices(events)
 	s.publish(ctx)
-	actx := workflow.WithActivityOptions(ctx, recordOptions)
-	if err := workflow.ExecuteActivity(actx, ActivityRecordEvents, in).Get(ctx, nil); err != nil {
+	if err := s.record(ctx, in); err != nil {
 		var refused *temporal.ApplicationError
 		if errors.As(err, &refused) && refused.Type() == ErrRecordRefused {
 			return temporal.NewNonRetryableApplicationError(refused.Message(), ErrRecordRefused, nil)
@@ -830,7 +838,7 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 			// before it could mark anything), what was not delivered is
 			// now failed for good, for the partnership and operators.
 			workflow.GetLogger(ctx).Warn("notification delivery failed", "ref", s.c.Ref, "seqs", seqs, "error", err)
-			if workflow.GetVersion(ctx, "settle-deliveries", workflow.DefaultVersion, 1) >= 1 {
+			if s.current || workflow.GetVersion(ctx, "settle-deliveries", workflow.DefaultVersion, 1) >= 1 {
 				sctx := workflow.WithActivityOptions(ctx, settleOptions)
 				if err := workflow.ExecuteActivity(sctx, ActivitySettleNotifications,
 					SettleNotificationsInput{Ref: s.c.Ref, Seqs: seqs}).Get(ctx, nil); err != nil {
@@ -840,6 +848,18 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 		}
 	})
 	return nil
+}
+
+// record writes events to PostgreSQL in a regular activity, whose input
+// (the events, with their times) is in the history: a worker that dies
+// after writing leaves the retry the very same events to write, which the
+// record recognises. A local activity would save an activity task and a
+// workflow task, but its retry runs in a new workflow task with a new
+// clock, and its events would differ from those already written
+// (docs/performance.md: measured, and refused for that).
+func (s *caseState) record(ctx workflow.Context, in RecordEventsInput) error {
+	actx := workflow.WithActivityOptions(ctx, recordOptions)
+	return workflow.ExecuteActivity(actx, ActivityRecordEvents, in).Get(ctx, nil)
 }
 
 var (
@@ -951,7 +971,7 @@ func (s *caseState) publish(ctx workflow.Context) {
 	}
 	// Cases started before the other attributes existed upsert as they
 	// did, so their histories replay.
-	if workflow.GetVersion(ctx, "operator-search-attributes", workflow.DefaultVersion, 1) >= 1 {
+	if s.current || workflow.GetVersion(ctx, "operator-search-attributes", workflow.DefaultVersion, 1) >= 1 {
 		updates = append(updates,
 			SearchRaisingAgency.ValueSet(s.c.Raiser.Agency),
 			SearchRespondingAgency.ValueSet(s.c.Respondent.Agency),
