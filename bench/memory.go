@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -100,7 +102,8 @@ func runRole(role string) error {
 			return err
 		}
 		w = worker.New(tc, &activities.Activities{Store: st, Temporal: tc, Mailer: mailer,
-			Webhooks: activities.NewWebhookPoster(false), PublicURL: "http://escalate.bench"})
+			Webhooks: activities.NewWebhookPoster(false), PublicURL: "http://escalate.bench",
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	case "engine-worker":
 		w = newEngineWorker(tc)
 	default:

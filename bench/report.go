@@ -241,4 +241,3 @@ func (b *bench) seedReport(ctx context.Context, n int) (int, error) {
 	}
 	return events, nil
 }
-
