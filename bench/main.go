@@ -57,13 +57,13 @@ func main() {
 	var o options
 	flag.StringVar(&o.phases, "phases", "starts,fixed,actions,storm,memory,report", "what to measure, comma-separated: starts, fixed, actions, storm, memory, report")
 	flag.StringVar(&o.clients, "clients", "16,64", "closed-loop client counts for starts")
-	flag.DurationVar(&o.duration, "duration", 20*time.Second, "each closed-loop measurement")
+	flag.DurationVar(&o.duration, "duration", 15*time.Second, "each closed-loop measurement")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each closed-loop measurement")
 	flag.Float64Var(&o.rate, "rate", 20, "the fixed-rate measurement's starts a second")
 	flag.DurationVar(&o.rateFor, "rate-for", 30*time.Second, "how long the fixed-rate measurement sends")
 	flag.IntVar(&o.actionCases, "action-cases", 8, "cases each of 16 clients agrees on in the agreement measurement")
-	flag.IntVar(&o.storm, "storm", 500, "open cases whose deadline falls at one instant (full: 5000)")
-	flag.IntVar(&o.memory, "memory", 1000, "open cases while the worker's memory is read (full: 10000)")
+	flag.IntVar(&o.storm, "storm", 200, "open cases whose deadline falls at one instant (full: 5000)")
+	flag.IntVar(&o.memory, "memory", 300, "open cases while the worker's memory is read (full: 10000)")
 	flag.IntVar(&o.reportCases, "report-cases", 100000, "cases seeded with COPY for the oversight report (full: 1000000)")
 	flag.StringVar(&o.temporalCLI, "temporal-cli", "bin/temporal", "the Temporal CLI that runs the dev server")
 	flag.StringVar(&o.databaseURL, "database-url", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
