@@ -9,8 +9,6 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-
-	"escalate/worker"
 )
 
 // The engine with nothing of escalate's: the yardstick every figure is
@@ -76,7 +74,7 @@ func engineNoop(_ context.Context, fired bool) error {
 // newEngineWorker serves the engine's workflow with the options escalate's
 // worker runs with, so the two differ only in what runs inside.
 func newEngineWorker(c client.Client) sdkworker.Worker {
-	w := sdkworker.New(c, engineQueue, worker.Options())
+	w := sdkworker.New(c, engineQueue, workerOptions())
 	w.RegisterWorkflowWithOptions(engineWorkflowFn, workflow.RegisterOptions{Name: engineWorkflow})
 	w.RegisterActivityWithOptions(engineNoop, activity.RegisterOptions{Name: engineActivity})
 	return w

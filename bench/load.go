@@ -79,14 +79,24 @@ type recorder struct {
 }
 
 func (r *recorder) run(ctx context.Context, f op, client int) {
+	r.runUntil(ctx, time.Time{}, f, client)
+}
+
+// runUntil runs f; it counts only if it ends before end (zero: any time).
+// A request still running at the end is left to finish, uncounted, so the
+// next measurement does not start on the server's backlog of this one.
+func (r *recorder) runUntil(ctx context.Context, end time.Time, f op, client int) {
 	start := time.Now()
 	err := f(ctx, client)
 	took := time.Since(start)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !end.IsZero() && time.Now().After(end) {
+		return
+	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return // cut off by the end of the run: neither
+			return // the run was stopped: neither
 		}
 		r.fail++
 		if r.first == nil {
@@ -122,33 +132,37 @@ func percentileMs(lat []time.Duration, p float64) float64 {
 	return float64(s[i].Microseconds()) / 1000
 }
 
-// closedLoop runs f from clients clients for d after a warm-up.
+// closedLoop runs f from clients clients for d after a warm-up. At the
+// end no client sends again, and the requests still running are waited
+// for (uncounted), so each measurement starts on a quiet server.
 func closedLoop(ctx context.Context, name string, clients int, warmup, d time.Duration, f op) result {
 	if warmup > 0 {
-		wctx, cancel := context.WithTimeout(ctx, warmup)
-		runClosed(wctx, clients, f, &recorder{})
-		cancel()
+		runClosed(ctx, clients, time.Now().Add(warmup), f, &recorder{})
 	}
 	rec := &recorder{}
-	rctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
 	done := measure()
 	start := time.Now()
-	runClosed(rctx, clients, f, rec)
-	res := rec.result(name, time.Since(start))
+	end := start.Add(d)
+	runClosed(ctx, clients, end, f, rec)
+	res := rec.result(name, d)
 	done(&res)
 	res.Clients = clients
 	return res
 }
 
-func runClosed(ctx context.Context, clients int, f op, rec *recorder) {
+// opTimeout bounds one request, well past any measurement's end.
+const opTimeout = 3 * time.Minute
+
+func runClosed(ctx context.Context, clients int, end time.Time, f op, rec *recorder) {
 	var wg sync.WaitGroup
 	for i := 0; i < clients; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				rec.run(ctx, f, i)
+			for ctx.Err() == nil && time.Now().Before(end) {
+				octx, cancel := context.WithTimeout(ctx, opTimeout)
+				rec.runUntil(octx, end, f, i)
+				cancel()
 			}
 		}(i)
 	}

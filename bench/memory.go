@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -16,6 +17,7 @@ import (
 	"escalate/activities"
 	"escalate/store"
 	"escalate/worker"
+	"escalate/workflows"
 )
 
 // memoryPhase: the resident memory of escalate's worker, in a process of
@@ -60,7 +62,7 @@ func (b *bench) childRSS(ctx context.Context, role string, n int, open func(ctx 
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), "ESCALATE_BENCH_ROLE="+role,
 		"BENCH_TEMPORAL="+b.sys.dev.FrontendHostPort(), "BENCH_DSN="+b.sys.appDSN, "RECORD_KEY="+b.sys.key,
-		"BENCH_SMTP="+b.sys.smtp.Addr())
+		"BENCH_SMTP="+b.sys.smtp.Addr(), fmt.Sprintf("BENCH_CACHE=%d", tryCache))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return [3]float64{}, err
@@ -85,6 +87,9 @@ func runRole(role string) error {
 		return err
 	}
 	defer tc.Close()
+	if n, _ := strconv.Atoi(os.Getenv("BENCH_CACHE")); n > 0 {
+		sdkworker.SetStickyWorkflowCacheSize(n)
+	}
 	var w sdkworker.Worker
 	switch role {
 	case "worker":
@@ -101,7 +106,8 @@ func runRole(role string) error {
 		if err != nil {
 			return err
 		}
-		w = worker.New(tc, &activities.Activities{Store: st, Temporal: tc, Mailer: mailer,
+		w = sdkworker.New(tc, workflows.TaskQueue, workerOptions())
+		worker.Register(w, &activities.Activities{Store: st, Temporal: tc, Mailer: mailer,
 			Webhooks: activities.NewWebhookPoster(false), PublicURL: "http://escalate.bench",
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	case "engine-worker":

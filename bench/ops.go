@@ -12,6 +12,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 
 	"escalate/workflows"
 )
@@ -25,6 +26,9 @@ type bench struct {
 	respondent string   // the respondent's token (sam@nct.example)
 	partner    string   // a partnership token, for the report
 	seq        atomic.Int64
+	// sameRate is the engine's same-shape starts a second, closed loop,
+	// at the first client count.
+	sameRate float64
 }
 
 func newBench(sys *system, clients int) (*bench, error) {
@@ -178,4 +182,19 @@ func (b *bench) engineTouch(ctx context.Context, id string, activity bool) error
 func (b *bench) getCase(ctx context.Context, ref string) error {
 	_, err := b.call(ctx, "GET", "/v1/cases/"+ref, b.respondent, nil, nil)
 	return err
+}
+
+// historySize is how many events a workflow's history holds and their
+// size in bytes as the server sends them.
+func (b *bench) historySize(ctx context.Context, id string) (events, bytes int, err error) {
+	it := b.sys.temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return 0, 0, err
+		}
+		events++
+		bytes += proto.Size(ev)
+	}
+	return events, bytes, nil
 }

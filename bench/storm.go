@@ -126,11 +126,9 @@ func (b *bench) seed(ctx context.Context, n int, open func(ctx context.Context, 
 // reads reads random cases of refs from clients clients until d passes or
 // ctx ends.
 func (b *bench) reads(ctx context.Context, name string, refs []string, clients int, d time.Duration) result {
-	rctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
 	rec := &recorder{}
 	start := time.Now()
-	runClosed(rctx, clients, func(ctx context.Context, i int) error { return b.getCase(ctx, refs[rand.IntN(len(refs))]) }, rec)
+	runClosed(ctx, clients, start.Add(d), func(ctx context.Context, i int) error { return b.getCase(ctx, refs[rand.IntN(len(refs))]) }, rec)
 	res := rec.result(name, time.Since(start))
 	res.Clients = clients
 	return res

@@ -25,6 +25,7 @@ import (
 	"escalate/policies"
 	"escalate/store"
 	"escalate/worker"
+	"escalate/workflows"
 )
 
 // system is one escalate, started from nothing for one bench run: a
@@ -170,7 +171,8 @@ func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
 // startWorker runs escalate's worker in this process, with the options
 // `escalate worker` runs with.
 func (s *system) startWorker() error {
-	w := worker.New(s.temporal, s.acts)
+	w := sdkworker.New(s.temporal, workflows.TaskQueue, workerOptions())
+	worker.Register(w, s.acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start escalate's worker: %w", err)
 	}
@@ -265,4 +267,19 @@ func redactURL(raw string) string {
 		return "?"
 	}
 	return u.Redacted()
+}
+
+// Worker settings to try against worker.Options (flags -wf-pollers,
+// -act-pollers, -cache; 0 leaves escalate's own).
+var tryPollersWF, tryPollersAct, tryCache int
+
+func workerOptions() sdkworker.Options {
+	o := worker.Options()
+	if tryPollersWF > 0 {
+		o.MaxConcurrentWorkflowTaskPollers = tryPollersWF
+	}
+	if tryPollersAct > 0 {
+		o.MaxConcurrentActivityTaskPollers = tryPollersAct
+	}
+	return o
 }

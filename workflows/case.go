@@ -63,6 +63,8 @@ type caseState struct {
 	// current: the case started with every versioned change at once
 	// (setup).
 	current bool
+	// published is what a current case last upserted (publish).
+	published string
 }
 
 func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
@@ -963,6 +965,18 @@ func (s *caseState) resyncAfterReset(ctx workflow.Context, events []Event) ([]Ev
 // the search attributes they filter on and the case's current details in
 // words.
 func (s *caseState) publish(ctx workflow.Context) {
+	// A current case upserts only when a value changed: a note or a
+	// contact changes none, and each upsert is an event in the history
+	// and a write to Temporal's visibility store (docs/performance.md).
+	if s.current {
+		key := fmt.Sprint(s.c.Policy, "|", s.c.Status, "|", s.c.Stage.Number, "|", s.c.Stage.DueAt.UnixNano(), "|",
+			s.c.Raiser.Agency, "|", s.c.Respondent.Agency, "|", s.c.Category, "|", s.c.Urgent, "|", s.c.Stage.Overdue && !s.c.Closed())
+		if key == s.published {
+			workflow.SetCurrentDetails(ctx, s.details())
+			return
+		}
+		s.published = key
+	}
 	updates := []temporal.SearchAttributeUpdate{
 		SearchPolicy.ValueSet(s.c.Policy),
 		SearchStatus.ValueSet(s.c.Status),
