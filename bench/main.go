@@ -212,6 +212,20 @@ func run(ctx context.Context, o options) error {
 	rep.LoadAfter = loadavg()
 	fmt.Printf("load after: %s\n", rep.LoadAfter)
 	if o.out != "" {
+		// JSON has no NaN: a figure nothing completed for is -1.
+		for k, v := range rep.Ratios {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				rep.Ratios[k] = -1
+			}
+		}
+		for i := range rep.Results {
+			r := &rep.Results[i]
+			for _, f := range []*float64{&r.PerSecond, &r.P50ms, &r.P99ms, &r.MaxMs, &r.SelfCPUms, &r.DevCPUms} {
+				if math.IsNaN(*f) || math.IsInf(*f, 0) {
+					*f = -1
+				}
+			}
+		}
 		raw, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
 			return err
