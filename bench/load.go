@@ -57,6 +57,23 @@ var (
 	rpcs  = newRPCTimer()
 )
 
+// settle waits until the dev server is nearly idle (under a tenth of a
+// core for a second), for at most two minutes: what an earlier
+// measurement left running (workflows whose starts timed out, their
+// notifications) must not be charged to the next.
+func settle() {
+	if meter.devPid == 0 {
+		return
+	}
+	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); {
+		a := procCPU(meter.devPid)
+		time.Sleep(time.Second)
+		if procCPU(meter.devPid)-a < 100*time.Millisecond {
+			return
+		}
+	}
+}
+
 // measure wraps a measured stretch: CPU and the API's Temporal calls.
 func measure() func(res *result) {
 	before := meter.sample()
@@ -136,6 +153,7 @@ func percentileMs(lat []time.Duration, p float64) float64 {
 // end no client sends again, and the requests still running are waited
 // for (uncounted), so each measurement starts on a quiet server.
 func closedLoop(ctx context.Context, name string, clients int, warmup, d time.Duration, f op) result {
+	settle()
 	if warmup > 0 {
 		runClosed(ctx, clients, time.Now().Add(warmup), f, &recorder{})
 	}
@@ -176,6 +194,7 @@ func fixedRate(ctx context.Context, name string, rate float64, d time.Duration, 
 	interval := time.Duration(float64(time.Second) / rate)
 	n := int(rate * d.Seconds())
 	var wg sync.WaitGroup
+	settle()
 	done := measure()
 	start := time.Now()
 	for i := 0; i < n && ctx.Err() == nil; i++ {
@@ -200,6 +219,7 @@ func fixedRate(ctx context.Context, name string, rate float64, d time.Duration, 
 func countedLoop(ctx context.Context, name string, clients, per int, f func(ctx context.Context, client, k int) error) result {
 	rec := &recorder{}
 	var wg sync.WaitGroup
+	settle()
 	done := measure()
 	start := time.Now()
 	for i := 0; i < clients; i++ {
