@@ -26,6 +26,8 @@ import (
 	"time"
 
 	sdkworker "go.temporal.io/sdk/worker"
+
+	"escalate/worker"
 )
 
 type options struct {
@@ -77,6 +79,9 @@ func main() {
 	flag.IntVar(&tryPollersAct, "act-pollers", 0, "try this many activity task pollers (0: escalate's setting)")
 	flag.IntVar(&tryCache, "cache", 0, "try this sticky workflow cache size (0: escalate's setting)")
 	flag.Parse()
+	// escalate's cache size, as worker.New sets it, unless -cache tries
+	// another (the engine's worker in this process shares it).
+	sdkworker.SetStickyWorkflowCacheSize(worker.StickyCacheSize)
 	if tryCache > 0 {
 		sdkworker.SetStickyWorkflowCacheSize(tryCache)
 	}

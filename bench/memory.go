@@ -87,6 +87,7 @@ func runRole(role string) error {
 		return err
 	}
 	defer tc.Close()
+	sdkworker.SetStickyWorkflowCacheSize(worker.StickyCacheSize)
 	if n, _ := strconv.Atoi(os.Getenv("BENCH_CACHE")); n > 0 {
 		sdkworker.SetStickyWorkflowCacheSize(n)
 	}
