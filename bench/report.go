@@ -105,7 +105,7 @@ WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`, 
 SELECT e.stage, count(*)
 FROM events e
 WHERE e.type = $4 AND e.at >= $2 AND e.at < $3
-  AND ($1 = '' OR EXISTS (SELECT 1 FROM cases c WHERE c.ref = e.ref AND c.policy = $1))
+  AND ($1 = '' OR (SELECT c.policy FROM cases c WHERE c.ref = e.ref) = $1)
 GROUP BY e.stage`, []any{f.Policy, f.From, f.To, "deadline_passed"}},
 		{"open and overdue now", `
 SELECT count(*), count(*) FILTER (WHERE (closed_at IS NULL AND due_at < $2))
