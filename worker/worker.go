@@ -27,8 +27,10 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 
 // Options are the worker's settings (docs/performance.md measures them
 // with `make bench`). The SDK's pollers and concurrency are kept: the
-// bench found the dev server, not the worker, the limit on every load it
-// ran (the worker's own CPU was under a tenth of the dev server's).
+// bench found Temporal, not the worker, the limit on every load it ran
+// (the worker, API and load generator together used about a quarter of
+// the dev server's CPU per case start), so more pollers would only ask a
+// saturated server for tasks more often.
 func Options() sdkworker.Options {
 	return sdkworker.Options{}
 }
