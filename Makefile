@@ -16,7 +16,7 @@ export POLICY_DIR ?= policies/drill
 # "context deadline exceeded", a failure that says nothing about the code.
 FUZZTIME ?= 10000x
 
-.PHONY: dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools web-assets chromium screenshots
+.PHONY: bench chaos dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools web-assets chromium screenshots
 
 MAILDEV := $(CURDIR)/.dev/maildev/node_modules/.bin/maildev
 export MAILDEV
@@ -50,11 +50,24 @@ chromium:
 	@[ -x /usr/bin/chromium ] || { echo "installing Debian's chromium for the browser test"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests, short fuzzing, prod-smoke
+## test: formatting, vet, workflowcheck, unit, workflow, replay and integration tests (with the quick fault tests, TestChaos*), short fuzzing, prod-smoke
 test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) chromium postgres lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 	$(MAKE) prod-smoke
+
+## bench: escalate beside the Temporal engine in one run (bench/, docs/performance.md); FULL=1 at the issue's sizes
+# Quick sizes finish in a few minutes; FULL=1 runs 5,000-case storms,
+# 10,000 open cases and 1,000,000 seeded cases (tens of minutes or more on
+# a shared two-core machine). BENCH_FLAGS adds or overrides flags.
+BENCH_FULL_FLAGS := -storm 5000 -memory 10000 -report-cases 1000000 -duration 60s -rate-for 60s
+bench: $(BIN)/temporal postgres
+	$(GO) run ./bench -out bench-results.json $(if $(FULL),$(BENCH_FULL_FLAGS)) $(BENCH_FLAGS)
+
+## chaos: the fault tests (integration/chaos_test.go) at full size; their quick versions run in make test
+CHAOS_FLAGS ?= -chaos.storm=200 -chaos.pgdown=60s -chaos.clients=200 -chaos.cases=1000 -chaos.mixed=60s
+chaos: $(BIN)/temporal $(MAILDEV) postgres
+	$(GO) test -count=1 -timeout 60m -v -run '^TestChaos' ./integration/ -args $(CHAOS_FLAGS)
 
 ## prod-smoke: docker-compose.yml's topology without Docker (real Temporal server on PostgreSQL, 2 workers, API), one drill case to its end
 prod-smoke: temporal-server-tools $(BIN)/temporal postgres

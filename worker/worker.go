@@ -19,10 +19,33 @@ import (
 // New builds a worker for the case task queue with the workflow and the
 // activities registered under the names in workflows/names.go.
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
+	sdkworker.SetStickyWorkflowCacheSize(StickyCacheSize)
+	w := sdkworker.New(c, workflows.TaskQueue, Options())
 	Register(w, acts)
 	return w
 }
+
+// Options are the worker's settings (docs/performance.md measures them
+// with `make bench`). The SDK's pollers and concurrency are kept: the
+// bench found Temporal, not the worker, the limit on every load it ran
+// (the worker, API and load generator together used about a quarter of
+// the dev server's CPU per case start), so more pollers would only ask a
+// saturated server for tasks more often.
+func Options() sdkworker.Options {
+	return sdkworker.Options{}
+}
+
+// StickyCacheSize is how many cases a worker process keeps in memory
+// between their workflow tasks (the SDK's default is 10,000). make bench
+// measured the worker at 88 MiB with 300 open cases all cached and 64 MiB
+// with 100 of them cached: about 0.1 MiB a cached case (its policy
+// snapshot, its state and its handlers' coroutines). At the default a
+// worker with 10,000 open cases would pass 1 GiB; at 1,000 it stays near
+// 150 MiB however many cases are open. A case not in the cache is rebuilt
+// from its history at its next task, which for cases that wake a few
+// times a day costs little. The SDK's cache is per process: set before
+// the first worker starts.
+const StickyCacheSize = 1000
 
 // Register adds the case workflow and activities to any registry (a worker,
 // a replayer or a test environment).

@@ -92,6 +92,11 @@ type caseState struct {
 	// applied are the latest updates applied, this run's and earlier
 	// runs', carried to the next run (see CarriedState.Applied).
 	applied []AppliedUpdate
+	// current: the case started with every versioned change at once
+	// (setup).
+	current bool
+	// published is what a current case last upserted (publish).
+	published string
 }
 
 // keepApplied is how many applied updates a run carries to the next: far
@@ -166,19 +171,26 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		// the last run carried, under the rules that run had.
 		s.carried(*in.Carry)
 	} else {
+		// Cases started from here have every change below at once: one
+		// version marker (and one search-attribute upsert, which the SDK
+		// makes with each marker) where there were six. Cases started
+		// before it find no marker and ask for each change as they always
+		// did, so their histories replay unchanged (docs/performance.md).
+		// A change made from now on asks for its own marker.
+		s.current = workflow.GetVersion(ctx, "current-case", workflow.DefaultVersion, 1) >= 1
 		// Cases started before writes were serialised run as they always
 		// did, so their recorded histories replay unchanged.
-		s.serial = workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
+		s.serial = s.current || workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
 		// Cases started before the documents' decision rules (Devon's
 		// parties decide, Northamptonshire's outcome after the mediation
 		// offer, the four-stage case review only where unresolved or with
 		// lessons) keep the rules they were accepted under, so their
 		// updates replay.
-		s.decisions = workflow.GetVersion(ctx, "procedure-decisions", workflow.DefaultVersion, 1) >= 1
+		s.decisions = s.current || workflow.GetVersion(ctx, "procedure-decisions", workflow.DefaultVersion, 1) >= 1
 		// Cases started before the state was kept lean carry their history
 		// in the state and answer updates with the whole case, as they
 		// did; they never continue as new.
-		s.lean = workflow.GetVersion(ctx, "lean-state", workflow.DefaultVersion, 1) >= 1
+		s.lean = s.current || workflow.GetVersion(ctx, "lean-state", workflow.DefaultVersion, 1) >= 1
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOpened, s.handleOpened,
 		workflow.UpdateHandlerOptions{Validator: s.validateOpened}); err != nil {
@@ -402,7 +414,7 @@ func (s *caseState) loop(ctx workflow.Context) error {
 		if remindAt, ok := s.reminderDue(); ok {
 			// Wait for the reminder first; GetVersion marks the change for
 			// cases that started before reminders existed.
-			if workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
+			if s.current || workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
 				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), wake)
 				if err != nil {
 					return err
@@ -512,6 +524,7 @@ func (s *caseState) continueAsNew(ctx workflow.Context, in CaseInput) error {
 		Deliver:   s.deferred,
 		Applied:   s.applied,
 		Closures:  s.closures,
+		Current:   s.current,
 	}
 	info := workflow.GetInfo(ctx)
 	workflow.GetLogger(ctx).Info("case continues as new", "ref", s.c.Ref, "version", s.c.Version,
@@ -540,6 +553,7 @@ func (s *caseState) carried(c CarriedState) {
 	s.deferred = c.Deliver
 	s.applied = c.Applied
 	s.closures = c.Closures
+	s.current = c.Current
 	s.opened = true
 }
 
@@ -1083,8 +1097,7 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 	}
 	in.Notices = s.notices(events)
 	s.publish(ctx)
-	actx := workflow.WithActivityOptions(ctx, recordOptions)
-	if err := workflow.ExecuteActivity(actx, ActivityRecordEvents, in).Get(ctx, nil); err != nil {
+	if err := s.record(ctx, in); err != nil {
 		var refused *temporal.ApplicationError
 		if errors.As(err, &refused) && refused.Type() == ErrRecordRefused {
 			return temporal.NewNonRetryableApplicationError(refused.Message(), ErrRecordRefused, nil)
@@ -1127,7 +1140,7 @@ func (s *caseState) deliver(ctx workflow.Context, seqs []int) {
 			// before it could mark anything), what was not delivered is
 			// now failed for good, for the partnership and operators.
 			workflow.GetLogger(ctx).Warn("notification delivery failed", "ref", s.c.Ref, "seqs", seqs, "error", err)
-			if workflow.GetVersion(ctx, "settle-deliveries", workflow.DefaultVersion, 1) >= 1 {
+			if s.current || workflow.GetVersion(ctx, "settle-deliveries", workflow.DefaultVersion, 1) >= 1 {
 				sctx := workflow.WithActivityOptions(ctx, settleOptions)
 				if err := workflow.ExecuteActivity(sctx, ActivitySettleNotifications,
 					SettleNotificationsInput{Ref: s.c.Ref, Seqs: seqs}).Get(ctx, nil); err != nil {
@@ -1136,6 +1149,18 @@ func (s *caseState) deliver(ctx workflow.Context, seqs []int) {
 			}
 		}
 	})
+}
+
+// record writes events to PostgreSQL in a regular activity, whose input
+// (the events, with their times) is in the history: a worker that dies
+// after writing leaves the retry the very same events to write, which the
+// record recognises. A local activity would save an activity task and a
+// workflow task, but its retry runs in a new workflow task with a new
+// clock, and its events would differ from those already written
+// (docs/performance.md: measured, and refused for that).
+func (s *caseState) record(ctx workflow.Context, in RecordEventsInput) error {
+	actx := workflow.WithActivityOptions(ctx, recordOptions)
+	return workflow.ExecuteActivity(actx, ActivityRecordEvents, in).Get(ctx, nil)
 }
 
 var (
@@ -1266,6 +1291,18 @@ func (s *caseState) renumber(ctx workflow.Context, events []Event, recorded int)
 // the search attributes they filter on and the case's current details in
 // words.
 func (s *caseState) publish(ctx workflow.Context) {
+	// A current case upserts only when a value changed: a note or a
+	// contact changes none, and each upsert is an event in the history
+	// and a write to Temporal's visibility store (docs/performance.md).
+	if s.current {
+		key := fmt.Sprint(s.c.Policy, "|", s.c.Status, "|", s.c.Stage.Number, "|", s.c.Stage.DueAt.UnixNano(), "|",
+			s.c.Raiser.Agency, "|", s.c.Respondent.Agency, "|", s.c.Category, "|", s.c.Urgent, "|", s.c.Stage.Overdue && !s.c.Closed())
+		if key == s.published {
+			workflow.SetCurrentDetails(ctx, s.details())
+			return
+		}
+		s.published = key
+	}
 	updates := []temporal.SearchAttributeUpdate{
 		SearchPolicy.ValueSet(s.c.Policy),
 		SearchStatus.ValueSet(s.c.Status),
@@ -1274,7 +1311,7 @@ func (s *caseState) publish(ctx workflow.Context) {
 	}
 	// Cases started before the other attributes existed upsert as they
 	// did, so their histories replay.
-	if workflow.GetVersion(ctx, "operator-search-attributes", workflow.DefaultVersion, 1) >= 1 {
+	if s.current || workflow.GetVersion(ctx, "operator-search-attributes", workflow.DefaultVersion, 1) >= 1 {
 		updates = append(updates,
 			SearchRaisingAgency.ValueSet(s.c.Raiser.Agency),
 			SearchRespondingAgency.ValueSet(s.c.Respondent.Agency),

@@ -69,8 +69,9 @@ func (s *caseState) closuresIdle() bool {
 func (s *caseState) applyClosure(ctx workflow.Context, in ClosureInput) {
 	log := workflow.GetLogger(ctx)
 	// Cases started before closures existed take them too: the marker is
-	// written when the first closure arrives.
-	if workflow.GetVersion(ctx, "partnership-closures", workflow.DefaultVersion, 1) < 1 {
+	// written when the first closure arrives (a current case has it from
+	// its start).
+	if !s.current && workflow.GetVersion(ctx, "partnership-closures", workflow.DefaultVersion, 1) < 1 {
 		return
 	}
 	if !policies.IsDate(in.Date) {

@@ -324,6 +324,9 @@ type CarriedState struct {
 	// ran; their dates travel in the policy snapshot too (its Closures),
 	// which is what the calendar counts with.
 	Closures []Closure `json:"closures,omitempty"`
+	// Current: the case started with every versioned change of its time
+	// at once (caseState.current), so the next run asks for none of them.
+	Current bool `json:"current,omitempty"`
 }
 
 // AppliedUpdate is an update a run applied, by its ID, with its answer.

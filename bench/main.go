@@ -1,0 +1,407 @@
+// Command bench measures escalate beside the Temporal engine it runs on, in
+// one run on one dev server, and prints every figure as a ratio to the
+// engine's (or to the figure before it): the machines it runs on are shared
+// and noisy, so a bare time says little and a ratio measured side by side
+// says what escalate adds. `make bench` runs it at sizes that finish in a
+// few minutes; `make bench FULL=1` at the sizes docs/performance.md names.
+//
+//	go run ./bench -phases starts,fixed,actions,storm,memory,report
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"escalate/worker"
+)
+
+type options struct {
+	phases      string
+	clients     string
+	duration    time.Duration
+	warmup      time.Duration
+	rate        float64
+	rateFor     time.Duration
+	actionCases int
+	storm       int
+	memory      int
+	reportCases int
+	temporalCLI string
+	databaseURL string
+	out         string
+	profile     string
+	keep        bool
+}
+
+func main() {
+	if role := os.Getenv("ESCALATE_BENCH_ROLE"); role != "" {
+		// The bench runs itself again as a worker process whose memory
+		// it reads (memory.go).
+		if err := runRole(role); err != nil {
+			fmt.Fprintln(os.Stderr, "bench "+role+":", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	flag.StringVar(&o.phases, "phases", "starts,fixed,actions,storm,memory,report", "what to measure, comma-separated: starts, fixed, actions, storm, memory, report")
+	flag.StringVar(&o.clients, "clients", "16,64", "closed-loop client counts for starts")
+	flag.DurationVar(&o.duration, "duration", 15*time.Second, "each closed-loop measurement")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each closed-loop measurement")
+	flag.Float64Var(&o.rate, "rate", 20, "the fixed-rate measurement's starts a second")
+	flag.DurationVar(&o.rateFor, "rate-for", 30*time.Second, "how long the fixed-rate measurement sends")
+	flag.IntVar(&o.actionCases, "action-cases", 8, "cases each of 16 clients agrees on in the agreement measurement")
+	flag.IntVar(&o.storm, "storm", 200, "open cases whose deadline falls at one instant (full: 5000)")
+	flag.IntVar(&o.memory, "memory", 300, "open cases while the worker's memory is read (full: 10000)")
+	flag.IntVar(&o.reportCases, "report-cases", 100000, "cases seeded with COPY for the oversight report (full: 1000000)")
+	flag.StringVar(&o.temporalCLI, "temporal-cli", "bin/temporal", "the Temporal CLI that runs the dev server")
+	flag.StringVar(&o.databaseURL, "database-url", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"PostgreSQL: the bench creates a fresh database beside this one and drops it after")
+	flag.StringVar(&o.out, "out", "", "also write the results as JSON to this file")
+	flag.StringVar(&o.profile, "profile", "", "write CPU profiles of this process (API, worker and load) for each start measurement into this directory")
+	flag.BoolVar(&o.keep, "keep", false, "keep the dev server's file and the database")
+	flag.IntVar(&tryPollersWF, "wf-pollers", 0, "try this many workflow task pollers (0: escalate's setting)")
+	flag.IntVar(&tryPollersAct, "act-pollers", 0, "try this many activity task pollers (0: escalate's setting)")
+	flag.IntVar(&tryCache, "cache", 0, "try this sticky workflow cache size (0: escalate's setting)")
+	flag.Parse()
+	// escalate's cache size, as worker.New sets it, unless -cache tries
+	// another (the engine's worker in this process shares it).
+	sdkworker.SetStickyWorkflowCacheSize(worker.StickyCacheSize)
+	if tryCache > 0 {
+		sdkworker.SetStickyWorkflowCacheSize(tryCache)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// report is everything one run measured, with the conditions it ran in.
+type report struct {
+	Started    time.Time          `json:"started"`
+	Commit     string             `json:"commit"`
+	GoVersion  string             `json:"go_version"`
+	CPUs       int                `json:"cpus"`
+	LoadBefore string             `json:"load_before"`
+	LoadAfter  string             `json:"load_after"`
+	Command    string             `json:"command"`
+	Results    []result           `json:"results"`
+	Ratios     map[string]float64 `json:"ratios"`
+	Notes      []string           `json:"notes"`
+}
+
+func (r *report) ratio(name string, v float64) {
+	r.Ratios[name] = v
+	fmt.Printf("  ratio %-44s %6.2f\n", name, v)
+}
+
+func (r *report) add(res result) result {
+	r.Results = append(r.Results, res)
+	fmt.Println("  " + res.String())
+	return res
+}
+
+func (r *report) note(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	r.Notes = append(r.Notes, s)
+	fmt.Println("  " + s)
+}
+
+func run(ctx context.Context, o options) error {
+	rep := &report{Started: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
+		LoadBefore: loadavg(), Command: strings.Join(os.Args, " "), Ratios: map[string]float64{}}
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		rep.Commit = strings.TrimSpace(string(out))
+	}
+	phases := map[string]bool{}
+	for _, p := range strings.Split(o.phases, ",") {
+		phases[strings.TrimSpace(p)] = true
+	}
+	repo, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	polDir, err := os.MkdirTemp("", "escalate-bench-policies-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(polDir)
+	if err := benchPolicies(repo, polDir); err != nil {
+		return err
+	}
+	fmt.Printf("bench %s on %d CPUs, load %s\n", rep.Commit, rep.CPUs, rep.LoadBefore)
+	sys, err := startSystem(ctx, systemConfig{temporalCLI: o.temporalCLI, databaseURL: o.databaseURL, policyDir: polDir, apiWorker: true})
+	if sys != nil {
+		defer sys.close(o.keep)
+	}
+	if err != nil {
+		return err
+	}
+	meter = cpuMeter{devPid: findPid(filepath.Join(sys.dir, "temporal.db"))}
+	if meter.devPid == 0 {
+		rep.note("the dev server's process was not found: its CPU is not measured")
+	}
+	if o.keep {
+		fmt.Printf("dev server file and logs in %s, database %s\n", sys.dir, redactURL(sys.dsn))
+	}
+	clients := []int{}
+	for _, c := range strings.Split(o.clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-clients: %q", c)
+		}
+		clients = append(clients, n)
+	}
+	most := 64
+	for _, c := range clients {
+		most = max(most, c)
+	}
+	b, err := newBench(sys, most)
+	if err != nil {
+		return err
+	}
+
+	var apiRate float64 // starts a second through the API at the most clients
+	if phases["starts"] {
+		if apiRate, err = b.starts(ctx, o, rep, clients); err != nil {
+			return err
+		}
+	}
+	if phases["fixed"] {
+		b.fixed(ctx, o, rep)
+	}
+	if phases["actions"] {
+		if err := b.actions(ctx, o, rep); err != nil {
+			return err
+		}
+	}
+	if phases["storm"] {
+		if err := b.stormPhase(ctx, o, rep, apiRate); err != nil {
+			return err
+		}
+	}
+	if phases["memory"] {
+		if err := b.memoryPhase(ctx, o, rep); err != nil {
+			return err
+		}
+	}
+	if phases["report"] {
+		if err := b.reportPhase(ctx, o, rep); err != nil {
+			return err
+		}
+	}
+	rep.LoadAfter = loadavg()
+	fmt.Printf("load after: %s\n", rep.LoadAfter)
+	if o.out != "" {
+		// JSON has no NaN: a figure nothing completed for is -1.
+		for k, v := range rep.Ratios {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				rep.Ratios[k] = -1
+			}
+		}
+		for i := range rep.Results {
+			r := &rep.Results[i]
+			for _, f := range []*float64{&r.PerSecond, &r.P50ms, &r.P99ms, &r.MaxMs, &r.SelfCPUms, &r.DevCPUms} {
+				if math.IsNaN(*f) || math.IsInf(*f, 0) {
+					*f = -1
+				}
+			}
+		}
+		raw, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.out, raw, 0o644); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// starts: case starts through the API beside the engine's update-with-start
+// of the same shape and its plain starts, closed loop.
+func (b *bench) starts(ctx context.Context, o options, rep *report, clients []int) (apiRate float64, err error) {
+	fmt.Println("starts, closed loop")
+	for _, n := range clients {
+		stopProfile, err := startProfile(o.profile, fmt.Sprintf("starts-api-%d.pprof", n))
+		if err != nil {
+			return 0, err
+		}
+		api := rep.add(closedLoop(ctx, fmt.Sprintf("API start, %d clients", n), n, o.warmup, o.duration,
+			func(ctx context.Context, i int) error { _, err := b.startCase(ctx, i, nil); return err }))
+		stopProfile()
+		same := rep.add(closedLoop(ctx, fmt.Sprintf("engine same-shape, %d clients", n), n, o.warmup, o.duration,
+			func(ctx context.Context, i int) error { _, err := b.engineStart(ctx, nil); return err }))
+		plain := rep.add(closedLoop(ctx, fmt.Sprintf("engine plain start, %d clients", n), n, o.warmup, o.duration,
+			func(ctx context.Context, i int) error { return b.plainStart(ctx) }))
+		rep.ratio(fmt.Sprintf("starts/s API÷same-shape @%d", n), api.PerSecond/same.PerSecond)
+		rep.ratio(fmt.Sprintf("starts/s API÷plain @%d", n), api.PerSecond/plain.PerSecond)
+		rep.ratio(fmt.Sprintf("p50 API÷same-shape @%d", n), api.P50ms/same.P50ms)
+		rep.ratio(fmt.Sprintf("p99 API÷same-shape @%d", n), api.P99ms/same.P99ms)
+		rep.ratio(fmt.Sprintf("p99 API÷plain @%d", n), api.P99ms/plain.P99ms)
+		apiRate = api.PerSecond
+		if b.sameRate == 0 {
+			b.sameRate = same.PerSecond
+		}
+	}
+	// What one start leaves in Temporal: the history the dev server writes
+	// and every later workflow task of the case replays.
+	c, err := b.startCase(ctx, 0, nil)
+	if err != nil {
+		return 0, err
+	}
+	id, err := b.engineStart(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(2 * time.Second) // the opening's notifications sent
+	ce, cb, err := b.historySize(ctx, c.Ref)
+	if err != nil {
+		return 0, err
+	}
+	ee, eb, err := b.historySize(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	rep.note("history after a start: escalate %d events, %d bytes; engine same-shape %d events, %d bytes", ce, cb, ee, eb)
+	rep.ratio("history events after a start: API÷same-shape", float64(ce)/float64(ee))
+	rep.ratio("history bytes after a start: API÷same-shape", float64(cb)/float64(eb))
+	return apiRate, ctx.Err()
+}
+
+// fixed: starts at a fixed rate, the API beside the engine's same shape;
+// and, where the rate asked for is more than this machine's engine can
+// take (a shared machine may be far slower than a server), again at half
+// the engine's closed-loop capacity measured just before.
+func (b *bench) fixed(ctx context.Context, o options, rep *report) {
+	rates := []float64{o.rate}
+	if half := math.Floor(b.sameRate / 2); b.sameRate > 0 && half < o.rate {
+		rep.note("the engine's same-shape capacity here is %.1f starts/s, below %.0f/s: also measured at %.0f/s", b.sameRate, o.rate, max(half, 1))
+		rates = append(rates, max(half, 1))
+	}
+	for _, rate := range rates {
+		fmt.Printf("starts at a fixed %.0f a second for %v\n", rate, o.rateFor)
+		api := rep.add(fixedRate(ctx, fmt.Sprintf("API start @%.0f/s", rate), rate, o.rateFor,
+			func(ctx context.Context, i int) error { _, err := b.startCase(ctx, i, nil); return err }))
+		same := rep.add(fixedRate(ctx, fmt.Sprintf("engine same-shape @%.0f/s", rate), rate, o.rateFor,
+			func(ctx context.Context, i int) error { _, err := b.engineStart(ctx, nil); return err }))
+		rep.ratio(fmt.Sprintf("p99 API÷same-shape @%.0f/s", rate), api.P99ms/same.P99ms)
+		rep.ratio(fmt.Sprintf("p50 API÷same-shape @%.0f/s", rate), api.P50ms/same.P50ms)
+		rep.ratio(fmt.Sprintf("done/s API÷same-shape @%.0f/s", rate), safeDiv(api.PerSecond, same.PerSecond))
+	}
+}
+
+// actions: a note, and an agreement (proposed by one side, confirmed by
+// the other), beside raw updates of an engine workflow.
+func (b *bench) actions(ctx context.Context, o options, rep *report) error {
+	const clients = 16
+	fmt.Printf("actions, closed loop, %d clients\n", clients)
+	refs := make([]string, clients)
+	engines := make([]string, clients)
+	for i := range refs {
+		c, err := b.startCase(ctx, i, nil)
+		if err != nil {
+			return err
+		}
+		refs[i] = c.Ref
+		if engines[i], err = b.engineStart(ctx, nil); err != nil {
+			return err
+		}
+	}
+	note := rep.add(closedLoop(ctx, "API note", clients, o.warmup, o.duration,
+		func(ctx context.Context, i int) error { return b.note(ctx, i, refs[i]) }))
+	same := rep.add(closedLoop(ctx, "engine update, one activity", clients, o.warmup, o.duration,
+		func(ctx context.Context, i int) error { return b.engineTouch(ctx, engines[i], true) }))
+	raw := rep.add(closedLoop(ctx, "engine update, no activity", clients, o.warmup, o.duration,
+		func(ctx context.Context, i int) error { return b.engineTouch(ctx, engines[i], false) }))
+	rep.ratio("notes/s API÷same-shape update", note.PerSecond/same.PerSecond)
+	rep.ratio("notes/s API÷raw update", note.PerSecond/raw.PerSecond)
+	rep.ratio("note p99 API÷same-shape update", note.P99ms/same.P99ms)
+	rep.ratio("note p99 API÷raw update", note.P99ms/raw.P99ms)
+
+	// Agreements close their case: each client gets cases of its own.
+	per := o.actionCases
+	agreeRefs := make([][]string, clients)
+	for i := range agreeRefs {
+		for k := 0; k < per; k++ {
+			c, err := b.startCase(ctx, i, nil)
+			if err != nil {
+				return err
+			}
+			agreeRefs[i] = append(agreeRefs[i], c.Ref)
+		}
+	}
+	agree := rep.add(countedLoop(ctx, "API agreement (propose+confirm)", clients, per,
+		func(ctx context.Context, i, k int) error { return b.agree(ctx, i, agreeRefs[i][k]) }))
+	pair := rep.add(countedLoop(ctx, "engine two updates, one activity each", clients, per,
+		func(ctx context.Context, i, k int) error {
+			if err := b.engineTouch(ctx, engines[i], true); err != nil {
+				return err
+			}
+			return b.engineTouch(ctx, engines[i], true)
+		}))
+	rep.ratio("agreements/s API÷same-shape", agree.PerSecond/pair.PerSecond)
+	rep.ratio("agreement p99 API÷same-shape", agree.P99ms/pair.P99ms)
+	return ctx.Err()
+}
+
+func startProfile(dir, name string) (stop func(), err error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func loadavg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func safeDiv(a, b float64) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return a / b
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
+
+	"escalate/workflows"
+)
+
+// bench is what the phases share: the system, its callers' tokens, and a
+// counter that keeps every workflow ID and child reference unique.
+type bench struct {
+	sys        *system
+	http       *http.Client
+	raisers    []string // one token per client
+	respondent string   // the respondent's token (sam@nct.example)
+	partner    string   // a partnership token, for the report
+	seq        atomic.Int64
+	// sameRate is the engine's same-shape starts a second, closed loop,
+	// at the first client count.
+	sameRate float64
+}
+
+func newBench(sys *system, clients int) (*bench, error) {
+	b := &bench{sys: sys, http: &http.Client{
+		Timeout:   2 * time.Minute,
+		Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute},
+	}}
+	for i := 0; i < clients; i++ {
+		tok, err := b.token(fmt.Sprintf("Raiser %d", i), fmt.Sprintf("raiser-%d@nhft.example", i), "nhft", "practitioner")
+		if err != nil {
+			return nil, err
+		}
+		b.raisers = append(b.raisers, tok)
+	}
+	var err error
+	if b.respondent, err = b.token("Sam Social", "sam@nct.example", "nct", "practitioner"); err != nil {
+		return nil, err
+	}
+	if b.partner, err = b.token("Pat Partnership", "pat@nscp.example.org", "bench", "partnership"); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bench) token(name, email, agency, role string) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	code, err := b.call(context.Background(), "POST", "/v1/admin/tokens", benchAdminToken,
+		map[string]string{"name": name, "email": email, "agency": agency, "role": role}, &out)
+	if err != nil {
+		return "", err
+	}
+	if code != http.StatusCreated {
+		return "", fmt.Errorf("create token %s: %d", email, code)
+	}
+	return out.Token, nil
+}
+
+// call sends a JSON request to the API and decodes its answer into out.
+func (b *bench) call(ctx context.Context, method, path, token string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.sys.apiURL+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, err
+		}
+	}
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %.200s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, nil
+}
+
+// startCase opens a case through the API as client i; due, if set, is
+// its stage-1 deadline.
+func (b *bench) startCase(ctx context.Context, i int, due *time.Time) (workflows.Case, error) {
+	n := b.seq.Add(1)
+	body := map[string]any{
+		"policy": "bench", "child_ref": fmt.Sprintf("BENCH/%d", n), "category": "threshold-csc-assessment",
+		"summary":    "Referral judged below threshold; the health visitor disagrees.",
+		"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"},
+	}
+	if due != nil {
+		body["due_at"] = due.UTC().Format(time.RFC3339)
+	}
+	var c workflows.Case
+	_, err := b.call(ctx, "POST", "/v1/cases", b.raisers[i%len(b.raisers)], body, &c)
+	return c, err
+}
+
+func (b *bench) note(ctx context.Context, i int, ref string) error {
+	_, err := b.call(ctx, "POST", "/v1/cases/"+ref+"/notes", b.raisers[i%len(b.raisers)],
+		map[string]string{"text": "Called the duty social worker; waiting for a call back."}, nil)
+	return err
+}
+
+// agree proposes an agreed outcome as the raiser and confirms it as the
+// respondent: the case closes, agreed.
+func (b *bench) agree(ctx context.Context, i int, ref string) error {
+	if _, err := b.call(ctx, "POST", "/v1/cases/"+ref+"/agreement", b.raisers[i%len(b.raisers)],
+		map[string]any{"outcome": "Assessment to go ahead this week.", "learning": ""}, nil); err != nil {
+		return err
+	}
+	_, err := b.call(ctx, "POST", "/v1/cases/"+ref+"/agreement/confirm", b.respondent, nil, nil)
+	return err
+}
+
+// engineStart is the engine's update-with-start: a workflow started with
+// an update that runs one no-op activity, answered once it has run (the
+// shape of an escalate start, with nothing of escalate in it).
+func (b *bench) engineStart(ctx context.Context, due *time.Time) (string, error) {
+	id := fmt.Sprintf("engine-%d", b.seq.Add(1))
+	start := b.sys.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: id, TaskQueue: engineQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, engineWorkflow, EngineInput{DueAt: due})
+	h, err := b.sys.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: engineUpdate,
+			Args: []any{TouchInput{Activity: true}}, WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	if err != nil {
+		return "", err
+	}
+	return id, h.Get(ctx, nil)
+}
+
+// plainStart is client.ExecuteWorkflow: the start is accepted, nothing
+// waits for the workflow to run.
+func (b *bench) plainStart(ctx context.Context) error {
+	id := fmt.Sprintf("plain-%d", b.seq.Add(1))
+	_, err := b.sys.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: engineQueue}, engineWorkflow, EngineInput{})
+	return err
+}
+
+// engineUpdate sends one update to an engine workflow, answered once its
+// handler has finished (with the no-op activity, or with nothing).
+func (b *bench) engineTouch(ctx context.Context, id string, activity bool) error {
+	h, err := b.sys.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: engineUpdate,
+		Args: []any{TouchInput{Activity: activity}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err != nil {
+		return err
+	}
+	return h.Get(ctx, nil)
+}
+
+// getCase reads a case through the API as its respondent (a party to
+// every bench case).
+func (b *bench) getCase(ctx context.Context, ref string) error {
+	_, err := b.call(ctx, "GET", "/v1/cases/"+ref, b.respondent, nil, nil)
+	return err
+}
+
+// historySize is how many events a workflow's history holds and their
+// size in bytes as the server sends them.
+func (b *bench) historySize(ctx context.Context, id string) (events, bytes int, err error) {
+	it := b.sys.temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return 0, 0, err
+		}
+		events++
+		bytes += proto.Size(ev)
+	}
+	return events, bytes, nil
+}

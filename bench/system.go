@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
+
+	"escalate/activities"
+	"escalate/api"
+	"escalate/internal/testdb"
+	"escalate/policies"
+	"escalate/store"
+	"escalate/worker"
+	"escalate/workflows"
+)
+
+// system is one escalate, started from nothing for one bench run: a
+// Temporal dev server (bin/temporal) on free ports with its own SQLite
+// file, a fresh PostgreSQL database, an SMTP sink, and escalate's worker
+// and API in this process, as `escalate dev` runs them. The engine's own
+// workflow (engine.go) runs on the same dev server.
+type system struct {
+	dir      string
+	dev      *testsuite.DevServer
+	temporal client.Client
+	// apiTemporal is the API's own client.
+	apiTemporal client.Client
+	dsn         string // the administrator's URL of the bench database
+	appDSN      string
+	store       *store.Store  // the application's login, as the worker and API
+	admin       *store.Store  // the administrator's login, for the bench's own checks
+	db          *pgxpool.Pool // the administrator's, for the bench's own SQL
+	keys        *store.RecordKeys
+	key         string
+	smtp        *smtpSink
+	acts        *activities.Activities
+	worker      sdkworker.Worker
+	engine      sdkworker.Worker
+	apiURL      string
+	http        *http.Server
+	pols        *policies.Registry
+	log         *slog.Logger
+}
+
+const benchAdminToken = "bench-admin-token"
+
+type systemConfig struct {
+	temporalCLI string
+	databaseURL string
+	policyDir   string
+	keep        bool
+	apiWorker   bool // run escalate's worker in this process
+}
+
+func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
+	dir, err := os.MkdirTemp("", "escalate-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &system{dir: dir, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cli, err := filepath.Abs(cfg.temporalCLI)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(cli); err != nil {
+		return nil, fmt.Errorf("the Temporal CLI is needed at %s (make bin/temporal): %w", cli, err)
+	}
+	devLog, err := os.Create(filepath.Join(dir, "temporal.log"))
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	s.dev, err = testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
+		ExistingPath:  cli,
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietSDKLog{}},
+		DBFilename:    filepath.Join(dir, "temporal.db"),
+		LogLevel:      "error",
+		Stdout:        devLog,
+		Stderr:        devLog,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the Temporal dev server: %w", err)
+	}
+	s.temporal = s.dev.Client()
+	if err := worker.EnsureSearchAttributes(sctx, s.temporal, "default"); err != nil {
+		return nil, err
+	}
+
+	s.dsn = strings.Replace(cfg.databaseURL, "/postgres?", fmt.Sprintf("/escalate_bench_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e6), 1)
+	if s.dsn == cfg.databaseURL {
+		return nil, fmt.Errorf("-database-url must name the postgres database with a query string (…/postgres?sslmode=disable): the bench makes its own beside it")
+	}
+	if err := store.Prepare(sctx, s.dsn); err != nil {
+		return nil, fmt.Errorf("prepare the bench database: %w", err)
+	}
+	if s.key, err = store.NewRecordKey(); err != nil {
+		return nil, err
+	}
+	if s.keys, err = store.ParseRecordKeys(s.key); err != nil {
+		return nil, err
+	}
+	if s.admin, err = store.Open(sctx, s.dsn, store.Options{Keys: s.keys, UnsafeAllowPrivileged: true}); err != nil {
+		return nil, err
+	}
+	if s.db, err = pgxpool.New(sctx, s.dsn); err != nil {
+		return nil, err
+	}
+	if s.appDSN, err = store.AppURL(s.dsn); err != nil {
+		return nil, err
+	}
+	if s.store, err = store.Open(sctx, s.appDSN, store.Options{Keys: s.keys}); err != nil {
+		return nil, err
+	}
+
+	if s.smtp, err = startSMTPSink(); err != nil {
+		return nil, err
+	}
+	mailer, err := activities.NewSMTPMailer("smtp://"+s.smtp.Addr(), "escalate@bench.example")
+	if err != nil {
+		return nil, err
+	}
+	s.acts = &activities.Activities{Store: s.store, Temporal: s.temporal, Mailer: mailer,
+		Webhooks: activities.NewWebhookPoster(false), PublicURL: "http://escalate.bench", Log: s.log}
+	if cfg.apiWorker {
+		if err := s.startWorker(); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.startEngineWorker(); err != nil {
+		return nil, err
+	}
+
+	if s.pols, err = policies.Load(cfg.policyDir); err != nil {
+		return nil, err
+	}
+	// The API has a client of its own, as in `escalate api`, whose calls
+	// the bench times.
+	apiTemporal, err := client.Dial(client.Options{HostPort: s.dev.FrontendHostPort(), Namespace: "default", Logger: quietSDKLog{},
+		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(rpcs.interceptor())}}})
+	if err != nil {
+		return nil, err
+	}
+	s.apiTemporal = apiTemporal
+	handler := api.New(api.Config{Store: s.store, Temporal: apiTemporal, Policies: s.pols, AdminToken: benchAdminToken,
+		Log: s.log, WritesPerMinute: 0}).Handler()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+	s.apiURL = "http://" + ln.Addr().String()
+	return s, nil
+}
+
+// startWorker runs escalate's worker in this process, with the options
+// `escalate worker` runs with.
+func (s *system) startWorker() error {
+	w := sdkworker.New(s.temporal, workflows.TaskQueue, workerOptions())
+	worker.Register(w, s.acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start escalate's worker: %w", err)
+	}
+	s.worker = w
+	return nil
+}
+
+func (s *system) stopWorker() {
+	if s.worker != nil {
+		s.worker.Stop()
+		s.worker = nil
+	}
+}
+
+func (s *system) startEngineWorker() error {
+	w := newEngineWorker(s.temporal)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start the engine's worker: %w", err)
+	}
+	s.engine = w
+	return nil
+}
+
+func (s *system) close(keep bool) {
+	if s.http != nil {
+		_ = s.http.Close()
+	}
+	s.stopWorker()
+	if s.engine != nil {
+		s.engine.Stop()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+	if s.admin != nil {
+		s.admin.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
+	if s.smtp != nil {
+		s.smtp.Close()
+	}
+	if s.apiTemporal != nil {
+		s.apiTemporal.Close()
+	}
+	if s.dev != nil {
+		_ = s.dev.Stop()
+	}
+	if !keep {
+		if s.dsn != "" {
+			_ = testdb.Drop(context.Background(), s.dsn)
+		}
+		_ = os.RemoveAll(s.dir)
+	}
+}
+
+// benchPolicies writes the policies the bench runs under into dir:
+// Northamptonshire's procedure as it is, but with deadlines the raiser
+// may set alone ("either"), so every case of a storm can be given the
+// same stage deadline, as real cases get the same 17:00 one; and its
+// drill whose stages last an hour, so no deadline passes while starts
+// and actions are measured.
+func benchPolicies(repo, dir string) error {
+	doc, err := os.ReadFile(filepath.Join(repo, "policies", "northamptonshire.yaml"))
+	if err != nil {
+		return err
+	}
+	text := strings.Replace(string(doc), "\ndeadlines_agreed_by: both\n", "\ndeadlines_agreed_by: either\n", 1)
+	if text == string(doc) {
+		return fmt.Errorf("policies/northamptonshire.yaml: no `deadlines_agreed_by: both` line to change")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "northamptonshire.yaml"), []byte(text), 0o644); err != nil {
+		return err
+	}
+	drill := "# The bench's drill: every stage lasts an hour unless the case sets its deadline.\n" +
+		"id: bench\nref_prefix: BENCH\ndrill_of: northamptonshire\ndrill_within: 1 hour\n"
+	return os.WriteFile(filepath.Join(dir, "bench.yaml"), []byte(drill), 0o644)
+}
+
+// quietSDKLog discards the SDK's logs.
+type quietSDKLog struct{}
+
+func (quietSDKLog) Debug(string, ...any) {}
+func (quietSDKLog) Info(string, ...any)  {}
+func (quietSDKLog) Warn(string, ...any)  {}
+func (quietSDKLog) Error(string, ...any) {}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	return u.Redacted()
+}
+
+// Worker settings to try against worker.Options (flags -wf-pollers,
+// -act-pollers, -cache; 0 leaves escalate's own).
+var tryPollersWF, tryPollersAct, tryCache int
+
+func workerOptions() sdkworker.Options {
+	o := worker.Options()
+	if tryPollersWF > 0 {
+		o.MaxConcurrentWorkflowTaskPollers = tryPollersWF
+	}
+	if tryPollersAct > 0 {
+		o.MaxConcurrentActivityTaskPollers = tryPollersAct
+	}
+	return o
+}

@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS cases_learning;
+DROP INDEX IF EXISTS cases_open_policy_due;
