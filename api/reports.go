@@ -161,15 +161,8 @@ func parseReportTime(field, v string, loc *time.Location, end bool) (time.Time, 
 }
 
 // reportingYear is the reporting year (1 April to the next 1 April, local)
-// that t falls in.
-func reportingYear(t time.Time, loc *time.Location) (time.Time, time.Time) {
-	local := t.In(loc)
-	y := local.Year()
-	if local.Month() < time.April {
-		y--
-	}
-	return time.Date(y, time.April, 1, 0, 0, 0, 0, loc), time.Date(y+1, time.April, 1, 0, 0, 0, 0, loc)
-}
+// that t falls in: the store's one rule, which the meeting pack uses too.
+var reportingYear = store.ReportingYear
 
 // directoryAgencies are the agencies a policy lists (its agencies and its
 // escalation-contacts directory), once each.

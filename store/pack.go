@@ -490,24 +490,5 @@ LIMIT $10`, f.Policy, f.Status, f.Stage, f.Agency, f.Category, f.Overdue, f.Now,
 	if err != nil {
 		return nil, false, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflows.Case, error) {
-		var snap []byte
-		if err := r.Scan(&snap); err != nil {
-			return workflows.Case{}, err
-		}
-		var c workflows.Case
-		if err := json.Unmarshal(snap, &c); err != nil {
-			return workflows.Case{}, err
-		}
-		markOverdue(&c, f.Now)
-		return c, nil
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	more := len(list) > limit
-	if more {
-		list = list[:limit]
-	}
-	return list, more, nil
+	return collectPage(rows, f.Now, limit)
 }

@@ -793,26 +793,7 @@ func (s *Store) ListCases(ctx context.Context, v Viewer, f ListFilter) (_ []work
 	if err != nil {
 		return nil, false, err
 	}
-	cases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflows.Case, error) {
-		var snap []byte
-		if err := r.Scan(&snap); err != nil {
-			return workflows.Case{}, err
-		}
-		var c workflows.Case
-		if err := json.Unmarshal(snap, &c); err != nil {
-			return workflows.Case{}, err
-		}
-		markOverdue(&c, now)
-		return c, nil
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	more := len(cases) > limit
-	if more {
-		cases = cases[:limit]
-	}
-	return cases, more, nil
+	return collectPage(rows, now, limit)
 }
 
 // listCasesQuery is ListCases' query for the viewer and filter: the read
@@ -897,4 +878,29 @@ func (s *Store) RevokeToken(ctx context.Context, id string) (err error) {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// collectPage reads a page of case snapshots (one jsonb column a row, the
+// query asking for limit+1 rows), each marked overdue as of now; more says
+// a next page has at least one.
+func collectPage(rows pgx.Rows, now time.Time, limit int) (_ []workflows.Case, more bool, _ error) {
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflows.Case, error) {
+		var snap []byte
+		if err := r.Scan(&snap); err != nil {
+			return workflows.Case{}, err
+		}
+		var c workflows.Case
+		if err := json.Unmarshal(snap, &c); err != nil {
+			return workflows.Case{}, err
+		}
+		markOverdue(&c, now)
+		return c, nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(list) > limit {
+		return list[:limit], true, nil
+	}
+	return list, false, nil
 }
