@@ -324,8 +324,8 @@ func runServices(ctx context.Context, cfg config, log *slog.Logger, runWorker, r
 	if cfg.AdminToken == "" {
 		log.Warn("ESCALATE_ADMIN_TOKEN unset: no bootstrap admin, so no tokens can be created until it is set")
 	}
-	// The people's pages at /, beside the JSON API's paths, which are
-	// served as they were.
+	// The JSON API first: the pages below use its core and metrics, and it
+	// reads an admin's page session (for /codec) through them.
 	var pages *web.Server
 	apiServer := api.New(api.Config{Store: st, Temporal: tc, Policies: pols,
 		AdminToken: cfg.AdminToken, Log: log, WritesPerMinute: cfg.WritesPerMinute, WriteBurst: cfg.WriteBurst,
