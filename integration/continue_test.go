@@ -165,15 +165,7 @@ func TestContinueAsNewMidStageLosesNothing(t *testing.T) {
 			t.Errorf("note %d told no one", i)
 		}
 	}
-	var rec struct {
-		Verification struct {
-			Intact bool `json:"intact"`
-			Events int  `json:"events"`
-		} `json:"verification"`
-	}
-	if code := s.call("GET", "/v1/cases/"+c.Ref+"/record", raiser, nil, &rec); code != 200 || !rec.Verification.Intact || rec.Verification.Events != len(got.History) {
-		t.Errorf("record: %d %+v", code, rec)
-	}
+	s.checkRecord(t, c.Ref, raiser, len(got.History))
 
 	// The workflow ID is the reference throughout; the last run has the
 	// first run's memo and the case's search attributes, and its own
@@ -251,6 +243,21 @@ func (s *system) runs(t *testing.T, ctx context.Context, ref string) []*workflow
 		if time.Now().After(deadline) {
 			t.Fatalf("visibility does not list the current run of %s", ref)
 		}
+	}
+}
+
+// checkRecord asserts the case's record verifies: its hash chain intact
+// and holding exactly events events.
+func (s *system) checkRecord(t *testing.T, ref, token string, events int) {
+	t.Helper()
+	var rec struct {
+		Verification struct {
+			Intact bool `json:"intact"`
+			Events int  `json:"events"`
+		} `json:"verification"`
+	}
+	if code := s.call("GET", "/v1/cases/"+ref+"/record", token, nil, &rec); code != 200 || !rec.Verification.Intact || rec.Verification.Events != events {
+		t.Errorf("record: %d %+v", code, rec)
 	}
 }
 
@@ -416,15 +423,7 @@ func TestResetAndCancelAfterContinueAsNew(t *testing.T) {
 			t.Fatalf("the record has a gap or a repeat at %d: seq %d", i+1, ev.Seq)
 		}
 	}
-	var rec struct {
-		Verification struct {
-			Intact bool `json:"intact"`
-			Events int  `json:"events"`
-		} `json:"verification"`
-	}
-	if code := s.call("GET", "/v1/cases/"+c.Ref+"/record", raiser, nil, &rec); code != 200 || !rec.Verification.Intact || rec.Verification.Events != len(got.History) {
-		t.Errorf("record: %d %+v", code, rec)
-	}
+	s.checkRecord(t, c.Ref, raiser, len(got.History))
 	if dir := os.Getenv("ESCALATE_RECORD_HISTORY"); dir != "" {
 		if err := s.temporal.GetWorkflow(ctx, c.Ref, resp.GetRunId()).Get(ctx, nil); err == nil {
 			t.Fatal("the cancelled case's workflow ended without an error")
