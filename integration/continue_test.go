@@ -261,7 +261,9 @@ func (s *system) checkRecord(t *testing.T, ref, token string, events int) {
 	}
 }
 
-// recordRun saves one run's history for the replay tests, decrypted.
+// recordRun saves one run's history (runID "" for the current run) for the
+// replay tests. Saved decrypted: the replay tests read them with the
+// default converter, and testdata holds no real data.
 func recordRun(t *testing.T, c client.Client, id, runID, file string) {
 	t.Helper()
 	iter := c.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
