@@ -889,12 +889,7 @@ func (s *caseState) enterStage(ctx workflow.Context, n int, start time.Time, agr
 	entered.Text = text + s.awaitingNote()
 	due := s.c.Stage.DueAt
 	entered.DueAt = &due
-	for i := range s.c.History {
-		if s.c.History[i].Seq == entered.Seq {
-			s.c.History[i] = entered
-		}
-	}
-	return append([]Event{entered}, joined...)
+	return append([]Event{s.amend(entered)}, joined...)
 }
 
 // enterStep moves to step k of the current stage.
@@ -1029,8 +1024,13 @@ func (s *caseState) closing(ev Event, resolved bool) Event {
 	return s.amend(ev)
 }
 
-// amend puts ev's structured fields on its copy in the history.
+// amend puts ev's structured fields on its copy in the history. Only a
+// case started before lean cases keeps its history in the state; a lean
+// one has none to amend.
 func (s *caseState) amend(ev Event) Event {
+	if s.lean {
+		return ev
+	}
 	for i := len(s.c.History) - 1; i >= 0; i-- {
 		if s.c.History[i].Seq == ev.Seq {
 			s.c.History[i] = ev
