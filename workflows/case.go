@@ -64,6 +64,11 @@ type caseState struct {
 	// lapsed is the proposed deadline the last stage move dropped, until
 	// the move's record says so (lapseNote).
 	lapsed *PendingDeadline
+	// closures are the partnership closures the case received while it
+	// ran (closures.go), in the order they came; their dates are in
+	// policy.Closures and clock.Closures too. Part of the case's state:
+	// whatever carries the state to a new run must carry them.
+	closures []Closure
 	// closureCh receives the closures sent to the case, and
 	// applyingClosure counts the ones being applied: the workflow does not
 	// continue as new while either is non-empty.
@@ -518,6 +523,7 @@ func (s *caseState) continueAsNew(ctx workflow.Context, in CaseInput) error {
 		Runs:      s.runs + 1,
 		Deliver:   s.deferred,
 		Applied:   s.applied,
+		Closures:  s.closures,
 		Current:   s.current,
 	}
 	info := workflow.GetInfo(ctx)
@@ -546,6 +552,7 @@ func (s *caseState) carried(c CarriedState) {
 	s.runs = c.Runs
 	s.deferred = c.Deliver
 	s.applied = c.Applied
+	s.closures = c.Closures
 	s.current = c.Current
 	s.opened = true
 }

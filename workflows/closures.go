@@ -29,11 +29,10 @@ type ClosureInput struct {
 	By Person `json:"by"`
 }
 
-// Closure is a partnership closure as runs before this code carried it to
-// the next (CarriedState.Closures). A case keeps a closure's date in its
-// calendar (the policy snapshot's closures, carried with the policy, and
-// the clock's); its reason is in the partnership's list of closures and,
-// where it moved a deadline, in the case's record.
+// Closure is a partnership closure a case received while it ran, kept in
+// the workflow's state (caseState.closures) so that it survives with the
+// case: its date is also in the case's calendar (the policy snapshot's
+// closures and the clock's).
 type Closure struct {
 	Date   string `json:"date"`
 	Reason string `json:"reason"`
@@ -99,8 +98,8 @@ func (s *caseState) applyClosure(ctx workflow.Context, in ClosureInput) {
 		return
 	}
 	saved := s.save()
-	policy, clock := s.policy, s.clock
-	s.addClosure(in.Date)
+	policy, clock, closures := s.policy, s.clock, s.closures
+	s.addClosure(Closure{Date: in.Date, Reason: in.Reason})
 	ev, moved := s.moveDeadlineForClosure(ctx, in)
 	if !moved {
 		log.Info("closure added to the case's calendar; the deadline does not move", "ref", s.c.Ref, "date", in.Date,
@@ -111,7 +110,7 @@ func (s *caseState) applyClosure(ctx workflow.Context, in ClosureInput) {
 		// Not recorded: the case stays exactly as it was, without the
 		// closure, so that sending it again applies it.
 		s.restore(saved)
-		s.policy, s.clock = policy, clock
+		s.policy, s.clock, s.closures = policy, clock, closures
 		log.Error("closure not applied: its record failed", "ref", s.c.Ref, "date", in.Date, "error", err)
 		return
 	}
@@ -123,13 +122,14 @@ func (s *caseState) hasClosure(date string) bool {
 	return slices.Contains(s.policy.Closures, date)
 }
 
-// addClosure puts a closure date into the case's calendar: the policy
-// snapshot's closures (which MaxDue and any later stage count with, and
-// which continue-as-new carries with the policy) and the clock's. New
-// slices each time: the old ones may be shared with a saved copy.
-func (s *caseState) addClosure(date string) {
-	s.policy.Closures = policies.MergeClosures(s.policy.Closures, date)
-	s.clock.Closures = policies.MergeClosures(s.clock.Closures, date)
+// addClosure puts a closure into the case's calendar: the state's list of
+// closures received, the policy snapshot's closures (which MaxDue and any
+// later stage count with) and the clock's. New slices each time: the old
+// ones may be shared with a saved copy.
+func (s *caseState) addClosure(c Closure) {
+	s.closures = append(slices.Clip(s.closures), c)
+	s.policy.Closures = policies.MergeClosures(s.policy.Closures, c.Date)
+	s.clock.Closures = policies.MergeClosures(s.clock.Closures, c.Date)
 }
 
 // moveDeadlineForClosure recomputes the running stage's (step's, level's)

@@ -320,10 +320,9 @@ type CarriedState struct {
 	// repeats an update after the workflow continued as new (its answer
 	// was lost) gets the first answer rather than a second change.
 	Applied []AppliedUpdate `json:"applied,omitempty"`
-	// Closures were the partnership closures the case received while it
-	// ran. No longer written: nothing read them, and their dates travel
-	// in the policy snapshot (its Closures), which is what the calendar
-	// counts with. Kept so that carried states written before decode.
+	// Closures are the partnership closures the case received while it
+	// ran; their dates travel in the policy snapshot too (its Closures),
+	// which is what the calendar counts with.
 	Closures []Closure `json:"closures,omitempty"`
 	// Current: the case started with every versioned change of its time
 	// at once (caseState.current), so the next run asks for none of them.
