@@ -411,35 +411,34 @@ func (s *caseState) loop(ctx workflow.Context) error {
 			}
 			continue
 		}
-		if remindAt, ok := s.reminderDue(); ok {
-			// Wait for the reminder first; GetVersion marks the change for
-			// cases that started before reminders existed.
-			if s.current || workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
-				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), wake)
-				if err != nil {
-					return err
-				}
-				if fired {
-					if err := s.onTurn(ctx, changed, s.remind); err != nil {
-						return err
-					}
-				}
-				continue
+		if remindAt, ok := s.reminderDue(); ok && s.remindsBeforeDeadline(ctx) {
+			// Wait for the reminder first.
+			fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), wake)
+			if err == nil && fired {
+				err = s.onTurn(ctx, changed, s.remind)
 			}
-		}
-		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), wake)
-		if err != nil {
-			return err
-		}
-		if !fired {
+			if err != nil {
+				return err
+			}
 			continue
 		}
-		if err := s.onTurn(ctx, changed, s.deadlinePassed); err != nil {
+		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), wake)
+		if err == nil && fired {
+			err = s.onTurn(ctx, changed, s.deadlinePassed)
+		}
+		if err != nil {
 			return err
 		}
 	}
 
 	return nil
+}
+
+// remindsBeforeDeadline: the case waits for a stage's reminder before its
+// deadline. Asked only when a reminder is due: GetVersion marks the change
+// for cases that started before reminders existed, at the first one.
+func (s *caseState) remindsBeforeDeadline(ctx workflow.Context) bool {
+	return s.current || workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1
 }
 
 // cancelled closes a case whose workflow an operator cancelled in Temporal
