@@ -40,17 +40,17 @@ func (a *Activities) SendDigest(ctx context.Context, in workflows.SendDigestInpu
 	}
 	res := workflows.DigestResult{To: to, From: from.In(loc).Format(time.DateOnly), Until: until.Add(-time.Nanosecond).In(loc).Format(time.DateOnly),
 		Raised: pack.Current.Raised, MessageID: "digest." + in.RunID + "@escalate"}
-	link := strings.TrimRight(a.PublicURL, "/") + "/partnership/pack?" + url.Values{"policy": {pol.ID}, "from": {res.From}, "to": {res.Until}}.Encode()
-	next := store.NextMeeting(meetings, in.At, loc)
-	if in.NextMeeting != "" {
-		next = in.NextMeeting
-	}
-	m := DigestMail(pol.Name, pol.BusinessOffice.Name, to, link, since, next, res, pack)
-	m.MessageID = res.MessageID
 	if a.Mailer == nil {
 		a.logger().Warn("digest not mailed: no SMTP_URL", "policy", pol.ID, "to", to)
 		return res, nil
 	}
+	link := strings.TrimRight(a.PublicURL, "/") + "/partnership/pack?" + url.Values{"policy": {pol.ID}, "from": {res.From}, "to": {res.Until}}.Encode()
+	next := in.NextMeeting
+	if next == "" {
+		next = store.NextMeeting(meetings, in.At, loc)
+	}
+	m := DigestMail(pol.Name, pol.BusinessOffice.Name, to, link, since, next, res, pack)
+	m.MessageID = res.MessageID
 	if err := a.Mailer.Send(ctx, m); err != nil {
 		return workflows.DigestResult{}, fmt.Errorf("mail the digest to %s: %w", to, err)
 	}

@@ -54,15 +54,7 @@ func TestCaseCancelledInTemporal(t *testing.T) {
 		!strings.Contains(last.Text, "Reason: Duplicate of an earlier case raised by mistake") {
 		t.Errorf("last event %+v", last)
 	}
-	var rec struct {
-		Verification struct {
-			Intact bool `json:"intact"`
-			Events int  `json:"events"`
-		} `json:"verification"`
-	}
-	if code := s.call("GET", "/v1/cases/"+c.Ref+"/record", raiser, nil, &rec); code != 200 || !rec.Verification.Intact || rec.Verification.Events != len(got.History) {
-		t.Errorf("record: %d %+v", code, rec)
-	}
+	s.checkRecord(t, c.Ref, raiser, len(got.History))
 	var eb errorBody
 	if code := s.call("POST", "/v1/cases/"+c.Ref+"/notes", raiser, map[string]string{"text": "x"}, &eb); code != 409 || !strings.Contains(eb.Error.Message, "cancelled") {
 		t.Errorf("note on a cancelled case: %d %+v", code, eb)

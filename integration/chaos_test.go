@@ -22,7 +22,6 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"escalate/activities"
-	"escalate/store"
 	"escalate/worker"
 	"escalate/workflows"
 )
@@ -257,19 +256,7 @@ func TestHelperChaosWorker(t *testing.T) {
 	if addr == "" {
 		return // run only as the child process
 	}
-	ctx := context.Background()
-	keys, err := store.ParseRecordKeys(os.Getenv("RECORD_KEY"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, os.Getenv("ESCALATE_CHAOS_WORKER_DSN"), store.Options{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := client.Dial(*withCodec(&client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger()}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, tc := childWorkerDeps(t, addr, os.Getenv("ESCALATE_CHAOS_WORKER_DSN"))
 	mailer, err := activities.NewSMTPMailer("smtp://"+os.Getenv("ESCALATE_CHAOS_WORKER_SMTP"), "escalate@test.example")
 	if err != nil {
 		t.Fatal(err)

@@ -165,15 +165,7 @@ func TestContinueAsNewMidStageLosesNothing(t *testing.T) {
 			t.Errorf("note %d told no one", i)
 		}
 	}
-	var rec struct {
-		Verification struct {
-			Intact bool `json:"intact"`
-			Events int  `json:"events"`
-		} `json:"verification"`
-	}
-	if code := s.call("GET", "/v1/cases/"+c.Ref+"/record", raiser, nil, &rec); code != 200 || !rec.Verification.Intact || rec.Verification.Events != len(got.History) {
-		t.Errorf("record: %d %+v", code, rec)
-	}
+	s.checkRecord(t, c.Ref, raiser, len(got.History))
 
 	// The workflow ID is the reference throughout; the last run has the
 	// first run's memo and the case's search attributes, and its own
@@ -254,7 +246,51 @@ func (s *system) runs(t *testing.T, ctx context.Context, ref string) []*workflow
 	}
 }
 
-// recordRun saves one run's history for the replay tests, decrypted.
+// reset resets the case's run runID ("" for the current run) to the
+// workflow task that finished at event resetAt, updates and signals not
+// reapplied, and waits until the new run is the case's running current run
+// (before anyone acts on it). It returns the new run's ID.
+func (s *system) reset(t *testing.T, ctx context.Context, ref, runID string, resetAt int64, requestID string) string {
+	t.Helper()
+	resp, err := s.temporal.WorkflowService().ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: ref, RunId: runID},
+		Reason: "restore after a fault", WorkflowTaskFinishEventId: resetAt, RequestId: requestID,
+		ResetReapplyExcludeTypes: []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
+			enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		d, err := s.temporal.DescribeWorkflowExecution(ctx, ref, "")
+		if err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() == resp.GetRunId() &&
+			d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return resp.GetRunId()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset run %s is not the current run: %v", resp.GetRunId(), err)
+		}
+	}
+}
+
+// checkRecord asserts the case's record verifies: its hash chain intact
+// and holding exactly events events.
+func (s *system) checkRecord(t *testing.T, ref, token string, events int) {
+	t.Helper()
+	var rec struct {
+		Verification struct {
+			Intact bool `json:"intact"`
+			Events int  `json:"events"`
+		} `json:"verification"`
+	}
+	if code := s.call("GET", "/v1/cases/"+ref+"/record", token, nil, &rec); code != 200 || !rec.Verification.Intact || rec.Verification.Events != events {
+		t.Errorf("record: %d %+v", code, rec)
+	}
+}
+
+// recordRun saves one run's history (runID "" for the current run) for the
+// replay tests. Saved decrypted: the replay tests read them with the
+// default converter, and testdata holds no real data.
 func recordRun(t *testing.T, c client.Client, id, runID, file string) {
 	t.Helper()
 	iter := c.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -350,25 +386,7 @@ func TestResetAndCancelAfterContinueAsNew(t *testing.T) {
 		t.Fatalf("the case continued again before the reset (limit %d events too low for this test)", continueLimit)
 	}
 	before := s.eventCount(t, c.Ref)
-	resp, err := s.temporal.WorkflowService().ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
-		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: c.Ref, RunId: current},
-		Reason: "restore after a fault", WorkflowTaskFinishEventId: resetAt, RequestId: "reset-continued-1",
-		ResetReapplyExcludeTypes: []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
-			enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		d, err := s.temporal.DescribeWorkflowExecution(ctx, c.Ref, "")
-		if err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() == resp.GetRunId() &&
-			d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reset run %s is not the current run: %v", resp.GetRunId(), err)
-		}
-	}
+	resetRun := s.reset(t, ctx, c.Ref, current, resetAt, "reset-continued-1")
 	if code := s.call("POST", "/v1/cases/"+c.Ref+"/notes", raiser, map[string]string{"text": "After the reset"}, &after); code != 200 {
 		t.Fatalf("note after the reset: %d", code)
 	}
@@ -391,7 +409,7 @@ func TestResetAndCancelAfterContinueAsNew(t *testing.T) {
 		t.Errorf("note after the reset %+v", note)
 	}
 
-	_, err = s.temporal.WorkflowService().RequestCancelWorkflowExecution(ctx, &workflowservice.RequestCancelWorkflowExecutionRequest{
+	_, err := s.temporal.WorkflowService().RequestCancelWorkflowExecution(ctx, &workflowservice.RequestCancelWorkflowExecutionRequest{
 		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: c.Ref},
 		Identity: "ops-oncall@webui", Reason: "Raised in error",
 	})
@@ -416,19 +434,11 @@ func TestResetAndCancelAfterContinueAsNew(t *testing.T) {
 			t.Fatalf("the record has a gap or a repeat at %d: seq %d", i+1, ev.Seq)
 		}
 	}
-	var rec struct {
-		Verification struct {
-			Intact bool `json:"intact"`
-			Events int  `json:"events"`
-		} `json:"verification"`
-	}
-	if code := s.call("GET", "/v1/cases/"+c.Ref+"/record", raiser, nil, &rec); code != 200 || !rec.Verification.Intact || rec.Verification.Events != len(got.History) {
-		t.Errorf("record: %d %+v", code, rec)
-	}
+	s.checkRecord(t, c.Ref, raiser, len(got.History))
 	if dir := os.Getenv("ESCALATE_RECORD_HISTORY"); dir != "" {
-		if err := s.temporal.GetWorkflow(ctx, c.Ref, resp.GetRunId()).Get(ctx, nil); err == nil {
+		if err := s.temporal.GetWorkflow(ctx, c.Ref, resetRun).Get(ctx, nil); err == nil {
 			t.Fatal("the cancelled case's workflow ended without an error")
 		}
-		recordRun(t, s.temporal, c.Ref, resp.GetRunId(), filepath.Join(dir, "continue-as-new-then-reset-and-cancelled.json"))
+		recordRun(t, s.temporal, c.Ref, resetRun, filepath.Join(dir, "continue-as-new-then-reset-and-cancelled.json"))
 	}
 }

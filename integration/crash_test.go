@@ -40,6 +40,26 @@ func (c *crashingActivities) RecordEvents(ctx context.Context, in workflows.Reco
 	return res, err
 }
 
+// childWorkerDeps opens, for a worker run as a child process of the test
+// binary, the store (keyed from RECORD_KEY) and the Temporal client with
+// the payload codec.
+func childWorkerDeps(t *testing.T, temporalAddr, dsn string) (*store.Store, client.Client) {
+	t.Helper()
+	keys, err := store.ParseRecordKeys(os.Getenv("RECORD_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), dsn, store.Options{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := client.Dial(*withCodec(&client.Options{HostPort: temporalAddr, Namespace: "default", Logger: quietLogger()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, tc
+}
+
 // TestHelperCrashingWorker is not a test: TestWorkerKilledAfterWrite runs
 // the test binary again as this worker process, which it kills.
 func TestHelperCrashingWorker(t *testing.T) {
@@ -47,19 +67,7 @@ func TestHelperCrashingWorker(t *testing.T) {
 	if addr == "" {
 		return // run only as the child process
 	}
-	ctx := context.Background()
-	keys, err := store.ParseRecordKeys(os.Getenv("RECORD_KEY"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, os.Getenv("ESCALATE_CRASH_WORKER_DSN"), store.Options{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := client.Dial(*withCodec(&client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger()}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, tc := childWorkerDeps(t, addr, os.Getenv("ESCALATE_CRASH_WORKER_DSN"))
 	w := sdkworker.New(tc, workflows.TaskQueue, sdkworker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	w.RegisterActivity(&crashingActivities{&activities.Activities{Store: st, Log: quietSlog()}})

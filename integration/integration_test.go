@@ -23,7 +23,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"escalate/activities"
 	"escalate/api"
@@ -580,31 +579,7 @@ func recordHistory(t *testing.T, c client.Client, id, name string) {
 	if dir == "" {
 		return
 	}
-	iter := c.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var hist historyJSON
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Saved decrypted: the replay tests read them with the default
-		// converter, and testdata holds no real data.
-		if err := decodePayloads(ev); err != nil {
-			t.Fatal(err)
-		}
-		b, err := protojson.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, b)
-	}
-	b, err := json.MarshalIndent(hist, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	recordRun(t, c, id, "", filepath.Join(dir, name+".json"))
 }
 
 type historyJSON struct {

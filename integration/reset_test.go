@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 
 	"escalate/workflows"
 )
@@ -56,26 +54,8 @@ func TestResetRunNumbersAfterTheRecord(t *testing.T) {
 		}
 	}
 	before := s.eventCount(t, c.Ref)
-	resp, err := s.temporal.WorkflowService().ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
-		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: c.Ref},
-		Reason: "restore after a fault", WorkflowTaskFinishEventId: resetAt, RequestId: "reset-test-1",
-		ResetReapplyExcludeTypes: []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
-			enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The reset run is the case's current run before anyone acts on it.
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		d, err := s.temporal.DescribeWorkflowExecution(ctx, c.Ref, "")
-		if err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() == resp.GetRunId() &&
-			d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reset run %s is not the current run: %v", resp.GetRunId(), err)
-		}
-	}
+	s.reset(t, ctx, c.Ref, "", resetAt, "reset-test-1")
 	var answer struct {
 		workflows.Case
 		Error struct{ Code, Message string } `json:"error"`

@@ -86,14 +86,16 @@ func DigestSpec(meetings []string, now time.Time, loc *time.Location) (client.Sc
 	return spec, workflows.DigestMonthly
 }
 
-// SyncAll brings every partnership's digest schedule in step.
+// SyncAll brings every partnership's digest schedule in step, each from
+// the same instant.
 func (d *DigestSchedules) SyncAll(ctx context.Context) error {
+	now := d.now()
 	var errs []error
 	for _, p := range d.Policies.All() {
 		if p.Drill || p.BusinessOffice.Email == "" {
 			continue
 		}
-		if err := d.Sync(ctx, p.ID); err != nil {
+		if err := d.sync(ctx, p, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -107,10 +109,18 @@ func (d *DigestSchedules) Sync(ctx context.Context, policyID string) error {
 	if !ok {
 		return fmt.Errorf("digest schedule: unknown policy %q", policyID)
 	}
-	now := time.Now()
+	return d.sync(ctx, p, d.now())
+}
+
+func (d *DigestSchedules) now() time.Time {
 	if d.Now != nil {
-		now = d.Now()
+		return d.Now()
 	}
+	return time.Now()
+}
+
+// sync is Sync for a policy already looked up, at now.
+func (d *DigestSchedules) sync(ctx context.Context, p policies.Policy, now time.Time) error {
 	loc := time.UTC
 	if clk, err := p.Clock(); err == nil && clk.Location != nil {
 		loc = clk.Location

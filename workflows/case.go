@@ -411,35 +411,34 @@ func (s *caseState) loop(ctx workflow.Context) error {
 			}
 			continue
 		}
-		if remindAt, ok := s.reminderDue(); ok {
-			// Wait for the reminder first; GetVersion marks the change for
-			// cases that started before reminders existed.
-			if s.current || workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1 {
-				fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), wake)
-				if err != nil {
-					return err
-				}
-				if fired {
-					if err := s.onTurn(ctx, changed, s.remind); err != nil {
-						return err
-					}
-				}
-				continue
+		if remindAt, ok := s.reminderDue(); ok && s.remindsBeforeDeadline(ctx) {
+			// Wait for the reminder first.
+			fired, err := s.waitUntil(ctx, remindAt, fmt.Sprintf("stage %d reminder", s.c.Stage.Number), wake)
+			if err == nil && fired {
+				err = s.onTurn(ctx, changed, s.remind)
 			}
-		}
-		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), wake)
-		if err != nil {
-			return err
-		}
-		if !fired {
+			if err != nil {
+				return err
+			}
 			continue
 		}
-		if err := s.onTurn(ctx, changed, s.deadlinePassed); err != nil {
+		fired, err := s.waitUntil(ctx, s.c.Stage.DueAt, fmt.Sprintf("stage %d deadline %s", s.c.Stage.Number, s.localTime(s.c.Stage.DueAt)), wake)
+		if err == nil && fired {
+			err = s.onTurn(ctx, changed, s.deadlinePassed)
+		}
+		if err != nil {
 			return err
 		}
 	}
 
 	return nil
+}
+
+// remindsBeforeDeadline: the case waits for a stage's reminder before its
+// deadline. Asked only when a reminder is due: GetVersion marks the change
+// for cases that started before reminders existed, at the first one.
+func (s *caseState) remindsBeforeDeadline(ctx workflow.Context) bool {
+	return s.current || workflow.GetVersion(ctx, "stage-reminders", workflow.DefaultVersion, 1) == 1
 }
 
 // cancelled closes a case whose workflow an operator cancelled in Temporal
@@ -889,12 +888,7 @@ func (s *caseState) enterStage(ctx workflow.Context, n int, start time.Time, agr
 	entered.Text = text + s.awaitingNote()
 	due := s.c.Stage.DueAt
 	entered.DueAt = &due
-	for i := range s.c.History {
-		if s.c.History[i].Seq == entered.Seq {
-			s.c.History[i] = entered
-		}
-	}
-	return append([]Event{entered}, joined...)
+	return append([]Event{s.amend(entered)}, joined...)
 }
 
 // enterStep moves to step k of the current stage.
@@ -1029,8 +1023,13 @@ func (s *caseState) closing(ev Event, resolved bool) Event {
 	return s.amend(ev)
 }
 
-// amend puts ev's structured fields on its copy in the history.
+// amend puts ev's structured fields on its copy in the history. Only a
+// case started before lean cases keeps its history in the state; a lean
+// one has none to amend.
 func (s *caseState) amend(ev Event) Event {
+	if s.lean {
+		return ev
+	}
 	for i := len(s.c.History) - 1; i >= 0; i-- {
 		if s.c.History[i].Seq == ev.Seq {
 			s.c.History[i] = ev

@@ -102,20 +102,25 @@ type EventMeaning struct {
 	Fields []string
 }
 
+// The fields the events of one kind carry: entering a stage (step, level),
+// making a stage move, closing the case. A reset, entering its stage from
+// no other, carries enterFields without from_stage.
+var (
+	enterFields = []string{"from_stage", "to_stage", "move", "step", "level", "due_at", "agreed"}
+	moveFields  = []string{"from_stage", "to_stage", "move"}
+	closeFields = []string{"resolved", "closed_status"}
+)
+
 // Vocabulary is what each event type means and the fields it carries: the
 // one description of the record's events (a test checks every type is
 // here and that the workflow sets what it says).
 var Vocabulary = map[string]EventMeaning{
-	EventOpened: {"The disagreement was raised.", nil},
-	EventStageEntered: {"The case entered a stage (or the next management level of a repeating one), at its opening or by a move.",
-		[]string{"from_stage", "to_stage", "move", "step", "level", "due_at", "agreed"}},
-	EventStepEntered: {"The case moved on to the next step of its stage.",
-		[]string{"from_stage", "to_stage", "move", "step", "level", "due_at", "agreed"}},
-	EventEscalated: {"A person, or the deadline, escalated the case: to a later stage, the next step or the next level. The entered event follows.",
-		[]string{"from_stage", "to_stage", "move"}},
-	EventReminder: {"The stage's deadline is coming: its people were reminded.", nil},
-	EventDeadlinePassed: {"The stage's (step's) deadline passed without a written outcome. With a move, what the deadline did follows; without one, the stage stays open, overdue.",
-		[]string{"from_stage", "to_stage", "move"}},
+	EventOpened:            {"The disagreement was raised.", nil},
+	EventStageEntered:      {"The case entered a stage (or the next management level of a repeating one), at its opening or by a move.", enterFields},
+	EventStepEntered:       {"The case moved on to the next step of its stage.", enterFields},
+	EventEscalated:         {"A person, or the deadline, escalated the case: to a later stage, the next step or the next level. The entered event follows.", moveFields},
+	EventReminder:          {"The stage's deadline is coming: its people were reminded.", nil},
+	EventDeadlinePassed:    {"The stage's (step's) deadline passed without a written outcome. With a move, what the deadline did follows; without one, the stage stays open, overdue.", moveFields},
 	EventDeadlineChanged:   {"A shorter deadline for the current stage was agreed (by one side, or confirmed by both).", []string{"due_at"}},
 	EventDeadlineProposed:  {"One side proposed a deadline that takes effect when the other side confirms it.", nil},
 	EventDeadlineMoved:     {"A closure date moved the current stage's deadline later.", []string{"due_at"}},
@@ -123,16 +128,15 @@ var Vocabulary = map[string]EventMeaning{
 	EventContact:           {"A person now acts for one side at a stage.", nil},
 	EventPartyJoined:       {"An adviser joined the case for the procedure.", nil},
 	EventMeeting:           {"A meeting of the stage was recorded, or offered and declined.", nil},
-	EventSentBack:          {"The partnership's review sent the case back to an earlier stage. The entered event follows.", []string{"from_stage", "to_stage", "move"}},
+	EventSentBack:          {"The partnership's review sent the case back to an earlier stage. The entered event follows.", moveFields},
 	EventReviewConfirmed:   {"The partnership's review confirmed the earlier stages were followed.", nil},
 	EventAgreementProposed: {"One side proposed the written outcome.", nil},
-	EventAgreementConfirm:  {"The other side confirmed the agreement: the case is closed, resolved.", []string{"resolved", "closed_status"}},
+	EventAgreementConfirm:  {"The other side confirmed the agreement: the case is closed, resolved.", closeFields},
 	EventAgreementRejected: {"The proposed agreement was rejected; the case stays open.", nil},
-	EventWithdrawn:         {"The raiser's side withdrew: the case is closed.", []string{"resolved", "closed_status"}},
-	EventOutcome:           {"The partnership recorded its outcome (or recommendations): the case is closed, resolved or not.", []string{"resolved", "closed_status"}},
-	EventCancelled:         {"An operator cancelled the case's workflow in Temporal: the case is closed.", []string{"resolved", "closed_status"}},
-	EventReset: {"An operator reset the case's workflow in Temporal: the case goes on from the stage it stood at then.",
-		[]string{"to_stage", "move", "step", "level", "due_at", "agreed"}},
+	EventWithdrawn:         {"The raiser's side withdrew: the case is closed.", closeFields},
+	EventOutcome:           {"The partnership recorded its outcome (or recommendations): the case is closed, resolved or not.", closeFields},
+	EventCancelled:         {"An operator cancelled the case's workflow in Temporal: the case is closed.", closeFields},
+	EventReset:             {"An operator reset the case's workflow in Temporal: the case goes on from the stage it stood at then.", enterFields[1:]},
 }
 
 // EntersStage reports whether an event starts a stage, step or level on
