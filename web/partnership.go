@@ -359,8 +359,11 @@ func (s *Server) addMeeting(c *gin.Context, me cases.Principal) {
 	if !ok {
 		return
 	}
-	d := meetingsData{Day: strings.TrimSpace(c.PostForm("day")), Month: strings.TrimSpace(c.PostForm("month")), Year: strings.TrimSpace(c.PostForm("year"))}
+	d := meetingsData{Day: c.PostForm("day"), Month: c.PostForm("month"), Year: c.PostForm("year")}
 	date, problem := meetingDate(d.Day, d.Month, d.Year, s.now().In(zoneOf(pol)))
+	if problem != "" && !(dateField(d.Day) && dateField(d.Month) && dateField(d.Year)) {
+		d.Day, d.Month, d.Year = "", "", "" // not shown back: not a date anyone typed
+	}
 	if problem != "" {
 		s.showMeetings(c, me, pol, http.StatusBadRequest, d, []fieldError{{Field: "meeting-day", Message: problem}})
 		return
@@ -423,6 +426,10 @@ func policyQuery(me cases.Principal, p policies.Policy) string {
 // meetingDate reads a GOV.UK date input: a real date, not more than a year
 // ago nor more than five years ahead.
 func meetingDate(day, month, year string, now time.Time) (string, string) {
+	if !dateField(day) || !dateField(month) || !dateField(year) {
+		return "", "The date of the meeting must be a real date, like 14 10 2026"
+	}
+	day, month, year = strings.TrimSpace(day), strings.TrimSpace(month), strings.TrimSpace(year)
 	if day == "" && month == "" && year == "" {
 		return "", "Enter the date of the meeting"
 	}
@@ -442,6 +449,11 @@ func meetingDate(day, month, year string, now time.Time) (string, string) {
 	}
 	return t.Format(time.DateOnly), ""
 }
+
+// dateField: a day, month or year as typed, before its spaces are
+// trimmed: short, one line (a control character is refused, never trimmed
+// away into a date).
+func dateField(v string) bool { return len(v) <= 16 && cleanLine(v) }
 
 // ---- the pack ----
 
