@@ -162,13 +162,20 @@ func validStep(step string) bool {
 	return ok
 }
 
-func (s *Server) raiseQuestion(c *gin.Context, me cases.Principal) {
+// stepDraft reads the step the path names (404 if none) and the session's
+// draft; false when it answered.
+func (s *Server) stepDraft(c *gin.Context) (string, draft, bool) {
 	step := c.Param("step")
 	if !validStep(step) {
 		s.errorPage(c, http.StatusNotFound)
-		return
+		return "", draft{}, false
 	}
 	d, ok := s.loadDraft(c)
+	return step, d, ok
+}
+
+func (s *Server) raiseQuestion(c *gin.Context, me cases.Principal) {
+	step, d, ok := s.stepDraft(c)
 	if !ok {
 		return
 	}
@@ -318,12 +325,7 @@ func fieldsOf(err error, step string) error {
 }
 
 func (s *Server) raiseAnswer(c *gin.Context, me cases.Principal) {
-	step := c.Param("step")
-	if !validStep(step) {
-		s.errorPage(c, http.StatusNotFound)
-		return
-	}
-	d, ok := s.loadDraft(c)
+	step, d, ok := s.stepDraft(c)
 	if !ok {
 		return
 	}
