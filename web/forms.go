@@ -101,11 +101,8 @@ func (s *Server) failed(c *gin.Context, err error) {
 			return
 		}
 	}
-	var te *store.TimeoutError
-	if store.IsUnavailable(err) || asTimeout(err, &te) || cases.TimedOut(err) || cases.TemporalUnavailable(err) {
-		s.log.Warn("page: dependency unavailable", "request_id", requestID(c), "error", err)
-		c.Header("Retry-After", "5")
-		s.errorPage(c, http.StatusServiceUnavailable)
+	if storeDown(err) || cases.TimedOut(err) || cases.TemporalUnavailable(err) {
+		s.unavailable(c, "page: dependency unavailable", err)
 		return
 	}
 	s.log.Error("page: change failed", "request_id", requestID(c), "error", err)
