@@ -162,11 +162,7 @@ func (s *Server) policy(id string) (*policies.Policy, *time.Location) {
 	if !ok {
 		return nil, london
 	}
-	loc := london
-	if clk, err := p.Clock(); err == nil && clk.Location != nil {
-		loc = clk.Location
-	}
-	return &p, loc
+	return &p, zoneOf(p)
 }
 
 func agencyName(pol *policies.Policy, id string) string {

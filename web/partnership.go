@@ -123,6 +123,8 @@ func (s *Server) policyChoices(me cases.Principal) []policyChoice {
 	return out
 }
 
+// zoneOf is the policy's time zone (London if its clock cannot be read):
+// the one place it is derived, s.policy's too.
 func zoneOf(p policies.Policy) *time.Location {
 	if clk, err := p.Clock(); err == nil && clk.Location != nil {
 		return clk.Location
@@ -297,7 +299,7 @@ func (s *Server) partnershipCases(c *gin.Context, me cases.Principal) {
 	d.More = more
 	for _, cs := range list {
 		r := partnershipRow{caseRow: s.row(cs, me), Raiser: agencyName(&pol, cs.Raiser.Agency), Respondent: agencyName(&pol, cs.Respondent.Agency),
-			Raised: cs.CreatedAt.In(loc).Format("2 January 2006")}
+			Raised: longDate(cs.CreatedAt, loc)}
 		r.Category = cs.Category
 		if cat, ok := pol.Category(cs.Category); ok {
 			r.Category = cat.Label

@@ -349,7 +349,7 @@ func buildPackView(pol policies.Policy, p store.Pack, per period, now time.Time)
 		case store.LearningProposedAgreement:
 			src = "Proposed outcome, not yet confirmed"
 		}
-		v.Learning = append(v.Learning, learningRow{Ref: l.Ref, When: l.At.In(loc).Format("2 January 2006"), Stage: itoa(l.Stage),
+		v.Learning = append(v.Learning, learningRow{Ref: l.Ref, When: longDate(l.At, loc), Stage: itoa(l.Stage),
 			Category: catLabel(l.Category), Source: src, Text: l.Learning})
 	}
 	v.EarlierLearning = len(ye.Learning)
