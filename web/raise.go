@@ -416,29 +416,22 @@ func (s *Server) raiseAnswer(c *gin.Context, me cases.Principal) {
 		return
 	}
 	next := d.firstUnanswered()
-	if !change && indexOf(step)+1 < len(raiseSteps) && indexOf(raiseSteps[indexOf(step)+1]) <= indexOf(next) {
-		next = raiseSteps[indexOf(step)+1]
+	if i := indexOf(step) + 1; !change && i < len(raiseSteps) && i <= indexOf(next) {
+		next = raiseSteps[i]
 	}
 	c.Redirect(http.StatusSeeOther, "/raise/"+next)
 }
 
+// firstField is the field a step's refusal as a whole links to.
 func firstField(step string) string {
-	switch step {
-	case "partnership":
-		return "policy"
-	case "category":
-		return "category"
-	case "child":
-		return "child_ref"
-	case "summary":
-		return "summary"
-	case "professional":
-		return "resp_name"
-	case "urgent":
-		return "urgent"
+	if f, ok := stepField[step]; ok {
+		return f
 	}
 	return "main-content"
 }
+
+var stepField = map[string]string{"partnership": "policy", "category": "category", "child": "child_ref", "summary": "summary",
+	"professional": "resp_name", "urgent": "urgent"}
 
 // raiseSubmit raises the case from "Check your answers", with the draft's
 // key: sent twice, it is one case.
