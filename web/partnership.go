@@ -208,13 +208,23 @@ type partnershipCasesData struct {
 	Status, Stage, Agency, Cat   string
 	Overdue                      bool
 	From, To                     string
-	StatusChoices                []struct{ Value, Label string }
+	StatusChoices                []choice
 	Stages, Agencies, Categories []choice
 	Rows                         []partnershipRow
 	More                         bool
 }
 
 type choice struct{ Value, Label string }
+
+// inChoices: v is one of the choices' values.
+func inChoices(v string, in []choice) bool {
+	for _, ch := range in {
+		if ch.Value == v {
+			return true
+		}
+	}
+	return false
+}
 
 type partnershipRow struct {
 	caseRow
@@ -243,26 +253,11 @@ func (s *Server) partnershipCases(c *gin.Context, me cases.Principal) {
 	}
 	f := store.PartnershipFilter{Policy: pol.ID, Now: s.now(), Limit: partnershipListLimit, Overdue: d.Overdue}
 	var errs []fieldError
-	known := func(v string, in []choice) bool {
-		for _, ch := range in {
-			if ch.Value == v {
-				return true
-			}
-		}
-		return v == ""
+	known := func(v string, in []choice) bool { return v == "" || inChoices(v, in) } // "": not filtered
+	if !inChoices(d.Status, statusChoices) {
+		errs = append(errs, fieldError{Field: "status", Message: "Choose a status from the list"})
 	}
-	switch {
-	case d.Status == "any":
-	case d.Status == "open" || d.Status == "closed":
-		f.Status = d.Status
-	default:
-		ok := false
-		for _, ch := range statusChoices {
-			ok = ok || ch.Value == d.Status
-		}
-		if !ok {
-			errs = append(errs, fieldError{Field: "status", Message: "Choose a status from the list"})
-		}
+	if d.Status != "any" {
 		f.Status = d.Status
 	}
 	if !known(d.Stage, d.Stages) {
