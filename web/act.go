@@ -325,9 +325,8 @@ func (s *Server) actionSend(c *gin.Context, me cases.Principal) {
 		_, err = svc.Act(core(c), me, ref, act, key)
 	}
 	if err != nil {
-		errs, status, ok := refusal(err, actionFields, firstFieldOf[a.Slug])
-		if !ok || status == http.StatusNotFound || status == http.StatusForbidden || status == http.StatusServiceUnavailable {
-			s.failed(c, err)
+		errs, status, ok := s.formRefusal(c, err, actionFields, firstFieldOf[a.Slug])
+		if !ok {
 			return
 		}
 		s.showAction(c, me, form, status, errs)

@@ -389,9 +389,8 @@ func (s *Server) raiseAnswer(c *gin.Context, me cases.Principal) {
 		}
 	}
 	if problem != nil {
-		errs, status, ok := refusal(problem, raiseFields, firstField(step))
+		errs, status, ok := s.formRefusal(c, problem, raiseFields, firstField(step))
 		if !ok {
-			s.failed(c, problem)
 			return
 		}
 		s.renderQuestion(c, me, step, d, change, status, errs)
@@ -442,9 +441,8 @@ func (s *Server) raiseSubmit(c *gin.Context, me cases.Principal, d draft) {
 	}
 	cs, err := s.cfg.Cases.Start(core(c), me, d.request(), "draft-"+d.Key)
 	if err != nil {
-		errs, status, ok := refusal(err, raiseFields, "main-content")
-		if !ok || status == http.StatusNotFound || status == http.StatusForbidden || status == http.StatusServiceUnavailable {
-			s.failed(c, err)
+		errs, status, ok := s.formRefusal(c, err, raiseFields, "main-content")
+		if !ok {
 			return
 		}
 		for i := range errs {
