@@ -216,6 +216,14 @@ type partnershipCasesData struct {
 
 type choice struct{ Value, Label string }
 
+// categoryLabel is a category's label in the policy (its id if unknown).
+func categoryLabel(pol policies.Policy, id string) string {
+	if c, ok := pol.Category(id); ok {
+		return c.Label
+	}
+	return id
+}
+
 // inChoices: v is one of the choices' values.
 func inChoices(v string, in []choice) bool {
 	for _, ch := range in {
@@ -293,13 +301,8 @@ func (s *Server) partnershipCases(c *gin.Context, me cases.Principal) {
 	}
 	d.More = more
 	for _, cs := range list {
-		r := partnershipRow{caseRow: s.row(cs, me), Raiser: agencyName(&pol, cs.Raiser.Agency), Respondent: agencyName(&pol, cs.Respondent.Agency),
-			Raised: longDate(cs.CreatedAt, loc)}
-		r.Category = cs.Category
-		if cat, ok := pol.Category(cs.Category); ok {
-			r.Category = cat.Label
-		}
-		d.Rows = append(d.Rows, r)
+		d.Rows = append(d.Rows, partnershipRow{caseRow: s.row(cs, me), Raiser: agencyName(&pol, cs.Raiser.Agency),
+			Respondent: agencyName(&pol, cs.Respondent.Agency), Category: categoryLabel(pol, cs.Category), Raised: longDate(cs.CreatedAt, loc)})
 	}
 	s.renderPartnership(c, http.StatusOK, "partnership_cases", "The partnership's cases", d, nil)
 }

@@ -110,12 +110,7 @@ func buildPackView(pol policies.Policy, p store.Pack, per period, now time.Time)
 
 	// Escalations per month, by category.
 	cats := pol.Categories
-	catLabel := func(id string) string {
-		if c, ok := pol.Category(id); ok {
-			return c.Label
-		}
-		return id
-	}
+	catLabel := func(id string) string { return categoryLabel(pol, id) }
 	// The months' table and chart show the categories of the period's
 	// cases (all of them would be a dozen columns); the next section lists
 	// every category beside a year earlier.
