@@ -121,9 +121,7 @@ type actionData struct {
 	Stages   []option
 	Repeat   bool
 	Urgent   bool
-	Meeting  string
 	CaseRev  bool
-	Loc      string
 	Proposal *proposalView
 	Pending  string
 	StepSide string
@@ -161,11 +159,11 @@ func (s *Server) showAction(c *gin.Context, me cases.Principal, form map[string]
 		form = map[string]string{}
 	}
 	d := actionData{Action: a, Case: cs, FormKey: newSecret(), Form: form, MySide: side(cs, me.Email),
-		Either: cases.ActsForEitherSide(me, cs), Urgent: cs.Urgent, Loc: loc.String(), StepSide: cases.StepInSide(me, cs)}
+		Either: cases.ActsForEitherSide(me, cs), Urgent: cs.Urgent, StepSide: cases.StepInSide(me, cs)}
 	d.Where, _ = whereItStands(cs, pol, loc)
 	if pol != nil {
 		cur, _ := pol.Stage(cs.Stage.Number)
-		d.Repeat, d.Meeting, d.CaseRev = cur.Repeat, cur.Meeting, cur.RecordCaseReview
+		d.Repeat, d.CaseRev = cur.Repeat, cur.RecordCaseReview
 		if next, ok := pol.Stage(cs.Stage.Number + 1); ok {
 			d.Evidence = next.EvidenceRequired
 		}
