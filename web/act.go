@@ -121,9 +121,7 @@ type actionData struct {
 	Stages   []option
 	Repeat   bool
 	Urgent   bool
-	Meeting  string
 	CaseRev  bool
-	Loc      string
 	Proposal *proposalView
 	Pending  string
 	StepSide string
@@ -161,19 +159,17 @@ func (s *Server) showAction(c *gin.Context, me cases.Principal, form map[string]
 		form = map[string]string{}
 	}
 	d := actionData{Action: a, Case: cs, FormKey: newSecret(), Form: form, MySide: side(cs, me.Email),
-		Either: cases.ActsForEitherSide(me, cs), Urgent: cs.Urgent, Loc: loc.String(), StepSide: cases.StepInSide(me, cs)}
+		Either: cases.ActsForEitherSide(me, cs), Urgent: cs.Urgent, StepSide: cases.StepInSide(me, cs)}
 	d.Where, _ = whereItStands(cs, pol, loc)
 	if pol != nil {
 		cur, _ := pol.Stage(cs.Stage.Number)
-		d.Repeat, d.Meeting, d.CaseRev = cur.Repeat, cur.Meeting, cur.RecordCaseReview
+		d.Repeat, d.CaseRev = cur.Repeat, cur.RecordCaseReview
 		if next, ok := pol.Stage(cs.Stage.Number + 1); ok {
 			d.Evidence = next.EvidenceRequired
 		}
 		for _, st := range pol.Stages {
-			switch {
-			case a.Slug == "escalate" && st.Number > cs.Stage.Number:
-				d.Stages = append(d.Stages, option{Value: strconv.Itoa(st.Number), Label: fmt.Sprintf("Stage %d: %s", st.Number, st.Name)})
-			case a.Slug == "review" && st.Number < cs.Stage.Number:
+			// Escalating offers the stages after this one; a review, those before.
+			if (a.Slug == "escalate" && st.Number > cs.Stage.Number) || (a.Slug == "review" && st.Number < cs.Stage.Number) {
 				d.Stages = append(d.Stages, option{Value: strconv.Itoa(st.Number), Label: fmt.Sprintf("Stage %d: %s", st.Number, st.Name)})
 			}
 		}
@@ -240,7 +236,12 @@ func (s *Server) actionSend(c *gin.Context, me cases.Principal) {
 	for _, f := range formFields {
 		form[f] = strings.TrimSpace(postForm(c, f))
 	}
-	_, loc := s.policyOfRef(c, ref)
+	// One read of the case for the form's time zone and the sender's side.
+	cs, known := s.caseOfRef(c, ref)
+	loc := london
+	if known {
+		_, loc = s.policy(cs.Policy)
+	}
 	svc := s.cfg.Cases
 	var act cases.Action
 	var err error
@@ -249,8 +250,8 @@ func (s *Server) actionSend(c *gin.Context, me cases.Principal) {
 		act, err = svc.Note(me, cases.NoteRequest{Text: form["text"]})
 	case "contact":
 		sd := form["side"]
-		if sd == "" {
-			sd = s.mySide(c, me, ref)
+		if sd == "" && known {
+			sd = side(cs, me.Email)
 		}
 		act, err = svc.Contact(me, cases.ContactRequest{Side: sd, Name: form["name"], Email: form["email"], Role: form["role"]})
 	case "step-in":
@@ -322,9 +323,8 @@ func (s *Server) actionSend(c *gin.Context, me cases.Principal) {
 		_, err = svc.Act(core(c), me, ref, act, key)
 	}
 	if err != nil {
-		errs, status, ok := refusal(err, actionFields, firstFieldOf[a.Slug])
-		if !ok || status == http.StatusNotFound || status == http.StatusForbidden || status == http.StatusServiceUnavailable {
-			s.failed(c, err)
+		errs, status, ok := s.formRefusal(c, err, actionFields, firstFieldOf[a.Slug])
+		if !ok {
 			return
 		}
 		s.showAction(c, me, form, status, errs)
@@ -334,29 +334,15 @@ func (s *Server) actionSend(c *gin.Context, me cases.Principal) {
 	c.Redirect(http.StatusSeeOther, "/cases/"+ref+"?done="+a.Slug)
 }
 
-// policyOfRef is the time zone of case ref's policy (London if it cannot
-// be read: the core reads the case again and refuses what it must).
-func (s *Server) policyOfRef(c *gin.Context, ref string) (*policies.Policy, *time.Location) {
+// caseOfRef reads case ref for the form's time zone and the sender's side;
+// false if it cannot be read (then London and no side: the core reads the
+// case again and refuses what it must).
+func (s *Server) caseOfRef(c *gin.Context, ref string) (workflows.Case, bool) {
 	if !refPattern.MatchString(ref) {
-		return nil, london
+		return workflows.Case{}, false
 	}
 	cs, err := s.st.GetCase(c.Request.Context(), ref)
-	if err != nil {
-		return nil, london
-	}
-	return s.policy(cs.Policy)
-}
-
-// mySide is the side of case ref me is on ("" if none: the core refuses).
-func (s *Server) mySide(c *gin.Context, me cases.Principal, ref string) string {
-	if !refPattern.MatchString(ref) {
-		return ""
-	}
-	cs, err := s.st.GetCase(c.Request.Context(), ref)
-	if err != nil {
-		return ""
-	}
-	return side(cs, me.Email)
+	return cs, err == nil
 }
 
 func yesNo(v string) *bool {

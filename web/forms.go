@@ -70,6 +70,19 @@ func refusal(err error, fields fieldMap, first string) (errs []fieldError, statu
 	return errs, status, true
 }
 
+// formRefusal is refusal for a form shown again with its error summary;
+// a refusal with nothing to show on the form (not found, forbidden,
+// unavailable) or an error that is no refusal is answered by failed, and
+// ok is false.
+func (s *Server) formRefusal(c *gin.Context, err error, fields fieldMap, first string) ([]fieldError, int, bool) {
+	errs, status, ok := refusal(err, fields, first)
+	if !ok || status == http.StatusNotFound || status == http.StatusForbidden || status == http.StatusServiceUnavailable {
+		s.failed(c, err)
+		return nil, 0, false
+	}
+	return errs, status, true
+}
+
 func upperFirst(s string) string {
 	if s == "" {
 		return s
@@ -96,16 +109,12 @@ func (s *Server) failed(c *gin.Context, err error) {
 					Lines: []string{"The service that records changes did not answer in time.", "Open the case again in a minute to see whether it was recorded before trying again: sending the same form again records it once."}}, nil)
 			return
 		case cases.Unavailable:
-			c.Header("Retry-After", "5")
-			s.errorPage(c, http.StatusServiceUnavailable)
+			s.unavailable(c, "page: core unavailable", err)
 			return
 		}
 	}
-	var te *store.TimeoutError
-	if store.IsUnavailable(err) || asTimeout(err, &te) || cases.TimedOut(err) || cases.TemporalUnavailable(err) {
-		s.log.Warn("page: dependency unavailable", "request_id", requestID(c), "error", err)
-		c.Header("Retry-After", "5")
-		s.errorPage(c, http.StatusServiceUnavailable)
+	if storeDown(err) || cases.TimedOut(err) || cases.TemporalUnavailable(err) {
+		s.unavailable(c, "page: dependency unavailable", err)
 		return
 	}
 	s.log.Error("page: change failed", "request_id", requestID(c), "error", err)

@@ -367,3 +367,76 @@ func TestPolicyContactsFollowTheirLinks(t *testing.T) {
 		t.Error("a link was mailed to an address nobody knows")
 	}
 }
+
+// The action forms refuse, before the core is asked: a person of another
+// agency (404, as if the case were not there), a manager or the
+// partnership sending an action the core does not give them, and dates
+// with control characters, invalid UTF-8 or huge values (an error summary
+// linked to the date).
+func TestCaseActionFormsRefuse(t *testing.T) {
+	f := newFixture(t, "http://escalate.test")
+	f.addCase("NSCP-2026-00001", "hana@nhft.example", "nhft", "sam@nct.example", "nct")
+	f.addCase("NSCP-2026-00002", "ann@police.example", "northants-police", "bob@nct.example", "nct")
+	f.addPerson("Mo Manager", "mo@nct.example", "nct", "manager")
+	f.addPerson("Pat Partnership", "pat@nscp.example", "northamptonshire", "partnership")
+	before, err := f.st.GetCase(context.Background(), "NSCP-2026-00001")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ann := f.browser()
+	ann.signIn("ann@police.example", "")
+	own := ann.get("/cases/NSCP-2026-00002/do/note")
+	if own.status != http.StatusOK {
+		t.Fatalf("ann's own note form: %d", own.status)
+	}
+	for _, slug := range []string{"note", "withdraw", "escalate"} {
+		if p := ann.post("/cases/NSCP-2026-00001/do/"+slug, url.Values{"csrf_token": {own.csrf(t)}, "form_key": {own.formKey(t)},
+			"text": {"x"}, "reason": {"x"}}); p.status != http.StatusNotFound {
+			t.Errorf("another agency's %s: %d", slug, p.status)
+		}
+	}
+	for _, who := range []string{"mo@nct.example", "pat@nscp.example"} {
+		b := f.browser()
+		b.signIn(who, "")
+		tok := b.get("/cases/NSCP-2026-00001").csrf(t)
+		for _, slug := range []string{"withdraw", "deadline", "confirm"} {
+			p := b.post("/cases/NSCP-2026-00001/do/"+slug, url.Values{"csrf_token": {tok}, "form_key": {newSecret()}, "reason": {"x"},
+				"due_at-day": {"1"}, "due_at-month": {"2"}, "due_at-year": {"2027"}})
+			// The manager is refused by the access rule here; the
+			// partnership may act on the case, so the workflow's own
+			// validators refuse, and with Temporal down here the page says
+			// it could not ask (503). Never a success.
+			if p.status < 400 || (who == "mo@nct.example" && p.status == http.StatusServiceUnavailable) {
+				t.Errorf("%s sending %s: %d", who, slug, p.status)
+			}
+		}
+	}
+
+	hana := f.browser()
+	hana.signIn("hana@nhft.example", "")
+	form := hana.get("/cases/NSCP-2026-00001/do/deadline")
+	if form.status != http.StatusOK {
+		t.Fatalf("deadline form: %d", form.status)
+	}
+	huge := strings.Repeat("1", 10000) // within the body's limit: the form's own refusal
+	for name, bad := range map[string]url.Values{
+		"control character": {"due_at-day": {"1\x00"}, "due_at-month": {"2"}, "due_at-year": {"2027"}},
+		"escape":            {"due_at-day": {"1"}, "due_at-month": {"\x1b2"}, "due_at-year": {"2027"}},
+		"invalid UTF-8":     {"due_at-day": {"1"}, "due_at-month": {"2"}, "due_at-year": {"20\xff27"}},
+		"huge day":          {"due_at-day": {huge}, "due_at-month": {"2"}, "due_at-year": {"2027"}},
+		"huge time":         {"due_at-day": {"1"}, "due_at-month": {"2"}, "due_at-year": {"2027"}, "due_at-time": {huge}},
+	} {
+		bad.Set("csrf_token", form.csrf(t))
+		bad.Set("form_key", form.formKey(t))
+		bad.Set("reason", "The review needs the school's records.")
+		p := hana.post("/cases/NSCP-2026-00001/do/deadline", bad)
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "govuk-error-summary") || !strings.Contains(p.body, `href="#due_at-day"`) {
+			t.Errorf("deadline with a %s: %d", name, p.status)
+		}
+	}
+	after, err := f.st.GetCase(context.Background(), "NSCP-2026-00001")
+	if err != nil || after.Version != before.Version || len(after.History) != len(before.History) || after.PendingDeadline != nil || after.Status != before.Status {
+		t.Errorf("a refused action changed the case: %+v -> %+v (%v)", before, after, err)
+	}
+}

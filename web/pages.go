@@ -39,7 +39,7 @@ func (s *Server) signedOut(c *gin.Context) {
 
 // statusChoices are the list's status filter: open (not yet closed, the
 // default), any, or one status.
-var statusChoices = []struct{ Value, Label string }{
+var statusChoices = []choice{
 	{"open", "Open"},
 	{"closed", "Closed"},
 	{"any", "Any status"},
@@ -58,7 +58,7 @@ type caseRow struct {
 type casesData struct {
 	Status      string
 	OnlyOverdue bool
-	Choices     []struct{ Value, Label string }
+	Choices     []choice
 	Rows        []caseRow
 	More        bool
 	Whose       string
@@ -69,11 +69,7 @@ const listLimit = 100
 
 func (s *Server) yourCases(c *gin.Context, me cases.Principal) {
 	status := c.DefaultQuery("status", "open")
-	known := false
-	for _, ch := range statusChoices {
-		known = known || ch.Value == status
-	}
-	if !known {
+	if !inChoices(status, statusChoices) {
 		s.errorPage(c, http.StatusBadRequest)
 		return
 	}
@@ -162,11 +158,7 @@ func (s *Server) policy(id string) (*policies.Policy, *time.Location) {
 	if !ok {
 		return nil, london
 	}
-	loc := london
-	if clk, err := p.Clock(); err == nil && clk.Location != nil {
-		loc = clk.Location
-	}
-	return &p, loc
+	return &p, zoneOf(p)
 }
 
 func agencyName(pol *policies.Policy, id string) string {

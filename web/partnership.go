@@ -123,6 +123,8 @@ func (s *Server) policyChoices(me cases.Principal) []policyChoice {
 	return out
 }
 
+// zoneOf is the policy's time zone (London if its clock cannot be read):
+// the one place it is derived, s.policy's too.
 func zoneOf(p policies.Policy) *time.Location {
 	if clk, err := p.Clock(); err == nil && clk.Location != nil {
 		return clk.Location
@@ -206,13 +208,31 @@ type partnershipCasesData struct {
 	Status, Stage, Agency, Cat   string
 	Overdue                      bool
 	From, To                     string
-	StatusChoices                []struct{ Value, Label string }
+	StatusChoices                []choice
 	Stages, Agencies, Categories []choice
 	Rows                         []partnershipRow
 	More                         bool
 }
 
 type choice struct{ Value, Label string }
+
+// categoryLabel is a category's label in the policy (its id if unknown).
+func categoryLabel(pol policies.Policy, id string) string {
+	if c, ok := pol.Category(id); ok {
+		return c.Label
+	}
+	return id
+}
+
+// inChoices: v is one of the choices' values.
+func inChoices(v string, in []choice) bool {
+	for _, ch := range in {
+		if ch.Value == v {
+			return true
+		}
+	}
+	return false
+}
 
 type partnershipRow struct {
 	caseRow
@@ -241,26 +261,11 @@ func (s *Server) partnershipCases(c *gin.Context, me cases.Principal) {
 	}
 	f := store.PartnershipFilter{Policy: pol.ID, Now: s.now(), Limit: partnershipListLimit, Overdue: d.Overdue}
 	var errs []fieldError
-	known := func(v string, in []choice) bool {
-		for _, ch := range in {
-			if ch.Value == v {
-				return true
-			}
-		}
-		return v == ""
+	known := func(v string, in []choice) bool { return v == "" || inChoices(v, in) } // "": not filtered
+	if !inChoices(d.Status, statusChoices) {
+		errs = append(errs, fieldError{Field: "status", Message: "Choose a status from the list"})
 	}
-	switch {
-	case d.Status == "any":
-	case d.Status == "open" || d.Status == "closed":
-		f.Status = d.Status
-	default:
-		ok := false
-		for _, ch := range statusChoices {
-			ok = ok || ch.Value == d.Status
-		}
-		if !ok {
-			errs = append(errs, fieldError{Field: "status", Message: "Choose a status from the list"})
-		}
+	if d.Status != "any" {
 		f.Status = d.Status
 	}
 	if !known(d.Stage, d.Stages) {
@@ -296,13 +301,8 @@ func (s *Server) partnershipCases(c *gin.Context, me cases.Principal) {
 	}
 	d.More = more
 	for _, cs := range list {
-		r := partnershipRow{caseRow: s.row(cs, me), Raiser: agencyName(&pol, cs.Raiser.Agency), Respondent: agencyName(&pol, cs.Respondent.Agency),
-			Raised: cs.CreatedAt.In(loc).Format("2 January 2006")}
-		r.Category = cs.Category
-		if cat, ok := pol.Category(cs.Category); ok {
-			r.Category = cat.Label
-		}
-		d.Rows = append(d.Rows, r)
+		d.Rows = append(d.Rows, partnershipRow{caseRow: s.row(cs, me), Raiser: agencyName(&pol, cs.Raiser.Agency),
+			Respondent: agencyName(&pol, cs.Respondent.Agency), Category: categoryLabel(pol, cs.Category), Raised: longDate(cs.CreatedAt, loc)})
 	}
 	s.renderPartnership(c, http.StatusOK, "partnership_cases", "The partnership's cases", d, nil)
 }
@@ -359,8 +359,11 @@ func (s *Server) addMeeting(c *gin.Context, me cases.Principal) {
 	if !ok {
 		return
 	}
-	d := meetingsData{Day: strings.TrimSpace(c.PostForm("day")), Month: strings.TrimSpace(c.PostForm("month")), Year: strings.TrimSpace(c.PostForm("year"))}
+	d := meetingsData{Day: c.PostForm("day"), Month: c.PostForm("month"), Year: c.PostForm("year")}
 	date, problem := meetingDate(d.Day, d.Month, d.Year, s.now().In(zoneOf(pol)))
+	if problem != "" && !(dateField(d.Day) && dateField(d.Month) && dateField(d.Year)) {
+		d.Day, d.Month, d.Year = "", "", "" // not shown back: not a date anyone typed
+	}
 	if problem != "" {
 		s.showMeetings(c, me, pol, http.StatusBadRequest, d, []fieldError{{Field: "meeting-day", Message: problem}})
 		return
@@ -423,6 +426,10 @@ func policyQuery(me cases.Principal, p policies.Policy) string {
 // meetingDate reads a GOV.UK date input: a real date, not more than a year
 // ago nor more than five years ahead.
 func meetingDate(day, month, year string, now time.Time) (string, string) {
+	if !dateField(day) || !dateField(month) || !dateField(year) {
+		return "", "The date of the meeting must be a real date, like 14 10 2026"
+	}
+	day, month, year = strings.TrimSpace(day), strings.TrimSpace(month), strings.TrimSpace(year)
 	if day == "" && month == "" && year == "" {
 		return "", "Enter the date of the meeting"
 	}
@@ -442,6 +449,11 @@ func meetingDate(day, month, year string, now time.Time) (string, string) {
 	}
 	return t.Format(time.DateOnly), ""
 }
+
+// dateField: a day, month or year as typed, before its spaces are
+// trimmed: short, one line (a control character is refused, never trimmed
+// away into a date).
+func dateField(v string) bool { return len(v) <= 16 && cleanLine(v) }
 
 // ---- the pack ----
 

@@ -110,12 +110,7 @@ func buildPackView(pol policies.Policy, p store.Pack, per period, now time.Time)
 
 	// Escalations per month, by category.
 	cats := pol.Categories
-	catLabel := func(id string) string {
-		if c, ok := pol.Category(id); ok {
-			return c.Label
-		}
-		return id
-	}
+	catLabel := func(id string) string { return categoryLabel(pol, id) }
 	// The months' table and chart show the categories of the period's
 	// cases (all of them would be a dozen columns); the next section lists
 	// every category beside a year earlier.
@@ -349,7 +344,7 @@ func buildPackView(pol policies.Policy, p store.Pack, per period, now time.Time)
 		case store.LearningProposedAgreement:
 			src = "Proposed outcome, not yet confirmed"
 		}
-		v.Learning = append(v.Learning, learningRow{Ref: l.Ref, When: l.At.In(loc).Format("2 January 2006"), Stage: itoa(l.Stage),
+		v.Learning = append(v.Learning, learningRow{Ref: l.Ref, When: longDate(l.At, loc), Stage: itoa(l.Stage),
 			Category: catLabel(l.Category), Source: src, Text: l.Learning})
 	}
 	v.EarlierLearning = len(ye.Learning)

@@ -63,26 +63,23 @@ func (v *packView) PDF() ([]byte, error) {
 			}
 			return rest
 		}
-		pdf.SetFont("Helvetica", "B", 8)
-		pdf.SetFillColor(243, 242, 241)
-		for i, c := range cols {
-			align := "R"
-			if i == 0 {
-				align = "L"
-			}
-			pdf.CellFormat(w(i), 6, t(clip(c, 28)), "B", 0, align, true, 0, "")
-		}
-		pdf.Ln(-1)
-		pdf.SetFont("Helvetica", "", 8)
-		for _, r := range rows {
-			for i, c := range r {
+		// row writes one row: the label left, the figures right.
+		row := func(cells []string, height float64, limit int, fill bool) {
+			for i, c := range cells {
 				align := "R"
 				if i == 0 {
 					align = "L"
 				}
-				pdf.CellFormat(w(i), 5.5, t(clip(c, 60)), "B", 0, align, false, 0, "")
+				pdf.CellFormat(w(i), height, t(clip(c, limit)), "B", 0, align, fill, 0, "")
 			}
 			pdf.Ln(-1)
+		}
+		pdf.SetFont("Helvetica", "B", 8)
+		pdf.SetFillColor(243, 242, 241)
+		row(cols, 6, 28, true)
+		pdf.SetFont("Helvetica", "", 8)
+		for _, r := range rows {
+			row(r, 5.5, 60, false)
 		}
 		pdf.Ln(4)
 	}

@@ -209,3 +209,106 @@ func TestPartnershipPagesAccess(t *testing.T) {
 		t.Errorf("admin, unknown policy: %d", pg.status)
 	}
 }
+
+// The meeting forms refuse, with nothing kept: a practitioner, a manager
+// and another partnership (adding or removing); a POST without its CSRF
+// token; control characters, invalid UTF-8 and huge values in the date
+// (an error summary); a removal that names no date.
+func TestMeetingFormsRefuse(t *testing.T) {
+	f := newFixture(t, "http://escalate.test")
+	f.addCase("NSCP-2026-00001", "hana@nhft.example", "nhft", "sam@nct.example", "Northamptonshire Children's Trust (children's social care)")
+	f.addToken("t-pat", "Pat Lead", "pat@nscp.example", "northamptonshire", "partnership")
+	f.addToken("t-dee", "Dee Devon", "dee@devon.example", "devon", "partnership")
+	f.addToken("t-mo", "Mo Manager", "mo@nct.example", "nct", "manager")
+	ctx := context.Background()
+	digests := &fakeDigests{}
+	f.srv.cfg.Digests = digests
+	kept := f.clock.Now().AddDate(0, 2, 0).Format("2006-01-02")
+	if err := f.st.AddMeeting(ctx, "northamptonshire", kept, "pat@nscp.example"); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func(when string) {
+		t.Helper()
+		ms, err := f.st.Meetings(ctx, "northamptonshire")
+		if err != nil || len(ms) != 1 || ms[0] != kept {
+			t.Errorf("%s: meetings %v %v, want only %s", when, ms, err, kept)
+		}
+		if ms, _ := f.st.Meetings(ctx, "devon"); len(ms) != 0 {
+			t.Errorf("%s: devon's meetings %v", when, ms)
+		}
+		if len(digests.syncs) != 0 {
+			t.Errorf("%s: digest synced %v", when, digests.syncs)
+		}
+	}
+
+	for _, who := range []string{"hana@nhft.example", "mo@nct.example"} {
+		b := f.browser()
+		b.signIn(who, "")
+		tok := b.get("/cases").csrf(t)
+		if pg := b.post("/partnership/meetings", url.Values{"csrf_token": {tok}, "policy": {"northamptonshire"}, "day": {"1"}, "month": {"2"}, "year": {"2027"}}); pg.status != http.StatusForbidden {
+			t.Errorf("%s adding a meeting: %d", who, pg.status)
+		}
+		if pg := b.post("/partnership/meetings/remove", url.Values{"csrf_token": {tok}, "policy": {"northamptonshire"}, "date": {kept}}); pg.status != http.StatusForbidden {
+			t.Errorf("%s removing a meeting: %d", who, pg.status)
+		}
+	}
+	unchanged("a stranger")
+
+	// Another partnership naming this one's policy is refused; without a
+	// policy it changes only its own.
+	dee := f.browser()
+	dee.signIn("dee@devon.example", "")
+	deeTok := dee.get("/partnership/meetings").csrf(t)
+	if pg := dee.post("/partnership/meetings", url.Values{"csrf_token": {deeTok}, "policy": {"northamptonshire"}, "day": {"1"}, "month": {"2"}, "year": {"2027"}}); pg.status != http.StatusForbidden {
+		t.Errorf("devon adding to northamptonshire: %d", pg.status)
+	}
+	if pg := dee.post("/partnership/meetings/remove", url.Values{"csrf_token": {deeTok}, "policy": {"northamptonshire"}, "date": {kept}}); pg.status != http.StatusForbidden {
+		t.Errorf("devon removing northamptonshire's: %d", pg.status)
+	}
+	if pg := dee.post("/partnership/meetings/remove", url.Values{"csrf_token": {deeTok}, "date": {kept}}); pg.status != http.StatusSeeOther {
+		t.Errorf("devon removing a date it does not have: %d", pg.status)
+	}
+	digests.syncs = nil // devon's own (empty) removal synced devon's schedule
+	unchanged("another partnership")
+
+	pat := f.browser()
+	pat.signIn("pat@nscp.example", "")
+	tok := pat.get("/partnership/meetings").csrf(t)
+	if pg := pat.post("/partnership/meetings", url.Values{"day": {"1"}, "month": {"2"}, "year": {"2027"}}); pg.status != http.StatusForbidden {
+		t.Errorf("adding without its CSRF token: %d", pg.status)
+	}
+	if pg := pat.post("/partnership/meetings/remove", url.Values{"date": {kept}}); pg.status != http.StatusForbidden {
+		t.Errorf("removing without its CSRF token: %d", pg.status)
+	}
+	if pg := pat.post("/partnership/meetings/remove", url.Values{"csrf_token": {"not-the-token"}, "date": {kept}}); pg.status != http.StatusForbidden {
+		t.Errorf("removing with a wrong CSRF token: %d", pg.status)
+	}
+	huge := strings.Repeat("1", 10000) // within the body's limit: the handler's own refusal
+	for name, bad := range map[string]url.Values{
+		"control character": {"day": {"1\x00"}, "month": {"2"}, "year": {"2027"}},
+		"line break":        {"day": {"1"}, "month": {"2\n"}, "year": {"2027"}},
+		"invalid UTF-8":     {"day": {"1"}, "month": {"\xff\xfe"}, "year": {"2027"}},
+		"huge day":          {"day": {huge}, "month": {"2"}, "year": {"2027"}},
+		"huge year":         {"day": {"1"}, "month": {"2"}, "year": {huge}},
+	} {
+		bad.Set("csrf_token", tok)
+		pg := pat.post("/partnership/meetings", bad)
+		if pg.status != http.StatusBadRequest || !strings.Contains(pg.body, "govuk-error-summary") {
+			t.Errorf("meeting with a %s: %d", name, pg.status)
+		}
+		if strings.Contains(pg.body, huge) {
+			t.Errorf("meeting with a %s: the huge value is shown back", name)
+		}
+	}
+	for name, date := range map[string]string{"none": "", "not a date": "tomorrow", "control character": kept + "\x00",
+		"invalid UTF-8": "\xff" + kept, "huge": strings.Repeat("2", 10000)} {
+		if pg := pat.post("/partnership/meetings/remove", url.Values{"csrf_token": {tok}, "date": {date}}); pg.status != http.StatusBadRequest {
+			t.Errorf("removing %s: %d", name, pg.status)
+		}
+	}
+	// Over the body's limit: refused before the form is read.
+	if pg := pat.post("/partnership/meetings", url.Values{"csrf_token": {tok}, "day": {strings.Repeat("1", 100000)}, "month": {"2"}, "year": {"2027"}}); pg.status < 400 {
+		t.Errorf("a body over the limit: %d", pg.status)
+	}
+	unchanged("refused input")
+}

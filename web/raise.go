@@ -162,13 +162,20 @@ func validStep(step string) bool {
 	return ok
 }
 
-func (s *Server) raiseQuestion(c *gin.Context, me cases.Principal) {
+// stepDraft reads the step the path names (404 if none) and the session's
+// draft; false when it answered.
+func (s *Server) stepDraft(c *gin.Context) (string, draft, bool) {
 	step := c.Param("step")
 	if !validStep(step) {
 		s.errorPage(c, http.StatusNotFound)
-		return
+		return "", draft{}, false
 	}
 	d, ok := s.loadDraft(c)
+	return step, d, ok
+}
+
+func (s *Server) raiseQuestion(c *gin.Context, me cases.Principal) {
+	step, d, ok := s.stepDraft(c)
 	if !ok {
 		return
 	}
@@ -318,12 +325,7 @@ func fieldsOf(err error, step string) error {
 }
 
 func (s *Server) raiseAnswer(c *gin.Context, me cases.Principal) {
-	step := c.Param("step")
-	if !validStep(step) {
-		s.errorPage(c, http.StatusNotFound)
-		return
-	}
-	d, ok := s.loadDraft(c)
+	step, d, ok := s.stepDraft(c)
 	if !ok {
 		return
 	}
@@ -387,9 +389,8 @@ func (s *Server) raiseAnswer(c *gin.Context, me cases.Principal) {
 		}
 	}
 	if problem != nil {
-		errs, status, ok := refusal(problem, raiseFields, firstField(step))
+		errs, status, ok := s.formRefusal(c, problem, raiseFields, firstField(step))
 		if !ok {
-			s.failed(c, problem)
 			return
 		}
 		s.renderQuestion(c, me, step, d, change, status, errs)
@@ -414,29 +415,22 @@ func (s *Server) raiseAnswer(c *gin.Context, me cases.Principal) {
 		return
 	}
 	next := d.firstUnanswered()
-	if !change && indexOf(step)+1 < len(raiseSteps) && indexOf(raiseSteps[indexOf(step)+1]) <= indexOf(next) {
-		next = raiseSteps[indexOf(step)+1]
+	if i := indexOf(step) + 1; !change && i < len(raiseSteps) && i <= indexOf(next) {
+		next = raiseSteps[i]
 	}
 	c.Redirect(http.StatusSeeOther, "/raise/"+next)
 }
 
+// firstField is the field a step's refusal as a whole links to.
 func firstField(step string) string {
-	switch step {
-	case "partnership":
-		return "policy"
-	case "category":
-		return "category"
-	case "child":
-		return "child_ref"
-	case "summary":
-		return "summary"
-	case "professional":
-		return "resp_name"
-	case "urgent":
-		return "urgent"
+	if f, ok := stepField[step]; ok {
+		return f
 	}
 	return "main-content"
 }
+
+var stepField = map[string]string{"partnership": "policy", "category": "category", "child": "child_ref", "summary": "summary",
+	"professional": "resp_name", "urgent": "urgent"}
 
 // raiseSubmit raises the case from "Check your answers", with the draft's
 // key: sent twice, it is one case.
@@ -447,9 +441,8 @@ func (s *Server) raiseSubmit(c *gin.Context, me cases.Principal, d draft) {
 	}
 	cs, err := s.cfg.Cases.Start(core(c), me, d.request(), "draft-"+d.Key)
 	if err != nil {
-		errs, status, ok := refusal(err, raiseFields, "main-content")
-		if !ok || status == http.StatusNotFound || status == http.StatusForbidden || status == http.StatusServiceUnavailable {
-			s.failed(c, err)
+		errs, status, ok := s.formRefusal(c, err, raiseFields, "main-content")
+		if !ok {
 			return
 		}
 		for i := range errs {

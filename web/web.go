@@ -331,15 +331,26 @@ var clientKey = clientkey.Of
 // storeFailed answers a page for a store error: 503 when PostgreSQL did
 // not answer, 500 otherwise; the detail goes to the log only.
 func (s *Server) storeFailed(c *gin.Context, err error) {
-	var te *store.TimeoutError
-	if store.IsUnavailable(err) || asTimeout(err, &te) {
-		s.log.Warn("page: store unavailable", "request_id", requestID(c), "error", err)
-		c.Header("Retry-After", "5")
-		s.errorPage(c, http.StatusServiceUnavailable)
+	if storeDown(err) {
+		s.unavailable(c, "page: store unavailable", err)
 		return
 	}
 	s.log.Error("page: store", "request_id", requestID(c), "error", err)
 	s.errorPage(c, http.StatusInternalServerError)
+}
+
+// storeDown: PostgreSQL did not answer (unreachable or timed out).
+func storeDown(err error) bool {
+	var te *store.TimeoutError
+	return store.IsUnavailable(err) || asTimeout(err, &te)
+}
+
+// unavailable answers 503 with Retry-After for a dependency that did not
+// answer; the detail goes to the log only.
+func (s *Server) unavailable(c *gin.Context, msg string, err error) {
+	s.log.Warn(msg, "request_id", requestID(c), "error", err)
+	c.Header("Retry-After", "5")
+	s.errorPage(c, http.StatusServiceUnavailable)
 }
 
 // background is the context sign-in mail work runs in: not the request's,
