@@ -39,12 +39,6 @@ func (s *Server) coreContext(c *gin.Context) context.Context {
 	return cases.WithRequestID(c.Request.Context(), requestID(c))
 }
 
-// startFailed answers a start that Temporal did not confirm (the core's
-// rule, kept here for the API's tests of its answers).
-func (s *Server) startFailed(c *gin.Context, err error, owner, key, ref string, claimed bool) error {
-	return s.cases.StartFailed(s.coreContext(c), err, owner, key, ref, claimed)
-}
-
 func (s *Server) created(c *gin.Context, cs workflows.Case) error {
 	c.Header("Location", "/v1/cases/"+cs.Ref)
 	c.JSON(http.StatusCreated, cs)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -155,14 +154,4 @@ func (s *Server) listClosures(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, gin.H{"closures": out})
 	return nil
-}
-
-// snapshotPolicy and sendClosuresMissed are the core's (cases/closures.go):
-// a case's start takes the snapshot and sends what it missed.
-func (s *Server) snapshotPolicy(ctx context.Context, pol policies.Policy, now time.Time) (policies.Policy, error) {
-	return s.cases.SnapshotPolicy(ctx, pol, now)
-}
-
-func (s *Server) sendClosuresMissed(c *gin.Context, ref string, snap policies.Policy, now time.Time) {
-	s.cases.SendClosuresMissed(s.coreContext(c), ref, snap, now)
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -362,7 +361,7 @@ func TestSnapshotPolicyAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol, _ := f.srv.policies.Get("northamptonshire")
-	snap, err := f.srv.snapshotPolicy(ctx, pol, now)
+	snap, err := f.srv.cases.SnapshotPolicy(ctx, pol, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +375,7 @@ func TestSnapshotPolicyAtStart(t *testing.T) {
 		t.Error("the loaded policy was changed")
 	}
 	f.st.Close()
-	if _, err := f.srv.snapshotPolicy(ctx, pol, now); err == nil || errors.Is(err, context.Canceled) {
+	if _, err := f.srv.cases.SnapshotPolicy(ctx, pol, now); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("store closed: %v", err)
 	}
 }
@@ -396,14 +395,12 @@ func TestClosuresRecordedDuringTheStartReachTheNewCase(t *testing.T) {
 	}
 	add("2027-05-10")
 	pol, _ := f.srv.policies.Get("northamptonshire")
-	snap, err := f.srv.snapshotPolicy(ctx, pol, now)
+	snap, err := f.srv.cases.SnapshotPolicy(ctx, pol, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	add("2027-05-11") // recorded while the case started
-	c, _ := gin.CreateTestContext(httptest.NewRecorder())
-	c.Request = httptest.NewRequest("POST", "/v1/cases", nil)
-	f.srv.sendClosuresMissed(c, "NSCP-2026-00009", snap, now)
+	f.srv.cases.SendClosuresMissed(ctx, "NSCP-2026-00009", snap, now)
 	sent := f.temporal.sent()
 	if len(sent) != 1 || sent[0].ref != "NSCP-2026-00009" || sent[0].in.Date != "2027-05-11" || sent[0].in.Reason != "r 2027-05-11" ||
 		sent[0].in.By.Email != "pat@nscp.example" {
