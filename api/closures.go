@@ -54,14 +54,14 @@ func toClosureInfo(c store.Closure) closureInfo {
 // partnership knows its closures, is a mistake.
 const maxClosureAhead = 2 // years
 
-// closurePolicy is the policy of the route, for an admin or a partnership
-// person of that policy; anyone else is refused (403) whatever the policy,
-// and an unknown policy is 404.
+// closurePolicy is the policy of the route, for those who oversee it (an
+// admin, or a partnership person of that policy: the overseers' rule of the
+// reports and notifications); anyone else is refused (403) whatever the
+// policy, and an unknown policy is 404.
 func (s *Server) closurePolicy(c *gin.Context) (policies.Policy, error) {
-	me := caller(c)
 	id := c.Param("policy")
-	if me.Role != RoleAdmin && !(me.Role == RolePartnership && me.Agency != "" && me.Agency == id) {
-		return policies.Policy{}, errForbidden
+	if _, err := overseenPolicy(caller(c), id); err != nil {
+		return policies.Policy{}, err
 	}
 	pol, ok := s.policies.Get(id)
 	if !ok {
