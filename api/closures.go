@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"escalate/cases"
 	"escalate/policies"
 	"escalate/store"
 	"escalate/workflows"
@@ -76,11 +77,7 @@ func closureDate(pol policies.Policy, date string, now time.Time) error {
 	if !policies.IsDate(date) {
 		return invalidField("date", "must be a date written yyyy-mm-dd, e.g. 2027-05-10")
 	}
-	loc := time.UTC
-	if clock, err := pol.Clock(); err == nil {
-		loc = clock.Location
-	}
-	today := now.In(loc)
+	today := cases.LocalNow(pol, now)
 	if date < today.Format("2006-01-02") {
 		return invalidField("date", "must not be in the past (today is "+today.Format("2006-01-02")+" in the policy's time zone)")
 	}
