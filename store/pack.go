@@ -126,10 +126,7 @@ func (s *Store) MeetingPack(ctx context.Context, f PackFilter) (_ Pack, err erro
 	if p.YearEarlier, err = packFigures(ctx, tx, f.Policy, clock, f.From.AddDate(-1, 0, 0), f.To.AddDate(-1, 0, 0)); err != nil {
 		return Pack{}, err
 	}
-	err = tx.QueryRow(ctx, `
-SELECT count(*), count(*) FILTER (WHERE `+overdueSQL("$2")+`)
-FROM cases WHERE policy = $1 AND closed_at IS NULL`, f.Policy.ID, f.Now).Scan(&p.OpenNow, &p.OverdueNow)
-	if err != nil {
+	if p.OpenNow, p.OverdueNow, err = openNow(ctx, tx, f.Policy.ID, f.Now); err != nil {
 		return Pack{}, err
 	}
 	return p, tx.Commit(ctx)

@@ -208,13 +208,7 @@ GROUP BY e.stage`, f.Policy, f.From, f.To, workflows.EventDeadlinePassed)
 		return Report{}, err
 	}
 
-	// Open and overdue now, whenever raised.
-	err = tx.QueryRow(ctx, `
-SELECT count(*), count(*) FILTER (WHERE `+overdueSQL("$2")+`)
-FROM cases
-WHERE ($1 = '' OR policy = $1) AND closed_at IS NULL`,
-		f.Policy, f.Now).Scan(&r.OpenNow, &r.OverdueNow)
-	if err != nil {
+	if r.OpenNow, r.OverdueNow, err = openNow(ctx, tx, f.Policy, f.Now); err != nil {
 		return Report{}, err
 	}
 
@@ -246,6 +240,16 @@ func orDeclared(id, declared string) string {
 		return id
 	}
 	return declared
+}
+
+// openNow counts the cases of policy ("" every policy) open now, whenever
+// raised, and those of them overdue (the cases_open_policy_due index).
+func openNow(ctx context.Context, tx pgx.Tx, policy string, now time.Time) (open, overdue int, err error) {
+	err = tx.QueryRow(ctx, `
+SELECT count(*), count(*) FILTER (WHERE `+overdueSQL("$2")+`)
+FROM cases
+WHERE ($1 = '' OR policy = $1) AND closed_at IS NULL`, policy, now).Scan(&open, &overdue)
+	return open, overdue, err
 }
 
 // learningIn is the learning recorded from from to to (exclusive) on the
