@@ -15,11 +15,7 @@ import (
 // workflow are the core's (package cases), which the pages call too: the
 // handlers bind the body, call it and answer.
 
-type partyRequest = cases.PartyRequest
-
 type createCaseRequest = cases.StartRequest
-
-type lineManagerRequest = cases.LineManagerRequest
 
 func (s *Server) createCase(c *gin.Context) error {
 	var req createCaseRequest
