@@ -15,11 +15,7 @@ import (
 // workflow are the core's (package cases), which the pages call too: the
 // handlers bind the body, call it and answer.
 
-type partyRequest = cases.PartyRequest
-
 type createCaseRequest = cases.StartRequest
-
-type lineManagerRequest = cases.LineManagerRequest
 
 func (s *Server) createCase(c *gin.Context) error {
 	var req createCaseRequest
@@ -37,12 +33,6 @@ func (s *Server) createCase(c *gin.Context) error {
 // in its logs.
 func (s *Server) coreContext(c *gin.Context) context.Context {
 	return cases.WithRequestID(c.Request.Context(), requestID(c))
-}
-
-// startFailed answers a start that Temporal did not confirm (the core's
-// rule, kept here for the API's tests of its answers).
-func (s *Server) startFailed(c *gin.Context, err error, owner, key, ref string, claimed bool) error {
-	return s.cases.StartFailed(s.coreContext(c), err, owner, key, ref, claimed)
 }
 
 func (s *Server) created(c *gin.Context, cs workflows.Case) error {

@@ -14,18 +14,16 @@ import (
 // field rules, access rule, argument) and has the core take it.
 
 type (
-	noteRequest        = cases.NoteRequest
-	contactRequest     = cases.ContactRequest
-	escalationRequest  = cases.EscalationRequest
-	deadlineRequest    = cases.DeadlineRequest
-	actionRequest      = cases.ActionRequest
-	agreementRequest   = cases.AgreementRequest
-	confirmRequest     = cases.ConfirmRequest
-	reasonRequest      = cases.ReasonRequest
-	outcomeRequest     = cases.OutcomeRequest
-	reviewRequest      = cases.ReviewRequest
-	facilitatorRequest = cases.FacilitatorRequest
-	meetingRequest     = cases.MeetingRequest
+	noteRequest       = cases.NoteRequest
+	contactRequest    = cases.ContactRequest
+	escalationRequest = cases.EscalationRequest
+	deadlineRequest   = cases.DeadlineRequest
+	agreementRequest  = cases.AgreementRequest
+	confirmRequest    = cases.ConfirmRequest
+	reasonRequest     = cases.ReasonRequest
+	outcomeRequest    = cases.OutcomeRequest
+	reviewRequest     = cases.ReviewRequest
+	meetingRequest    = cases.MeetingRequest
 )
 
 // act takes the action built (or refused) from the request and answers

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"escalate/cases"
 	"escalate/policies"
 	"escalate/store"
 	"escalate/workflows"
@@ -55,14 +55,14 @@ func toClosureInfo(c store.Closure) closureInfo {
 // partnership knows its closures, is a mistake.
 const maxClosureAhead = 2 // years
 
-// closurePolicy is the policy of the route, for an admin or a partnership
-// person of that policy; anyone else is refused (403) whatever the policy,
-// and an unknown policy is 404.
+// closurePolicy is the policy of the route, for those who oversee it (an
+// admin, or a partnership person of that policy: the overseers' rule of the
+// reports and notifications); anyone else is refused (403) whatever the
+// policy, and an unknown policy is 404.
 func (s *Server) closurePolicy(c *gin.Context) (policies.Policy, error) {
-	me := caller(c)
 	id := c.Param("policy")
-	if me.Role != RoleAdmin && !(me.Role == RolePartnership && me.Agency != "" && me.Agency == id) {
-		return policies.Policy{}, errForbidden
+	if _, err := overseenPolicy(caller(c), id); err != nil {
+		return policies.Policy{}, err
 	}
 	pol, ok := s.policies.Get(id)
 	if !ok {
@@ -77,11 +77,7 @@ func closureDate(pol policies.Policy, date string, now time.Time) error {
 	if !policies.IsDate(date) {
 		return invalidField("date", "must be a date written yyyy-mm-dd, e.g. 2027-05-10")
 	}
-	loc := time.UTC
-	if clock, err := pol.Clock(); err == nil {
-		loc = clock.Location
-	}
-	today := now.In(loc)
+	today := cases.LocalNow(pol, now)
 	if date < today.Format("2006-01-02") {
 		return invalidField("date", "must not be in the past (today is "+today.Format("2006-01-02")+" in the policy's time zone)")
 	}
@@ -155,14 +151,4 @@ func (s *Server) listClosures(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, gin.H{"closures": out})
 	return nil
-}
-
-// snapshotPolicy and sendClosuresMissed are the core's (cases/closures.go):
-// a case's start takes the snapshot and sends what it missed.
-func (s *Server) snapshotPolicy(ctx context.Context, pol policies.Policy, now time.Time) (policies.Policy, error) {
-	return s.cases.SnapshotPolicy(ctx, pol, now)
-}
-
-func (s *Server) sendClosuresMissed(c *gin.Context, ref string, snap policies.Policy, now time.Time) {
-	s.cases.SendClosuresMissed(s.coreContext(c), ref, snap, now)
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -79,9 +79,17 @@ type closureFixture struct {
 	st       *store.Store
 	temporal *closureTemporal
 	tokens   map[string]string // who -> bearer secret
+	dsn      string            // the database, as its owner
 }
 
 func newClosureFixture(t *testing.T, now time.Time) *closureFixture {
+	t.Helper()
+	return newClosureFixtureTimeout(t, now, 0)
+}
+
+// newClosureFixtureTimeout is the fixture with every store call bounded by
+// timeout (0: the store's default).
+func newClosureFixtureTimeout(t *testing.T, now time.Time, timeout time.Duration) *closureFixture {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
@@ -101,7 +109,7 @@ func newClosureFixture(t *testing.T, now time.Time) *closureFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, app, store.Options{Keys: keys})
+	st, err := store.Open(ctx, app, store.Options{Keys: keys, Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,12 +121,13 @@ func newClosureFixture(t *testing.T, now time.Time) *closureFixture {
 	tc := &closureTemporal{refuse: map[string]error{}}
 	srv := New(Config{Store: st, Temporal: tc, Policies: pols, AdminToken: "test-admin", Log: quietLog()})
 	srv.now = func() time.Time { return now }
-	f := &closureFixture{t: t, srv: srv, st: st, temporal: tc, tokens: map[string]string{"admin": "test-admin"}}
+	f := &closureFixture{t: t, srv: srv, st: st, temporal: tc, dsn: dsn, tokens: map[string]string{"admin": "test-admin"}}
 	for _, p := range []struct{ who, agency, role string }{
 		{"nscp", "northamptonshire", RolePartnership},
 		{"devon", "devon", RolePartnership},
 		{"practitioner", "northamptonshire", RolePractitioner},
 		{"manager", "nct", RoleManager},
+		{"stranger", "school", RolePractitioner},
 	} {
 		secret := "secret-" + p.who
 		sum := sha256.Sum256([]byte(secret))
@@ -194,6 +203,9 @@ func TestClosureRouteAccess(t *testing.T) {
 		{"practitioner", "POST", closuresPath, 403},
 		{"practitioner", "GET", closuresPath, 403},
 		{"manager", "POST", closuresPath, 403},
+		{"stranger", "POST", closuresPath, 403},
+		{"stranger", "GET", closuresPath, 403},
+		{"practitioner", "POST", "/v1/admin/policies/devon/closures", 403},
 		{"devon", "POST", closuresPath, 403},
 		{"devon", "GET", closuresPath, 403},
 		{"devon", "POST", "/v1/admin/policies/no-such-policy/closures", 403},
@@ -255,12 +267,31 @@ func TestClosureRefusals(t *testing.T) {
 		{`{"date":"2027-05-10","reason":"` + strings.Repeat("x", 501) + `"}`, "reason"},
 		{`{"date":"2027-05-10","reason":"a\u0000b"}`, "reason"},
 		{`{"date":"2027-05-10","reason":"r","policy":"devon"}`, "policy"},
+		{`{"date":"2027-05-10","reason":"a\u001b[31mb"}`, "reason"}, // a terminal escape
+		{`{"date":"2027-05-10","reason":"a\u0085b"}`, "reason"},     // a C1 control
+		{`{"date":"2027-05-10\u0000","reason":"r"}`, "date"},
+		{`{"date":"2027-05-10\n","reason":"r"}`, "date"},
 	} {
 		got, resp := f.do("admin", "POST", closuresPath, tc.body)
 		var e errorResponse
 		_ = json.Unmarshal([]byte(resp), &e)
 		if got != 400 || e.Error.Code != "invalid_request" || e.Error.Fields[tc.field] == "" {
 			t.Errorf("%s: %d %s, want 400 naming %s", tc.body, got, resp, tc.field)
+		}
+	}
+	// Bodies refused whole: invalid UTF-8 (which encoding/json would
+	// quietly turn into U+FFFD), half a surrogate pair, and a body far over
+	// the limit (a huge reason).
+	for name, body := range map[string]string{
+		"invalid UTF-8":  "{\"date\":\"2027-05-10\",\"reason\":\"a\xffb\"}",
+		"half a pair":    `{"date":"2027-05-10","reason":"a\ud800b"}`,
+		"a 1 MiB reason": `{"date":"2027-05-10","reason":"` + strings.Repeat("x", 1<<20) + `"}`,
+	} {
+		got, resp := f.do("admin", "POST", closuresPath, body)
+		var e errorResponse
+		_ = json.Unmarshal([]byte(resp), &e)
+		if got != 400 || e.Error.Code != "invalid_request" {
+			t.Errorf("%s: %d %.200s, want 400", name, got, resp)
 		}
 	}
 	if got := f.dates("northamptonshire"); len(got) != 0 {
@@ -347,6 +378,44 @@ func TestClosureTemporalDown(t *testing.T) {
 	}
 }
 
+// A database that takes the connection but does not answer (here: the
+// closures table locked by another session) is 503 within the store's
+// timeout, and nothing is sent to the cases.
+func TestClosureDatabaseHangs(t *testing.T) {
+	f := newClosureFixtureTimeout(t, time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), 300*time.Millisecond)
+	f.openCase("NSCP-2026-00001", "northamptonshire", workflows.StatusOpen)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, f.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE partnership_closures IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{"POST", "GET"} {
+		got, resp := f.do("admin", method, closuresPath, `{"date":"2027-05-10","reason":"r"}`)
+		var e errorResponse
+		_ = json.Unmarshal([]byte(resp), &e)
+		if got != 503 || e.Error.Code != "unavailable" {
+			t.Errorf("%s with the table locked: %d %s, want 503", method, got, resp)
+		}
+	}
+	if s := f.temporal.sent(); len(s) != 0 {
+		t.Errorf("sent %v", s)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.dates("northamptonshire"); len(got) != 0 {
+		t.Errorf("recorded %v", got)
+	}
+}
+
 // A case starting now runs under a snapshot with its bank holidays as dates
 // (this year through two years after) and the closures from today on.
 func TestSnapshotPolicyAtStart(t *testing.T) {
@@ -362,7 +431,7 @@ func TestSnapshotPolicyAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol, _ := f.srv.policies.Get("northamptonshire")
-	snap, err := f.srv.snapshotPolicy(ctx, pol, now)
+	snap, err := f.srv.cases.SnapshotPolicy(ctx, pol, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +445,7 @@ func TestSnapshotPolicyAtStart(t *testing.T) {
 		t.Error("the loaded policy was changed")
 	}
 	f.st.Close()
-	if _, err := f.srv.snapshotPolicy(ctx, pol, now); err == nil || errors.Is(err, context.Canceled) {
+	if _, err := f.srv.cases.SnapshotPolicy(ctx, pol, now); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("store closed: %v", err)
 	}
 }
@@ -396,14 +465,12 @@ func TestClosuresRecordedDuringTheStartReachTheNewCase(t *testing.T) {
 	}
 	add("2027-05-10")
 	pol, _ := f.srv.policies.Get("northamptonshire")
-	snap, err := f.srv.snapshotPolicy(ctx, pol, now)
+	snap, err := f.srv.cases.SnapshotPolicy(ctx, pol, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	add("2027-05-11") // recorded while the case started
-	c, _ := gin.CreateTestContext(httptest.NewRecorder())
-	c.Request = httptest.NewRequest("POST", "/v1/cases", nil)
-	f.srv.sendClosuresMissed(c, "NSCP-2026-00009", snap, now)
+	f.srv.cases.SendClosuresMissed(ctx, "NSCP-2026-00009", snap, now)
 	sent := f.temporal.sent()
 	if len(sent) != 1 || sent[0].ref != "NSCP-2026-00009" || sent[0].in.Date != "2027-05-11" || sent[0].in.Reason != "r 2027-05-11" ||
 		sent[0].in.By.Email != "pat@nscp.example" {

@@ -415,7 +415,7 @@ func TestTimeoutsDoNotClaimNothingChanged(t *testing.T) {
 			t.Errorf("GET %v: %d %q", err, e.Status, e.Message)
 		}
 		for _, key := range []string{"", "k"} {
-			e := s.classify(ctx("POST"), s.startFailed(ctx("POST"), err, "a@b.example", key, "NSCP-2026-00042", false))
+			e := s.classify(ctx("POST"), s.cases.StartFailed(ctx("POST").Request.Context(), err, "a@b.example", key, "NSCP-2026-00042", false))
 			if e.Status != 503 || e.Code != "unavailable" || strings.Contains(e.Message, "nothing was changed") ||
 				!strings.Contains(e.Message, "NSCP-2026-00042") {
 				t.Errorf("start timed out (key %q): %d %q", key, e.Status, e.Message)

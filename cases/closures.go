@@ -82,12 +82,17 @@ func (s *Service) SendClosuresMissed(ctx context.Context, ref string, snap polic
 	}
 }
 
-// localDay is the date now is in the policy's time zone (UTC if its clock
-// cannot be built), yyyy-mm-dd.
-func localDay(pol policies.Policy, now time.Time) string {
+// LocalNow is now in the policy's time zone (UTC if its clock cannot be
+// built): what "today" and "this year" mean for the policy.
+func LocalNow(pol policies.Policy, now time.Time) time.Time {
 	loc := time.UTC
 	if clock, err := pol.Clock(); err == nil {
 		loc = clock.Location
 	}
-	return now.In(loc).Format("2006-01-02")
+	return now.In(loc)
+}
+
+// localDay is the date now is in the policy's time zone, yyyy-mm-dd.
+func localDay(pol policies.Policy, now time.Time) string {
+	return LocalNow(pol, now).Format(time.DateOnly)
 }

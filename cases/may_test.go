@@ -142,3 +142,47 @@ func TestRefusals(t *testing.T) {
 		t.Error("a failed dependency counted as a refusal")
 	}
 }
+
+// Stepping in (the core's StepIn action) is for a manager of exactly one
+// side's agency who is not a party: a manager of neither agency, a party of
+// either side (a manager among them), a manager outside their scope and a
+// stranger are refused by the action's own rule, and never offered it.
+func TestStepInRefusals(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	s := testService(t, now)
+	open := workflows.Case{Ref: "NSCP-2026-00001", Policy: "northamptonshire", Status: workflows.StatusOpen,
+		Stage:      workflows.StageState{Number: 1, StartedAt: now.Add(-time.Hour), DueAt: now.Add(48 * time.Hour)},
+		Raiser:     workflows.Party{Name: "Hana", Email: "hana@nhft.example", Agency: "nhft"},
+		Respondent: workflows.Party{Name: "Sam", Email: "sam@nct.example", Agency: "nct"},
+		Contacts: []workflows.Contact{{Party: workflows.Party{Name: "Lee", Email: "lee@nct.example", Agency: "nct"},
+			Side: workflows.SideRaiser}}}
+	for _, x := range []struct {
+		who string
+		p   Principal
+	}{
+		{"a manager of neither agency", Principal{Name: "Bo", Email: "bo@police.example", Agency: "police", Role: RoleManager}},
+		{"a manager with no agency", Principal{Name: "Bo", Email: "bo@x.example", Role: RoleManager}},
+		{"the raiser, a manager", Principal{Name: "Hana", Email: "HANA@nhft.example", Agency: "nhft", Role: RoleManager}},
+		{"the respondent, a manager", Principal{Name: "Sam", Email: "sam@nct.example", Agency: "nct", Role: RoleManager}},
+		{"the other side's contact, a manager of the respondent's agency", Principal{Name: "Lee", Email: "lee@nct.example", Agency: "nct", Role: RoleManager}},
+		{"a manager of an agency of the case, scoped to another policy", Principal{Name: "Mo", Email: "mo@nct.example", Agency: "nct", Role: RoleManager, Scopes: []string{"devon"}}},
+		{"a practitioner of an agency of the case", Principal{Name: "Al", Email: "al@nct.example", Agency: "nct", Role: RolePractitioner}},
+		{"a stranger", Principal{Name: "X", Email: "x@elsewhere.example", Role: RolePractitioner}},
+		{"the policy's partnership", Principal{Name: "Pat", Email: "pat@nscp.example", Agency: "northamptonshire", Role: RolePartnership}},
+	} {
+		if s.StepIn(x.p).Allowed(x.p, open) {
+			t.Errorf("%s may step in", x.who)
+		}
+		if s.May(context.Background(), x.p, open)[StepIn] {
+			t.Errorf("%s is offered stepping in", x.who)
+		}
+	}
+	mo := Principal{Name: "Mo", Email: "mo@nhft.example", Agency: "nhft", Role: RoleManager}
+	a := s.StepIn(mo)
+	if !a.Allowed(mo, open) || a.Update != workflows.UpdateContact {
+		t.Fatalf("a manager of the raiser's agency may not step in: %+v", a)
+	}
+	if in, ok := a.Arg(open).(workflows.ContactInput); !ok || in.Side != workflows.SideRaiser || in.Email != mo.Email || in.Role != StepInRole {
+		t.Errorf("steps in as %+v", a.Arg(open))
+	}
+}

@@ -73,10 +73,7 @@ func (s *Service) Start(ctx context.Context, me Principal, req StartRequest, key
 		}
 		due = &t
 	}
-	year := now.In(time.UTC).Year()
-	if clock, err := pol.Clock(); err == nil {
-		year = now.In(clock.Location).Year()
-	}
+	year := LocalNow(pol, now).Year()
 	if err := checkKey(key); err != nil {
 		return workflows.Case{}, err
 	}

@@ -19,26 +19,32 @@ type Closure struct {
 	RecordedAt      time.Time
 }
 
+// closureCols are a closure's columns as scanClosure reads them.
+const closureCols = `policy_id, to_char(day, 'YYYY-MM-DD'), reason, recorded_by, recorded_by_email, recorded_at`
+
+func scanClosure(row pgx.Row) (Closure, error) {
+	var c Closure
+	err := row.Scan(&c.Policy, &c.Date, &c.Reason, &c.RecordedBy, &c.RecordedByEmail, &c.RecordedAt)
+	return c, err
+}
+
 // AddClosure records a closure, once per policy and date: if the date is
 // already recorded for the policy, nothing changes and the closure first
 // recorded is returned with created false.
 func (s *Store) AddClosure(ctx context.Context, c Closure) (_ Closure, created bool, err error) {
 	ctx, done := s.call(ctx, "AddClosure", writes, s.timeout)
 	defer done(&err)
-	const cols = `policy_id, to_char(day, 'YYYY-MM-DD'), reason, recorded_by, recorded_by_email, recorded_at`
-	var out Closure
-	err = s.pool.QueryRow(ctx, `INSERT INTO partnership_closures (policy_id, day, reason, recorded_by, recorded_by_email)
-		VALUES ($1, $2::date, $3, $4, $5) ON CONFLICT (policy_id, day) DO NOTHING RETURNING `+cols,
-		c.Policy, c.Date, c.Reason, c.RecordedBy, c.RecordedByEmail).
-		Scan(&out.Policy, &out.Date, &out.Reason, &out.RecordedBy, &out.RecordedByEmail, &out.RecordedAt)
+	out, err := scanClosure(s.pool.QueryRow(ctx, `INSERT INTO partnership_closures (policy_id, day, reason, recorded_by, recorded_by_email)
+		VALUES ($1, $2::date, $3, $4, $5) ON CONFLICT (policy_id, day) DO NOTHING RETURNING `+closureCols,
+		c.Policy, c.Date, c.Reason, c.RecordedBy, c.RecordedByEmail))
 	if err == nil {
 		return out, true, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return Closure{}, false, err
 	}
-	err = s.pool.QueryRow(ctx, `SELECT `+cols+` FROM partnership_closures WHERE policy_id = $1 AND day = $2::date`,
-		c.Policy, c.Date).Scan(&out.Policy, &out.Date, &out.Reason, &out.RecordedBy, &out.RecordedByEmail, &out.RecordedAt)
+	out, err = scanClosure(s.pool.QueryRow(ctx, `SELECT `+closureCols+` FROM partnership_closures WHERE policy_id = $1 AND day = $2::date`,
+		c.Policy, c.Date))
 	return out, false, err
 }
 
@@ -50,16 +56,12 @@ func (s *Store) Closures(ctx context.Context, policy, from string) (_ []Closure,
 	if from == "" {
 		from = "0001-01-01"
 	}
-	rows, err := s.pool.Query(ctx, `SELECT policy_id, to_char(day, 'YYYY-MM-DD'), reason, recorded_by, recorded_by_email, recorded_at
+	rows, err := s.pool.Query(ctx, `SELECT `+closureCols+`
 		FROM partnership_closures WHERE policy_id = $1 AND day >= $2::date ORDER BY day`, policy, from)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Closure, error) {
-		var c Closure
-		err := r.Scan(&c.Policy, &c.Date, &c.Reason, &c.RecordedBy, &c.RecordedByEmail, &c.RecordedAt)
-		return c, err
-	})
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Closure, error) { return scanClosure(r) })
 }
 
 // OpenCaseRefsOf lists the references of a policy's open cases, oldest

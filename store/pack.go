@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sort"
 	"strings"
@@ -127,10 +126,7 @@ func (s *Store) MeetingPack(ctx context.Context, f PackFilter) (_ Pack, err erro
 	if p.YearEarlier, err = packFigures(ctx, tx, f.Policy, clock, f.From.AddDate(-1, 0, 0), f.To.AddDate(-1, 0, 0)); err != nil {
 		return Pack{}, err
 	}
-	err = tx.QueryRow(ctx, `
-SELECT count(*), count(*) FILTER (WHERE `+overdueSQL("$2")+`)
-FROM cases WHERE policy = $1 AND closed_at IS NULL`, f.Policy.ID, f.Now).Scan(&p.OpenNow, &p.OverdueNow)
-	if err != nil {
+	if p.OpenNow, p.OverdueNow, err = openNow(ctx, tx, f.Policy.ID, f.Now); err != nil {
 		return Pack{}, err
 	}
 	return p, tx.Commit(ctx)
@@ -209,31 +205,8 @@ ORDER BY e.at, e.ref, e.seq`, pol.ID, from, to, workflows.EventDeadlinePassed)
 		return PackFigures{}, err
 	}
 
-	var learning []LearningEntry
-	rows, err = tx.Query(ctx, `
-SELECT snapshot FROM cases
-WHERE policy = $1
-  AND (coalesce(snapshot->>'learning', '') <> '' OR coalesce(snapshot->'agreement'->>'learning', '') <> '')`, pol.ID)
+	learning, err := learningIn(ctx, tx, pol.ID, from, to)
 	if err != nil {
-		return PackFigures{}, err
-	}
-	for rows.Next() {
-		var snap []byte
-		if err := rows.Scan(&snap); err != nil {
-			rows.Close()
-			return PackFigures{}, err
-		}
-		var c workflows.Case
-		if err := json.Unmarshal(snap, &c); err != nil {
-			rows.Close()
-			return PackFigures{}, err
-		}
-		if e, ok := learningOf(c); ok && !e.At.Before(from) && e.At.Before(to) {
-			learning = append(learning, e)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return PackFigures{}, err
 	}
 	return buildFigures(pol, clock, from, to, cs, missed, learning), nil

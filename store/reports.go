@@ -208,43 +208,12 @@ GROUP BY e.stage`, f.Policy, f.From, f.To, workflows.EventDeadlinePassed)
 		return Report{}, err
 	}
 
-	// Open and overdue now, whenever raised.
-	err = tx.QueryRow(ctx, `
-SELECT count(*), count(*) FILTER (WHERE `+overdueSQL("$2")+`)
-FROM cases
-WHERE ($1 = '' OR policy = $1) AND closed_at IS NULL`,
-		f.Policy, f.Now).Scan(&r.OpenNow, &r.OverdueNow)
-	if err != nil {
+	if r.OpenNow, r.OverdueNow, err = openNow(ctx, tx, f.Policy, f.Now); err != nil {
 		return Report{}, err
 	}
 
-	// Learning: the snapshot keeps it with the agreement (proposed or
-	// confirmed) and, once closed, on the case.
-	rows, err = tx.Query(ctx, `
-SELECT snapshot FROM cases
-WHERE ($1 = '' OR policy = $1)
-  AND (coalesce(snapshot->>'learning', '') <> '' OR coalesce(snapshot->'agreement'->>'learning', '') <> '')`, f.Policy)
+	r.Learning, err = learningIn(ctx, tx, f.Policy, f.From, f.To)
 	if err != nil {
-		return Report{}, err
-	}
-	for rows.Next() {
-		var snap []byte
-		if err := rows.Scan(&snap); err != nil {
-			rows.Close()
-			return Report{}, err
-		}
-		var c workflows.Case
-		if err := json.Unmarshal(snap, &c); err != nil {
-			rows.Close()
-			return Report{}, err
-		}
-		e, ok := learningOf(c)
-		if ok && !e.At.Before(f.From) && e.At.Before(f.To) {
-			r.Learning = append(r.Learning, e)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return Report{}, err
 	}
 	sort.Slice(r.Learning, func(i, j int) bool {
@@ -271,6 +240,47 @@ func orDeclared(id, declared string) string {
 		return id
 	}
 	return declared
+}
+
+// openNow counts the cases of policy ("" every policy) open now, whenever
+// raised, and those of them overdue (the cases_open_policy_due index).
+func openNow(ctx context.Context, tx pgx.Tx, policy string, now time.Time) (open, overdue int, err error) {
+	err = tx.QueryRow(ctx, `
+SELECT count(*), count(*) FILTER (WHERE `+overdueSQL("$2")+`)
+FROM cases
+WHERE ($1 = '' OR policy = $1) AND closed_at IS NULL`, policy, now).Scan(&open, &overdue)
+	return open, overdue, err
+}
+
+// learningIn is the learning recorded from from to to (exclusive) on the
+// cases of policy ("" every policy), in no order. The snapshot keeps it
+// with the agreement (proposed or confirmed) and, once closed, on the
+// case; the filter is the cases_learning index's, so only those rows are
+// read.
+func learningIn(ctx context.Context, tx pgx.Tx, policy string, from, to time.Time) ([]LearningEntry, error) {
+	rows, err := tx.Query(ctx, `
+SELECT snapshot FROM cases
+WHERE ($1 = '' OR policy = $1)
+  AND (coalesce(snapshot->>'learning', '') <> '' OR coalesce(snapshot->'agreement'->>'learning', '') <> '')`, policy)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []LearningEntry{}
+	for rows.Next() {
+		var snap []byte
+		if err := rows.Scan(&snap); err != nil {
+			return nil, err
+		}
+		var c workflows.Case
+		if err := json.Unmarshal(snap, &c); err != nil {
+			return nil, err
+		}
+		if e, ok := learningOf(c); ok && !e.At.Before(from) && e.At.Before(to) {
+			out = append(out, e)
+		}
+	}
+	return out, rows.Err()
 }
 
 // learningOf is the learning a case records, when and how.
