@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"escalate/internal/csvcell"
 	"escalate/policies"
 	"escalate/store"
 	"escalate/workflows"
@@ -283,9 +284,4 @@ func reportCSV(r reportResponse) []byte {
 }
 
 // cell keeps a spreadsheet from reading text someone typed as a formula.
-func cell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
+var cell = csvcell.Safe

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"escalate/internal/chart"
+	"escalate/internal/csvcell"
 	"escalate/policies"
 	"escalate/store"
 )
@@ -424,9 +425,4 @@ func (v *packView) CSV() []byte {
 }
 
 // csvCell keeps a spreadsheet from reading text someone typed as a formula.
-func csvCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
+var csvCell = csvcell.Safe
