@@ -129,6 +129,9 @@ func (s *Server) fromCore(c *gin.Context, ce *cases.Error, err error) *apiError 
 	case cases.Conflict:
 		return conflict(ce.Message)
 	case cases.Unavailable:
+		if ce == cases.ErrBusy {
+			return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: ce.Message}
+		}
 		return errUnavailable
 	case cases.OutcomeUnknown:
 		return outcomeUnknown(ce.Message)

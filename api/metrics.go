@@ -142,3 +142,36 @@ func (s *Server) ObserveHTTP() gin.HandlerFunc { return s.http.observe }
 // Cases is the core this server starts and acts on cases through, for the
 // pages served beside it (one rule, one place).
 func (s *Server) Cases() *cases.Service { return s.cases }
+
+// gateCollector reports the queue of changes waiting for Temporal
+// (cases/admit.go): a queue that stays long, or refusals that grow, say
+// Temporal is not keeping up with the changes sent to it.
+type gateCollector struct {
+	cases                    *cases.Service
+	inFlight, waiting, limit *prometheus.Desc
+	refused                  *prometheus.Desc
+}
+
+func newGateCollector(cs *cases.Service) *gateCollector {
+	return &gateCollector{cases: cs,
+		inFlight: prometheus.NewDesc("escalate_changes_in_flight", "Case starts and actions sent to Temporal and not yet answered.", nil, nil),
+		waiting:  prometheus.NewDesc("escalate_changes_waiting", "Case starts and actions queued for room at Temporal.", nil, nil),
+		limit:    prometheus.NewDesc("escalate_changes_in_flight_max", "The most changes this process sends to Temporal at once (0: no limit).", nil, nil),
+		refused: prometheus.NewDesc("escalate_changes_refused_total",
+			"Case starts and actions refused (503, nothing changed) after waiting in vain for room at Temporal.", nil, nil),
+	}
+}
+
+func (gc *gateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{gc.inFlight, gc.waiting, gc.limit, gc.refused} {
+		ch <- d
+	}
+}
+
+func (gc *gateCollector) Collect(ch chan<- prometheus.Metric) {
+	g := gc.cases.Gate()
+	ch <- prometheus.MustNewConstMetric(gc.inFlight, prometheus.GaugeValue, float64(g.InFlight))
+	ch <- prometheus.MustNewConstMetric(gc.waiting, prometheus.GaugeValue, float64(g.Waiting))
+	ch <- prometheus.MustNewConstMetric(gc.limit, prometheus.GaugeValue, float64(g.Max))
+	ch <- prometheus.MustNewConstMetric(gc.refused, prometheus.CounterValue, float64(g.Refused))
+}

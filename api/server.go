@@ -35,8 +35,6 @@ var openapiJSON []byte
 // maxBody is the contract's limit on request bodies.
 const maxBody = 64 << 10
 
-// temporalTimeout bounds how long a request waits for Temporal to answer.
-const temporalTimeout = 20 * time.Second
 
 // Server holds the API's dependencies.
 type Server struct {
@@ -119,6 +117,12 @@ type Config struct {
 	// request's session cookie: an admin's session may use /codec, so the
 	// Web UI (set to include credentials) decodes for a signed-in operator.
 	Sessions func(*http.Request) (cases.Principal, bool)
+	// MaxInFlight (MAX_CHANGES_IN_FLIGHT) is how many case starts and
+	// actions this process has at Temporal at once; the rest queue for up
+	// to AdmitWait, then answer 503 with nothing changed (cases/admit.go).
+	// 0 is cases.DefaultMaxInFlight, negative no limit.
+	MaxInFlight int
+	AdmitWait   time.Duration
 }
 
 // New builds the server.
@@ -137,9 +141,11 @@ func New(cfg Config) *Server {
 		s.metrics = prometheus.NewRegistry()
 	}
 	s.cases = cases.NewService(cases.Config{Store: cfg.Store, Temporal: cfg.Temporal, Policies: cfg.Policies, Log: s.log,
-		Now: func() time.Time { return s.now() }, DataConverter: s.dataConverter()})
+		Now: func() time.Time { return s.now() }, DataConverter: s.dataConverter(),
+		MaxInFlight: cfg.MaxInFlight, AdmitWait: cfg.AdmitWait})
 	s.http = newHTTPMetrics(s.metrics)
 	s.metrics.MustRegister(newCaseCollector(cfg.Store, s.now))
+	s.metrics.MustRegister(newGateCollector(s.cases))
 	if cfg.WritesPerMinute > 0 {
 		burst := cfg.WriteBurst
 		if burst <= 0 {

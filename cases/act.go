@@ -73,6 +73,11 @@ func (s *Service) Act(ctx context.Context, me Principal, ref string, a Action, k
 	if cs.Closed() {
 		return Result{}, ConflictError("the case is closed (%s)", cs.Status)
 	}
+	release, err := s.Admit(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	if err := s.TemporalReachable(ctx); err != nil {
 		return Result{}, err
 	}

@@ -25,6 +25,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	dc       converter.DataConverter
+	gate     *gate
 }
 
 // Config is what NewService needs.
@@ -38,11 +39,17 @@ type Config struct {
 	// DataConverter reads workflow memos (through the payload codec when
 	// there is one); nil is Temporal's default.
 	DataConverter converter.DataConverter
+	// MaxInFlight is how many changes (starts, actions) this process has
+	// at Temporal at once; the rest wait their turn for up to AdmitWait
+	// (admit.go). 0 is DefaultMaxInFlight, negative no limit.
+	MaxInFlight int
+	AdmitWait   time.Duration
 }
 
 // NewService builds the service.
 func NewService(cfg Config) *Service {
-	s := &Service{store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies, log: cfg.Log, now: cfg.Now, dc: cfg.DataConverter}
+	s := &Service{store: cfg.Store, temporal: cfg.Temporal, policies: cfg.Policies, log: cfg.Log, now: cfg.Now, dc: cfg.DataConverter,
+		gate: newGate(cfg.MaxInFlight, cfg.AdmitWait)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

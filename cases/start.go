@@ -77,13 +77,18 @@ func (s *Service) Start(ctx context.Context, me Principal, req StartRequest, key
 	if err := checkKey(key); err != nil {
 		return workflows.Case{}, err
 	}
-	// Temporal first: while it is down nothing is written and no reference
-	// is used.
+	// Room at Temporal, then Temporal itself: while it is busy or down
+	// nothing is written and no reference is used.
+	release, err := s.Admit(ctx)
+	if err != nil {
+		return workflows.Case{}, err
+	}
+	defer release()
 	if err := s.TemporalReachable(ctx); err != nil {
 		return workflows.Case{}, err
 	}
 	// The case runs under a snapshot: bank holidays as dates, closures.
-	pol, err := s.SnapshotPolicy(ctx, pol, now)
+	pol, err = s.SnapshotPolicy(ctx, pol, now)
 	if err != nil {
 		return workflows.Case{}, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"escalate/cases"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,6 +30,7 @@ type config struct {
 	PublicURL         string
 	WritesPerMinute   int
 	WriteBurst        int
+	MaxInFlight       int
 	TemporalUIPort    int
 	TemporalPort      int
 	TemporalCLI       string
@@ -112,6 +114,9 @@ func loadConfig() (config, error) {
 	}
 	if c.WriteBurst, err = strconv.Atoi(env("RATE_LIMIT_BURST", "100")); err != nil || c.WriteBurst < 0 {
 		return c, fmt.Errorf("RATE_LIMIT_BURST: want a whole number")
+	}
+	if c.MaxInFlight, err = strconv.Atoi(env("MAX_CHANGES_IN_FLIGHT", strconv.Itoa(cases.DefaultMaxInFlight))); err != nil || c.MaxInFlight < 1 {
+		return c, fmt.Errorf("MAX_CHANGES_IN_FLIGHT: want a whole number of case starts and actions at Temporal at once, 1 or more")
 	}
 	if c.AuthFailuresPerMinute, err = strconv.Atoi(env("AUTH_FAILURES_PER_MINUTE", "10")); err != nil || c.AuthFailuresPerMinute < 0 {
 		return c, fmt.Errorf("AUTH_FAILURES_PER_MINUTE: want a whole number of failed authentications per minute per client address (0: no limit)")

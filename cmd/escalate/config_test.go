@@ -169,3 +169,22 @@ func TestSessionConfig(t *testing.T) {
 		}
 	}
 }
+
+// The changes at Temporal at once: 16 unless set; a whole number of at
+// least one, or the process does not start.
+func TestMaxInFlightConfig(t *testing.T) {
+	t.Setenv("MAX_CHANGES_IN_FLIGHT", "")
+	if c, err := loadConfig(); err != nil || c.MaxInFlight != 16 {
+		t.Fatalf("default: %d %v, want 16", c.MaxInFlight, err)
+	}
+	t.Setenv("MAX_CHANGES_IN_FLIGHT", "64")
+	if c, err := loadConfig(); err != nil || c.MaxInFlight != 64 {
+		t.Fatalf("64: %d %v", c.MaxInFlight, err)
+	}
+	for _, v := range []string{"0", "-1", "many", "1e3"} {
+		t.Setenv("MAX_CHANGES_IN_FLIGHT", v)
+		if _, err := loadConfig(); err == nil {
+			t.Errorf("MAX_CHANGES_IN_FLIGHT=%q accepted", v)
+		}
+	}
+}
