@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
 )
 
@@ -136,3 +137,106 @@ func (t *rpcTimer) perOp(ops int) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// wftMeter reads the SDK's worker metrics (client.Options.MetricsHandler
+// of the workers' client) for what the dev server's CPU alone does not
+// show: how long workflow tasks waited to be picked up (schedule-to-start),
+// how often a worker had to rebuild a workflow from its whole history
+// (sticky cache misses: a task that went to the normal queue, or a
+// workflow evicted), and failed tasks. Escalate's workflow and the
+// engine's are told apart by the workflow_type tag.
+type wftMeter struct {
+	mu   sync.Mutex
+	tags map[string]string
+	root *wftMeter
+	// by workflow type, then metric name
+	counts map[string]map[string]int64
+	waits  map[string][]time.Duration // schedule-to-start
+}
+
+func newWFTMeter() *wftMeter {
+	m := &wftMeter{counts: map[string]map[string]int64{}, waits: map[string][]time.Duration{}}
+	m.root = m
+	return m
+}
+
+func (m *wftMeter) WithTags(t map[string]string) client.MetricsHandler {
+	tags := map[string]string{}
+	for k, v := range m.tags {
+		tags[k] = v
+	}
+	for k, v := range t {
+		tags[k] = v
+	}
+	return &wftMeter{tags: tags, root: m.root}
+}
+
+func (m *wftMeter) Counter(name string) client.MetricsCounter {
+	wt := m.tags["workflow_type"]
+	return counterFunc(func(d int64) {
+		r := m.root
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.counts[wt] == nil {
+			r.counts[wt] = map[string]int64{}
+		}
+		r.counts[wt][name] += d
+	})
+}
+
+func (m *wftMeter) Gauge(string) client.MetricsGauge { return client.MetricsNopHandler.Gauge("") }
+
+func (m *wftMeter) Timer(name string) client.MetricsTimer {
+	wt := m.tags["workflow_type"]
+	return timerFunc(func(d time.Duration) {
+		r := m.root
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.counts[wt] == nil {
+			r.counts[wt] = map[string]int64{}
+		}
+		r.counts[wt][name+"_count"]++
+		if name == "temporal_workflow_task_schedule_to_start_latency" && len(r.waits[wt]) < 1_000_000 {
+			r.waits[wt] = append(r.waits[wt], d)
+		}
+	})
+}
+
+// reset starts a measurement; the function it returns says, for the
+// workflow type that ran the most tasks since, the tasks' schedule-to-start
+// p50, p99 and max, and the cache misses and failures per task.
+func (m *wftMeter) reset() func() string {
+	if m == nil {
+		return func() string { return "no SDK metrics" }
+	}
+	m.mu.Lock()
+	m.counts, m.waits = map[string]map[string]int64{}, map[string][]time.Duration{}
+	m.mu.Unlock()
+	return func() string {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		top, most := "", 0
+		for wt, w := range m.waits {
+			if len(w) > most {
+				top, most = wt, len(w)
+			}
+		}
+		if most == 0 {
+			return "no workflow tasks"
+		}
+		c := m.counts[top]
+		tasks := float64(most)
+		return fmt.Sprintf("%s: %d workflow tasks, schedule-to-start p50 %.0f ms p99 %.0f ms max %.0f ms; per task: sticky cache misses %.3f, failed %.3f",
+			top, most, percentileMs(m.waits[top], 0.5), percentileMs(m.waits[top], 0.99), percentileMs(m.waits[top], 1),
+			float64(c["temporal_sticky_cache_miss"])/tasks,
+			float64(c["temporal_workflow_task_execution_failed"])/tasks)
+	}
+}
+
+type counterFunc func(int64)
+
+func (f counterFunc) Inc(d int64) { f(d) }
+
+type timerFunc func(time.Duration)
+
+func (f timerFunc) Record(d time.Duration) { f(d) }

@@ -54,6 +54,8 @@ type system struct {
 	http        *http.Server
 	pols        *policies.Registry
 	log         *slog.Logger
+	// wftStats reads the workers' SDK metrics (cpu.go).
+	wftStats *wftMeter
 }
 
 const benchAdminToken = "bench-admin-token"
@@ -71,7 +73,7 @@ func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &system{dir: dir, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &system{dir: dir, log: slog.New(slog.NewTextHandler(io.Discard, nil)), wftStats: newWFTMeter()}
 	cli, err := filepath.Abs(cfg.temporalCLI)
 	if err != nil {
 		return nil, err
@@ -87,7 +89,7 @@ func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
 	defer cancel()
 	s.dev, err = testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
-		ClientOptions: &client.Options{Namespace: "default", Logger: quietSDKLog{}},
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietSDKLog{}, MetricsHandler: s.wftStats},
 		DBFilename:    filepath.Join(dir, "temporal.db"),
 		LogLevel:      "error",
 		Stdout:        devLog,
