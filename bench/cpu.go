@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // CPU time spent per operation is steadier than wall time on a shared
@@ -93,10 +94,13 @@ type rpcTimer struct {
 	mu    sync.Mutex
 	total map[string]time.Duration
 	count map[string]int
+	// failed counts the calls that failed, by method and gRPC code
+	// (a start Temporal did not confirm in time is retried by the SDK).
+	failed map[string]int
 }
 
 func newRPCTimer() *rpcTimer {
-	return &rpcTimer{total: map[string]time.Duration{}, count: map[string]int{}}
+	return &rpcTimer{total: map[string]time.Duration{}, count: map[string]int{}, failed: map[string]int{}}
 }
 
 func (t *rpcTimer) interceptor() grpc.UnaryClientInterceptor {
@@ -107,6 +111,9 @@ func (t *rpcTimer) interceptor() grpc.UnaryClientInterceptor {
 		name := method[strings.LastIndexByte(method, '/')+1:]
 		t.total[name] += time.Since(start)
 		t.count[name]++
+		if err != nil {
+			t.failed[name+" "+status.Code(err).String()]++
+		}
 		t.mu.Unlock()
 		return err
 	}
@@ -115,15 +122,20 @@ func (t *rpcTimer) interceptor() grpc.UnaryClientInterceptor {
 func (t *rpcTimer) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.total, t.count = map[string]time.Duration{}, map[string]int{}
+	t.total, t.count, t.failed = map[string]time.Duration{}, map[string]int{}, map[string]int{}
 }
 
 // perOp is each method's calls and milliseconds per operation.
 func (t *rpcTimer) perOp(ops int) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	prefix := ""
 	if ops == 0 {
-		return ""
+		if len(t.count) == 0 {
+			return ""
+		}
+		// Nothing completed: the calls in all, not per operation.
+		ops, prefix = 1, "none completed; in all: "
 	}
 	names := make([]string, 0, len(t.total))
 	for n := range t.total {
@@ -135,7 +147,15 @@ func (t *rpcTimer) perOp(ops int) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f× %.1f ms", n, float64(t.count[n])/float64(ops),
 			float64(t.total[n].Microseconds())/1000/float64(ops)))
 	}
-	return strings.Join(parts, "; ")
+	var failed []string
+	for k, n := range t.failed {
+		failed = append(failed, fmt.Sprintf("%s %d", k, n))
+	}
+	sort.Strings(failed)
+	if len(failed) > 0 {
+		parts = append(parts, "failed calls: "+strings.Join(failed, ", "))
+	}
+	return prefix + strings.Join(parts, "; ")
 }
 
 // wftMeter reads the SDK's worker metrics (client.Options.MetricsHandler

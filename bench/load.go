@@ -34,8 +34,13 @@ type result struct {
 	SelfCPUms float64 `json:"self_cpu_ms_per_op"`
 	DevCPUms  float64 `json:"dev_cpu_ms_per_op"`
 	// Temporal RPCs the API made per operation, and their time.
-	RPCs      string `json:"rpcs,omitempty"`
-	latencies []time.Duration
+	RPCs string `json:"rpcs,omitempty"`
+	// DevCPUTotalMs is the dev server's CPU over the whole measurement,
+	// whether or not anything completed.
+	DevCPUTotalMs float64 `json:"dev_cpu_total_ms"`
+	latencies     []time.Duration
+	// from and to are the measured stretch.
+	from, to time.Time
 }
 
 func (r result) String() string {
@@ -80,6 +85,7 @@ func measure() func(res *result) {
 	rpcs.reset()
 	return func(res *result) {
 		after := meter.sample()
+		res.DevCPUTotalMs = float64((after.dev - before.dev).Microseconds()) / 1000
 		if res.OK > 0 {
 			res.SelfCPUms = float64((after.self - before.self).Microseconds()) / 1000 / float64(res.OK)
 			res.DevCPUms = float64((after.dev - before.dev).Microseconds()) / 1000 / float64(res.OK)
@@ -165,6 +171,7 @@ func closedLoop(ctx context.Context, name string, clients int, warmup, d time.Du
 	res := rec.result(name, d)
 	done(&res)
 	res.Clients = clients
+	res.from, res.to = start, end
 	return res
 }
 

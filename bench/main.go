@@ -62,7 +62,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.phases, "phases", "starts,fixed,actions,storm,memory,report", "what to measure, comma-separated: starts, fixed, actions, storm, memory, report")
 	flag.StringVar(&o.clients, "clients", "16,64", "closed-loop client counts for starts")
-	flag.DurationVar(&o.duration, "duration", 8*time.Second, "each closed-loop measurement (each round's)")
+	flag.DurationVar(&o.duration, "duration", 8*time.Second, "each closed-loop measurement (each round's; starts: at 16 clients, longer in proportion beyond)")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each closed-loop measurement")
 	flag.IntVar(&o.rounds, "rounds", 4, "rounds of starts, fixed and actions: escalate and the engine take turns, and each ratio is the median of the rounds'")
 	flag.Float64Var(&o.rate, "rate", 20, "the fixed-rate measurement's starts a second")
@@ -279,6 +279,11 @@ func (b *bench) starts(ctx context.Context, o options, rep *report, clients []in
 	apiStart := func(ctx context.Context, i int) error { _, err := b.startCase(ctx, i, nil); return err }
 	sameStart := func(ctx context.Context, i int) error { _, err := b.engineStart(ctx, nil); return err }
 	for _, n := range clients {
+		// A closed loop on a saturated server takes as much longer per
+		// request as it has more clients: the rounds grow with them, so
+		// each client still completes about as many starts in one.
+		scale := time.Duration(max(1, n/16))
+		warmup, duration := o.warmup*scale, o.duration*scale
 		var perr error
 		rounds := interleave(ctx, o.rounds,
 			func(r int) result {
@@ -290,16 +295,17 @@ func (b *bench) starts(ctx context.Context, o options, rep *report, clients []in
 				defer stop()
 				b.recent.take(0)
 				wft := b.sys.wftStats.reset()
-				res := closedLoop(ctx, fmt.Sprintf("API start, %d clients, round %d", n, r+1), n, o.warmup, o.duration, apiStart)
+				res := closedLoop(ctx, fmt.Sprintf("API start, %d clients, round %d", n, r+1), n, warmup, duration, apiStart)
 				rep.add(res)
 				rep.note("    escalate's worker: %s", wft())
 				rep.note("    %s", b.taskTrouble(ctx, 20))
+				rep.note("    %s", b.casesOpened(ctx, res))
 				return res
 			},
 			func(r int) result {
 				b.recent.take(0)
 				wft := b.sys.wftStats.reset()
-				res := closedLoop(ctx, fmt.Sprintf("engine same-shape, %d clients, round %d", n, r+1), n, o.warmup, o.duration, sameStart)
+				res := closedLoop(ctx, fmt.Sprintf("engine same-shape, %d clients, round %d", n, r+1), n, warmup, duration, sameStart)
 				rep.add(res)
 				rep.note("    engine's worker: %s", wft())
 				rep.note("    %s", b.taskTrouble(ctx, 20))
@@ -310,7 +316,7 @@ func (b *bench) starts(ctx context.Context, o options, rep *report, clients []in
 		}
 		api := rep.add(pooled(fmt.Sprintf("API start, %d clients, all rounds", n), rounds[0]))
 		same := rep.add(pooled(fmt.Sprintf("engine same-shape, %d clients, all rounds", n), rounds[1]))
-		plain := rep.add(closedLoop(ctx, fmt.Sprintf("engine plain start, %d clients", n), n, o.warmup, o.duration,
+		plain := rep.add(closedLoop(ctx, fmt.Sprintf("engine plain start, %d clients", n), n, warmup, duration,
 			func(ctx context.Context, i int) error { return b.plainStart(ctx) }))
 		at := fmt.Sprint(n)
 		rep.ratiosOf("starts", "same-shape", at, rounds[0], rounds[1])

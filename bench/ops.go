@@ -285,3 +285,16 @@ func (b *bench) taskTrouble(ctx context.Context, n int) string {
 	return fmt.Sprintf("histories of %d of its workflows: %d workflow tasks timed out, %d failed (%.1f events each)",
 		read, timedOut, failed, safeDiv(float64(events), float64(read)))
 }
+
+// casesOpened says how many cases the record holds whose opening fell in
+// an API measurement, beside the starts answered: a start the API stopped
+// waiting for (503, Temporal did not confirm in time) still opens its
+// case, and costs the dev server as much as one answered.
+func (b *bench) casesOpened(ctx context.Context, res result) string {
+	var n int
+	if err := b.sys.db.QueryRow(ctx, `SELECT count(*) FROM cases WHERE created_at >= $1 AND created_at < $2`, res.from, res.to).Scan(&n); err != nil {
+		return "cases opened: " + err.Error()
+	}
+	return fmt.Sprintf("cases opened in the measured %.0f s: %d (%.1f/s) for %d starts answered and %d failed; dev-server CPU per case opened %.1f ms",
+		res.to.Sub(res.from).Seconds(), n, float64(n)/res.to.Sub(res.from).Seconds(), res.OK, res.Failed, safeDiv(res.DevCPUTotalMs, float64(n)))
+}
