@@ -294,12 +294,14 @@ func (b *bench) starts(ctx context.Context, o options, rep *report, clients []in
 				}
 				defer stop()
 				b.recent.take(0)
+				takeTally()
 				wft := b.sys.wftStats.reset()
 				res := closedLoop(ctx, fmt.Sprintf("API start, %d clients, round %d", n, r+1), n, warmup, duration, apiStart)
 				rep.add(res)
 				rep.note("    escalate's worker: %s", wft())
 				rep.note("    %s", b.taskTrouble(ctx, 20))
 				rep.note("    %s", b.casesOpened(ctx, res))
+				rep.note("    escalate logged (warnings and errors): %s", takeTally())
 				return res
 			},
 			func(r int) result {
