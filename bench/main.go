@@ -365,7 +365,7 @@ func (b *bench) starts(ctx context.Context, o options, rep *report, clients []in
 func (b *bench) fixed(ctx context.Context, o options, rep *report) {
 	rates := []float64{o.rate}
 	if half := math.Floor(b.sameRate / 2); b.sameRate > 0 && half < o.rate {
-		rep.note("the engine's same-shape capacity here is %.1f starts/s, below %.0f/s: also measured at %.0f/s", b.sameRate, o.rate, max(half, 1))
+		rep.note("the engine's same-shape capacity here is %.1f starts/s: also measured at half of it, %.0f/s", b.sameRate, max(half, 1))
 		rates = append(rates, max(half, 1))
 	}
 	each := max(o.rateFor/time.Duration(max(o.rounds, 1)), 5*time.Second)
