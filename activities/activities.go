@@ -49,6 +49,13 @@ func (a *Activities) RecordEvents(ctx context.Context, in workflows.RecordEvents
 		return workflows.RecordEventsResult{}, temporal.NewNonRetryableApplicationError(
 			"a value of this change cannot be recorded (SQLSTATE "+code+")", workflows.ErrRecordRefused, nil)
 	}
+	if errors.Is(err, store.ErrSnapshotMissing) {
+		// Nothing was written: the case is not opened, and retrying cannot
+		// make the snapshot appear.
+		a.logger().Error("opening refused: its policy snapshot is not in the record", "ref", in.Ref, "policy_hash", in.PolicyHash, "error", err)
+		return workflows.RecordEventsResult{}, temporal.NewNonRetryableApplicationError(
+			"the case's policy snapshot is not in the record", workflows.ErrRecordRefused, nil)
+	}
 	if err != nil {
 		return workflows.RecordEventsResult{}, a.recordFailed(in, err)
 	}
@@ -56,6 +63,17 @@ func (a *Activities) RecordEvents(ctx context.Context, in workflows.RecordEvents
 		a.logger().Info("recorded", "ref", in.Ref, "seq", ev.Seq, "type", ev.Type, "stage", ev.Stage)
 	}
 	return workflows.RecordEventsResult{Inserted: n}, nil
+}
+
+// RecordOpening records a case's opening that names its policy snapshot by
+// hash (in.PolicyHash): the record copies the snapshot the API kept under
+// that hash to the case, in the same transaction, or refuses the opening if
+// it has no such snapshot. Otherwise it is RecordEvents.
+func (a *Activities) RecordOpening(ctx context.Context, in workflows.RecordEventsInput) (workflows.RecordEventsResult, error) {
+	if in.PolicyHash == "" || in.Policy != nil {
+		return workflows.RecordEventsResult{}, temporal.NewNonRetryableApplicationError("an opening by hash names its policy snapshot by hash only", "invalid_input", nil)
+	}
+	return a.RecordEvents(ctx, in)
 }
 
 // ErrTypeRecordConflict is the application error type of a step the record

@@ -139,7 +139,7 @@ func TestWebhookPayload(t *testing.T) {
 // The workflow calls activities by the names in workflows/names.go.
 func TestActivityNamesMatchMethods(t *testing.T) {
 	typ := reflect.TypeOf(&Activities{})
-	for _, name := range []string{workflows.ActivityRecordEvents, workflows.ActivityDeliverNotifications, workflows.ActivityCancellation, workflows.ActivityRecordedSeq,
+	for _, name := range []string{workflows.ActivityRecordEvents, workflows.ActivityRecordOpening, workflows.ActivityDeliverNotifications, workflows.ActivityCancellation, workflows.ActivityRecordedSeq,
 		workflows.ActivitySettleNotifications} {
 		if _, ok := typ.MethodByName(name); !ok {
 			t.Errorf("Activities has no method %s", name)

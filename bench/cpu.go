@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // CPU time spent per operation is steadier than wall time on a shared
@@ -92,10 +94,13 @@ type rpcTimer struct {
 	mu    sync.Mutex
 	total map[string]time.Duration
 	count map[string]int
+	// failed counts the calls that failed, by method and gRPC code
+	// (a start Temporal did not confirm in time is retried by the SDK).
+	failed map[string]int
 }
 
 func newRPCTimer() *rpcTimer {
-	return &rpcTimer{total: map[string]time.Duration{}, count: map[string]int{}}
+	return &rpcTimer{total: map[string]time.Duration{}, count: map[string]int{}, failed: map[string]int{}}
 }
 
 func (t *rpcTimer) interceptor() grpc.UnaryClientInterceptor {
@@ -106,6 +111,9 @@ func (t *rpcTimer) interceptor() grpc.UnaryClientInterceptor {
 		name := method[strings.LastIndexByte(method, '/')+1:]
 		t.total[name] += time.Since(start)
 		t.count[name]++
+		if err != nil {
+			t.failed[name+" "+status.Code(err).String()]++
+		}
 		t.mu.Unlock()
 		return err
 	}
@@ -114,15 +122,20 @@ func (t *rpcTimer) interceptor() grpc.UnaryClientInterceptor {
 func (t *rpcTimer) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.total, t.count = map[string]time.Duration{}, map[string]int{}
+	t.total, t.count, t.failed = map[string]time.Duration{}, map[string]int{}, map[string]int{}
 }
 
 // perOp is each method's calls and milliseconds per operation.
 func (t *rpcTimer) perOp(ops int) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	prefix := ""
 	if ops == 0 {
-		return ""
+		if len(t.count) == 0 {
+			return ""
+		}
+		// Nothing completed: the calls in all, not per operation.
+		ops, prefix = 1, "none completed; in all: "
 	}
 	names := make([]string, 0, len(t.total))
 	for n := range t.total {
@@ -134,5 +147,116 @@ func (t *rpcTimer) perOp(ops int) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f× %.1f ms", n, float64(t.count[n])/float64(ops),
 			float64(t.total[n].Microseconds())/1000/float64(ops)))
 	}
-	return strings.Join(parts, "; ")
+	var failed []string
+	for k, n := range t.failed {
+		failed = append(failed, fmt.Sprintf("%s %d", k, n))
+	}
+	sort.Strings(failed)
+	if len(failed) > 0 {
+		parts = append(parts, "failed calls: "+strings.Join(failed, ", "))
+	}
+	return prefix + strings.Join(parts, "; ")
 }
+
+// wftMeter reads the SDK's worker metrics (client.Options.MetricsHandler
+// of the workers' client) for what the dev server's CPU alone does not
+// show: how long workflow tasks waited to be picked up (schedule-to-start),
+// how often a worker had to rebuild a workflow from its whole history
+// (sticky cache misses: a task that went to the normal queue, or a
+// workflow evicted), and failed tasks. Escalate's workflow and the
+// engine's are told apart by the workflow_type tag.
+type wftMeter struct {
+	mu   sync.Mutex
+	tags map[string]string
+	root *wftMeter
+	// by workflow type, then metric name
+	counts map[string]map[string]int64
+	waits  map[string][]time.Duration // schedule-to-start
+}
+
+func newWFTMeter() *wftMeter {
+	m := &wftMeter{counts: map[string]map[string]int64{}, waits: map[string][]time.Duration{}}
+	m.root = m
+	return m
+}
+
+func (m *wftMeter) WithTags(t map[string]string) client.MetricsHandler {
+	tags := map[string]string{}
+	for k, v := range m.tags {
+		tags[k] = v
+	}
+	for k, v := range t {
+		tags[k] = v
+	}
+	return &wftMeter{tags: tags, root: m.root}
+}
+
+func (m *wftMeter) Counter(name string) client.MetricsCounter {
+	wt := m.tags["workflow_type"]
+	return counterFunc(func(d int64) {
+		r := m.root
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.counts[wt] == nil {
+			r.counts[wt] = map[string]int64{}
+		}
+		r.counts[wt][name] += d
+	})
+}
+
+func (m *wftMeter) Gauge(string) client.MetricsGauge { return client.MetricsNopHandler.Gauge("") }
+
+func (m *wftMeter) Timer(name string) client.MetricsTimer {
+	wt := m.tags["workflow_type"]
+	return timerFunc(func(d time.Duration) {
+		r := m.root
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.counts[wt] == nil {
+			r.counts[wt] = map[string]int64{}
+		}
+		r.counts[wt][name+"_count"]++
+		if name == "temporal_workflow_task_schedule_to_start_latency" && len(r.waits[wt]) < 1_000_000 {
+			r.waits[wt] = append(r.waits[wt], d)
+		}
+	})
+}
+
+// reset starts a measurement; the function it returns says, for the
+// workflow type that ran the most tasks since, the tasks' schedule-to-start
+// p50, p99 and max, and the cache misses and failures per task.
+func (m *wftMeter) reset() func() string {
+	if m == nil {
+		return func() string { return "no SDK metrics" }
+	}
+	m.mu.Lock()
+	m.counts, m.waits = map[string]map[string]int64{}, map[string][]time.Duration{}
+	m.mu.Unlock()
+	return func() string {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		top, most := "", 0
+		for wt, w := range m.waits {
+			if len(w) > most {
+				top, most = wt, len(w)
+			}
+		}
+		if most == 0 {
+			return "no workflow tasks"
+		}
+		c := m.counts[top]
+		tasks := float64(most)
+		return fmt.Sprintf("%s: %d workflow tasks, schedule-to-start p50 %.0f ms p99 %.0f ms max %.0f ms; per task: sticky cache misses %.3f, failed %.3f",
+			top, most, percentileMs(m.waits[top], 0.5), percentileMs(m.waits[top], 0.99), percentileMs(m.waits[top], 1),
+			float64(c["temporal_sticky_cache_miss"])/tasks,
+			float64(c["temporal_workflow_task_execution_failed"])/tasks)
+	}
+}
+
+type counterFunc func(int64)
+
+func (f counterFunc) Inc(d int64) { f(d) }
+
+type timerFunc func(time.Duration)
+
+func (f timerFunc) Record(d time.Duration) { f(d) }

@@ -34,8 +34,13 @@ type result struct {
 	SelfCPUms float64 `json:"self_cpu_ms_per_op"`
 	DevCPUms  float64 `json:"dev_cpu_ms_per_op"`
 	// Temporal RPCs the API made per operation, and their time.
-	RPCs      string `json:"rpcs,omitempty"`
-	latencies []time.Duration
+	RPCs string `json:"rpcs,omitempty"`
+	// DevCPUTotalMs is the dev server's CPU over the whole measurement,
+	// whether or not anything completed.
+	DevCPUTotalMs float64 `json:"dev_cpu_total_ms"`
+	latencies     []time.Duration
+	// from and to are the measured stretch.
+	from, to time.Time
 }
 
 func (r result) String() string {
@@ -80,6 +85,7 @@ func measure() func(res *result) {
 	rpcs.reset()
 	return func(res *result) {
 		after := meter.sample()
+		res.DevCPUTotalMs = float64((after.dev - before.dev).Microseconds()) / 1000
 		if res.OK > 0 {
 			res.SelfCPUms = float64((after.self - before.self).Microseconds()) / 1000 / float64(res.OK)
 			res.DevCPUms = float64((after.dev - before.dev).Microseconds()) / 1000 / float64(res.OK)
@@ -165,6 +171,7 @@ func closedLoop(ctx context.Context, name string, clients int, warmup, d time.Du
 	res := rec.result(name, d)
 	done(&res)
 	res.Clients = clients
+	res.from, res.to = start, end
 	return res
 }
 
@@ -236,4 +243,80 @@ func countedLoop(ctx context.Context, name string, clients, per int, f func(ctx 
 	done(&res)
 	res.Clients = clients
 	return res
+}
+
+// Interleaved rounds. On a machine others share, a long block of escalate
+// followed by a long block of the engine measures whatever else ran during
+// each block as much as either side. The bench measures both in short
+// rounds instead, alternating which goes first (A B, B A, A B, ...), and
+// reports the median of the per-round ratios with their spread: a burst
+// from another build falls on one round, not on one side.
+
+// interleave runs each measurement once per round, rotating which goes
+// first, and returns the results by measurement, then by round.
+func interleave(ctx context.Context, rounds int, measurements ...func(round int) result) [][]result {
+	out := make([][]result, len(measurements))
+	for r := 0; r < rounds && ctx.Err() == nil; r++ {
+		for k := range measurements {
+			i := (k + r) % len(measurements)
+			out[i] = append(out[i], measurements[i](r))
+		}
+	}
+	return out
+}
+
+// pooled is one side's rounds as one result: operations and time added
+// up, latencies merged, CPU per operation over all of them.
+func pooled(name string, rs []result) result {
+	p := result{Name: name}
+	var self, dev float64
+	for _, r := range rs {
+		p.Clients, p.Rate = r.Clients, r.Rate
+		p.OK += r.OK
+		p.Failed += r.Failed
+		p.Seconds += r.Seconds
+		p.latencies = append(p.latencies, r.latencies...)
+		self += r.SelfCPUms * float64(r.OK)
+		dev += r.DevCPUms * float64(r.OK)
+		if p.FirstErr == "" {
+			p.FirstErr = r.FirstErr
+		}
+		p.RPCs = r.RPCs
+	}
+	if p.Seconds > 0 {
+		p.PerSecond = float64(p.OK) / p.Seconds
+	}
+	p.P50ms, p.P99ms, p.MaxMs = percentileMs(p.latencies, 0.50), percentileMs(p.latencies, 0.99), percentileMs(p.latencies, 1)
+	if p.OK > 0 {
+		p.SelfCPUms, p.DevCPUms = self/float64(p.OK), dev/float64(p.OK)
+	}
+	return p
+}
+
+// perRound is f(a's round, b's round) for each round both measured.
+func perRound(a, b []result, f func(a, b result) float64) []float64 {
+	var out []float64
+	for i := 0; i < len(a) && i < len(b); i++ {
+		out = append(out, f(a[i], b[i]))
+	}
+	return out
+}
+
+// median and spread (min, max) of values, NaN ones left out.
+func medianSpread(vals []float64) (med, lo, hi float64) {
+	var s []float64
+	for _, v := range vals {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			s = append(s, v)
+		}
+	}
+	if len(s) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	sort.Float64s(s)
+	med = s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return med, s[0], s[len(s)-1]
 }

@@ -46,6 +46,7 @@ type options struct {
 	out         string
 	profile     string
 	keep        bool
+	rounds      int
 }
 
 func main() {
@@ -61,8 +62,9 @@ func main() {
 	var o options
 	flag.StringVar(&o.phases, "phases", "starts,fixed,actions,storm,memory,report", "what to measure, comma-separated: starts, fixed, actions, storm, memory, report")
 	flag.StringVar(&o.clients, "clients", "16,64", "closed-loop client counts for starts")
-	flag.DurationVar(&o.duration, "duration", 15*time.Second, "each closed-loop measurement")
-	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each closed-loop measurement")
+	flag.DurationVar(&o.duration, "duration", 8*time.Second, "each closed-loop measurement (each round's; starts: at 16 clients, longer in proportion beyond)")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each closed-loop measurement")
+	flag.IntVar(&o.rounds, "rounds", 4, "rounds of starts, fixed and actions: escalate and the engine take turns, and each ratio is the median of the rounds'")
 	flag.Float64Var(&o.rate, "rate", 20, "the fixed-rate measurement's starts a second")
 	flag.DurationVar(&o.rateFor, "rate-for", 30*time.Second, "how long the fixed-rate measurement sends")
 	flag.IntVar(&o.actionCases, "action-cases", 8, "cases each of 16 clients agrees on in the agreement measurement")
@@ -111,12 +113,39 @@ type report struct {
 	Command    string             `json:"command"`
 	Results    []result           `json:"results"`
 	Ratios     map[string]float64 `json:"ratios"`
-	Notes      []string           `json:"notes"`
+	// Spreads are the lowest and highest round's ratio of each ratio
+	// measured in rounds (its median is in Ratios).
+	Spreads map[string][2]float64 `json:"spreads,omitempty"`
+	Notes   []string              `json:"notes"`
 }
 
 func (r *report) ratio(name string, v float64) {
 	r.Ratios[name] = v
 	fmt.Printf("  ratio %-44s %6.2f\n", name, v)
+}
+
+// ratioRounds records the median of per-round ratios, with their spread.
+func (r *report) ratioRounds(name string, vals []float64) {
+	med, lo, hi := medianSpread(vals)
+	r.Ratios[name] = med
+	if r.Spreads == nil {
+		r.Spreads = map[string][2]float64{}
+	}
+	r.Spreads[name] = [2]float64{lo, hi}
+	fmt.Printf("  ratio %-44s %6.2f  (rounds %.2f–%.2f, n=%d)\n", name, med, lo, hi, len(vals))
+}
+
+// ratiosOf records the usual ratios of a (escalate) against b (the
+// engine's), measured in rounds: rate, p50, p99, and the dev server's and
+// the bench's CPU per operation. what names the operation ("starts"),
+// other the engine's side ("same-shape"), at the load ("16").
+func (r *report) ratiosOf(what, other, at string, a, b []result) {
+	name := func(figure string) string { return fmt.Sprintf("%s API÷%s @%s", figure, other, at) }
+	r.ratioRounds(name(what+"/s"), perRound(a, b, func(a, b result) float64 { return safeDiv(a.PerSecond, b.PerSecond) }))
+	r.ratioRounds(name("p50"), perRound(a, b, func(a, b result) float64 { return safeDiv(a.P50ms, b.P50ms) }))
+	r.ratioRounds(name("p99"), perRound(a, b, func(a, b result) float64 { return safeDiv(a.P99ms, b.P99ms) }))
+	r.ratioRounds(name("dev-server CPU/op"), perRound(a, b, func(a, b result) float64 { return safeDiv(a.DevCPUms, b.DevCPUms) }))
+	r.ratioRounds(name("bench CPU/op"), perRound(a, b, func(a, b result) float64 { return safeDiv(a.SelfCPUms, b.SelfCPUms) }))
 }
 
 func (r *report) add(res result) result {
@@ -243,26 +272,58 @@ func run(ctx context.Context, o options) error {
 }
 
 // starts: case starts through the API beside the engine's update-with-start
-// of the same shape and its plain starts, closed loop.
+// of the same shape, closed loop, in interleaved rounds; then the engine's
+// plain starts once.
 func (b *bench) starts(ctx context.Context, o options, rep *report, clients []int) (apiRate float64, err error) {
-	fmt.Println("starts, closed loop")
+	fmt.Printf("starts, closed loop, %d rounds\n", o.rounds)
+	apiStart := func(ctx context.Context, i int) error { _, err := b.startCase(ctx, i, nil); return err }
+	sameStart := func(ctx context.Context, i int) error { _, err := b.engineStart(ctx, nil); return err }
 	for _, n := range clients {
-		stopProfile, err := startProfile(o.profile, fmt.Sprintf("starts-api-%d.pprof", n))
-		if err != nil {
-			return 0, err
+		// A closed loop on a saturated server takes as much longer per
+		// request as it has more clients: the rounds grow with them, so
+		// each client still completes about as many starts in one.
+		scale := time.Duration(max(1, n/16))
+		warmup, duration := o.warmup*scale, o.duration*scale
+		var perr error
+		rounds := interleave(ctx, o.rounds,
+			func(r int) result {
+				stop, err := startProfile(o.profile, fmt.Sprintf("starts-api-%d-round%d.pprof", n, r+1))
+				if err != nil {
+					perr = err
+					stop = func() {}
+				}
+				defer stop()
+				b.recent.take(0)
+				takeTally()
+				wft := b.sys.wftStats.reset()
+				res := closedLoop(ctx, fmt.Sprintf("API start, %d clients, round %d", n, r+1), n, warmup, duration, apiStart)
+				rep.add(res)
+				rep.note("    escalate's worker: %s", wft())
+				rep.note("    %s", b.taskTrouble(ctx, 20))
+				rep.note("    %s", b.casesOpened(ctx, res))
+				rep.note("    escalate logged (warnings and errors): %s", takeTally())
+				return res
+			},
+			func(r int) result {
+				b.recent.take(0)
+				wft := b.sys.wftStats.reset()
+				res := closedLoop(ctx, fmt.Sprintf("engine same-shape, %d clients, round %d", n, r+1), n, warmup, duration, sameStart)
+				rep.add(res)
+				rep.note("    engine's worker: %s", wft())
+				rep.note("    %s", b.taskTrouble(ctx, 20))
+				return res
+			})
+		if perr != nil {
+			return 0, perr
 		}
-		api := rep.add(closedLoop(ctx, fmt.Sprintf("API start, %d clients", n), n, o.warmup, o.duration,
-			func(ctx context.Context, i int) error { _, err := b.startCase(ctx, i, nil); return err }))
-		stopProfile()
-		same := rep.add(closedLoop(ctx, fmt.Sprintf("engine same-shape, %d clients", n), n, o.warmup, o.duration,
-			func(ctx context.Context, i int) error { _, err := b.engineStart(ctx, nil); return err }))
-		plain := rep.add(closedLoop(ctx, fmt.Sprintf("engine plain start, %d clients", n), n, o.warmup, o.duration,
+		api := rep.add(pooled(fmt.Sprintf("API start, %d clients, all rounds", n), rounds[0]))
+		same := rep.add(pooled(fmt.Sprintf("engine same-shape, %d clients, all rounds", n), rounds[1]))
+		plain := rep.add(closedLoop(ctx, fmt.Sprintf("engine plain start, %d clients", n), n, warmup, duration,
 			func(ctx context.Context, i int) error { return b.plainStart(ctx) }))
-		rep.ratio(fmt.Sprintf("starts/s API÷same-shape @%d", n), api.PerSecond/same.PerSecond)
-		rep.ratio(fmt.Sprintf("starts/s API÷plain @%d", n), api.PerSecond/plain.PerSecond)
-		rep.ratio(fmt.Sprintf("p50 API÷same-shape @%d", n), api.P50ms/same.P50ms)
-		rep.ratio(fmt.Sprintf("p99 API÷same-shape @%d", n), api.P99ms/same.P99ms)
-		rep.ratio(fmt.Sprintf("p99 API÷plain @%d", n), api.P99ms/plain.P99ms)
+		at := fmt.Sprint(n)
+		rep.ratiosOf("starts", "same-shape", at, rounds[0], rounds[1])
+		rep.ratio(fmt.Sprintf("starts/s API (all rounds)÷plain @%d", n), api.PerSecond/plain.PerSecond)
+		rep.ratio(fmt.Sprintf("p99 API (all rounds)÷plain @%d", n), api.P99ms/plain.P99ms)
 		apiRate = api.PerSecond
 		if b.sameRate == 0 {
 			b.sameRate = same.PerSecond
@@ -279,47 +340,58 @@ func (b *bench) starts(ctx context.Context, o options, rep *report, clients []in
 		return 0, err
 	}
 	time.Sleep(2 * time.Second) // the opening's notifications sent
-	ce, cb, err := b.historySize(ctx, c.Ref)
+	ours, err := b.history(ctx, c.Ref)
 	if err != nil {
 		return 0, err
 	}
-	ee, eb, err := b.historySize(ctx, id)
+	theirs, err := b.history(ctx, id)
 	if err != nil {
 		return 0, err
 	}
-	rep.note("history after a start: escalate %d events, %d bytes; engine same-shape %d events, %d bytes", ce, cb, ee, eb)
-	rep.ratio("history events after a start: API÷same-shape", float64(ce)/float64(ee))
-	rep.ratio("history bytes after a start: API÷same-shape", float64(cb)/float64(eb))
+	rep.note("history after a start: escalate %d events, %d bytes; engine same-shape %d events, %d bytes",
+		ours.events, ours.bytes, theirs.events, theirs.bytes)
+	rep.note("  escalate's, event by event: %s", ours.detail)
+	rep.note("  the engine's, event by event: %s", theirs.detail)
+	rep.ratio("history events after a start: API÷same-shape", float64(ours.events)/float64(theirs.events))
+	rep.ratio("history bytes after a start: API÷same-shape", float64(ours.bytes)/float64(theirs.bytes))
 	return apiRate, ctx.Err()
 }
 
-// fixed: starts at a fixed rate, the API beside the engine's same shape;
-// and, where the rate asked for is more than this machine's engine can
-// take (a shared machine may be far slower than a server), again at half
-// the engine's closed-loop capacity measured just before.
+// fixed: starts at a fixed rate, the API beside the engine's same shape,
+// in interleaved rounds; and, where the rate asked for is more than this
+// machine's engine can take (a shared machine may be far slower than a
+// server), again at half the engine's closed-loop capacity measured just
+// before.
 func (b *bench) fixed(ctx context.Context, o options, rep *report) {
 	rates := []float64{o.rate}
 	if half := math.Floor(b.sameRate / 2); b.sameRate > 0 && half < o.rate {
-		rep.note("the engine's same-shape capacity here is %.1f starts/s, below %.0f/s: also measured at %.0f/s", b.sameRate, o.rate, max(half, 1))
+		rep.note("the engine's same-shape capacity here is %.1f starts/s: also measured at half of it, %.0f/s", b.sameRate, max(half, 1))
 		rates = append(rates, max(half, 1))
 	}
+	each := max(o.rateFor/time.Duration(max(o.rounds, 1)), 5*time.Second)
 	for _, rate := range rates {
-		fmt.Printf("starts at a fixed %.0f a second for %v\n", rate, o.rateFor)
-		api := rep.add(fixedRate(ctx, fmt.Sprintf("API start @%.0f/s", rate), rate, o.rateFor,
-			func(ctx context.Context, i int) error { _, err := b.startCase(ctx, i, nil); return err }))
-		same := rep.add(fixedRate(ctx, fmt.Sprintf("engine same-shape @%.0f/s", rate), rate, o.rateFor,
-			func(ctx context.Context, i int) error { _, err := b.engineStart(ctx, nil); return err }))
-		rep.ratio(fmt.Sprintf("p99 API÷same-shape @%.0f/s", rate), api.P99ms/same.P99ms)
-		rep.ratio(fmt.Sprintf("p50 API÷same-shape @%.0f/s", rate), api.P50ms/same.P50ms)
-		rep.ratio(fmt.Sprintf("done/s API÷same-shape @%.0f/s", rate), safeDiv(api.PerSecond, same.PerSecond))
+		fmt.Printf("starts at a fixed %.0f a second, %d rounds of %v\n", rate, o.rounds, each)
+		rounds := interleave(ctx, o.rounds,
+			func(r int) result {
+				return rep.add(fixedRate(ctx, fmt.Sprintf("API start @%.0f/s, round %d", rate, r+1), rate, each,
+					func(ctx context.Context, i int) error { _, err := b.startCase(ctx, i, nil); return err }))
+			},
+			func(r int) result {
+				return rep.add(fixedRate(ctx, fmt.Sprintf("engine same-shape @%.0f/s, round %d", rate, r+1), rate, each,
+					func(ctx context.Context, i int) error { _, err := b.engineStart(ctx, nil); return err }))
+			})
+		rep.add(pooled(fmt.Sprintf("API start @%.0f/s, all rounds", rate), rounds[0]))
+		rep.add(pooled(fmt.Sprintf("engine same-shape @%.0f/s, all rounds", rate), rounds[1]))
+		rep.ratiosOf("done", "same-shape", fmt.Sprintf("%.0f/s", rate), rounds[0], rounds[1])
 	}
 }
 
 // actions: a note, and an agreement (proposed by one side, confirmed by
-// the other), beside raw updates of an engine workflow.
+// the other), beside raw updates of an engine workflow, in interleaved
+// rounds.
 func (b *bench) actions(ctx context.Context, o options, rep *report) error {
 	const clients = 16
-	fmt.Printf("actions, closed loop, %d clients\n", clients)
+	fmt.Printf("actions, closed loop, %d clients, %d rounds\n", clients, o.rounds)
 	refs := make([]string, clients)
 	engines := make([]string, clients)
 	for i := range refs {
@@ -332,40 +404,51 @@ func (b *bench) actions(ctx context.Context, o options, rep *report) error {
 			return err
 		}
 	}
-	note := rep.add(closedLoop(ctx, "API note", clients, o.warmup, o.duration,
-		func(ctx context.Context, i int) error { return b.note(ctx, i, refs[i]) }))
-	same := rep.add(closedLoop(ctx, "engine update, one activity", clients, o.warmup, o.duration,
-		func(ctx context.Context, i int) error { return b.engineTouch(ctx, engines[i], true) }))
-	raw := rep.add(closedLoop(ctx, "engine update, no activity", clients, o.warmup, o.duration,
-		func(ctx context.Context, i int) error { return b.engineTouch(ctx, engines[i], false) }))
-	rep.ratio("notes/s API÷same-shape update", note.PerSecond/same.PerSecond)
-	rep.ratio("notes/s API÷raw update", note.PerSecond/raw.PerSecond)
-	rep.ratio("note p99 API÷same-shape update", note.P99ms/same.P99ms)
-	rep.ratio("note p99 API÷raw update", note.P99ms/raw.P99ms)
-
-	// Agreements close their case: each client gets cases of its own.
-	per := o.actionCases
-	agreeRefs := make([][]string, clients)
-	for i := range agreeRefs {
-		for k := 0; k < per; k++ {
-			c, err := b.startCase(ctx, i, nil)
-			if err != nil {
-				return err
-			}
-			agreeRefs[i] = append(agreeRefs[i], c.Ref)
+	loop := func(name string, f op) func(r int) result {
+		return func(r int) result {
+			return rep.add(closedLoop(ctx, fmt.Sprintf("%s, round %d", name, r+1), clients, o.warmup, o.duration, f))
 		}
 	}
-	agree := rep.add(countedLoop(ctx, "API agreement (propose+confirm)", clients, per,
-		func(ctx context.Context, i, k int) error { return b.agree(ctx, i, agreeRefs[i][k]) }))
-	pair := rep.add(countedLoop(ctx, "engine two updates, one activity each", clients, per,
-		func(ctx context.Context, i, k int) error {
-			if err := b.engineTouch(ctx, engines[i], true); err != nil {
-				return err
+	notes := interleave(ctx, o.rounds,
+		loop("API note", func(ctx context.Context, i int) error { return b.note(ctx, i, refs[i]) }),
+		loop("engine update, one activity", func(ctx context.Context, i int) error { return b.engineTouch(ctx, engines[i], true) }),
+		loop("engine update, no activity", func(ctx context.Context, i int) error { return b.engineTouch(ctx, engines[i], false) }))
+	rep.add(pooled("API note, all rounds", notes[0]))
+	rep.add(pooled("engine update, one activity, all rounds", notes[1]))
+	rep.add(pooled("engine update, no activity, all rounds", notes[2]))
+	rep.ratiosOf("notes", "same-shape update", "16", notes[0], notes[1])
+	rep.ratiosOf("notes", "raw update", "16", notes[0], notes[2])
+
+	// Agreements close their case: each client gets cases of its own,
+	// made before each round.
+	per := max(o.actionCases/max(o.rounds, 1), 1)
+	agreements := interleave(ctx, o.rounds,
+		func(r int) result {
+			agreeRefs := make([][]string, clients)
+			for i := range agreeRefs {
+				for k := 0; k < per; k++ {
+					c, err := b.startCase(ctx, i, nil)
+					if err != nil {
+						return result{Name: "API agreement: cases not opened", FirstErr: err.Error(), P50ms: math.NaN(), P99ms: math.NaN()}
+					}
+					agreeRefs[i] = append(agreeRefs[i], c.Ref)
+				}
 			}
-			return b.engineTouch(ctx, engines[i], true)
-		}))
-	rep.ratio("agreements/s API÷same-shape", agree.PerSecond/pair.PerSecond)
-	rep.ratio("agreement p99 API÷same-shape", agree.P99ms/pair.P99ms)
+			return rep.add(countedLoop(ctx, fmt.Sprintf("API agreement (propose+confirm), round %d", r+1), clients, per,
+				func(ctx context.Context, i, k int) error { return b.agree(ctx, i, agreeRefs[i][k]) }))
+		},
+		func(r int) result {
+			return rep.add(countedLoop(ctx, fmt.Sprintf("engine two updates, one activity each, round %d", r+1), clients, per,
+				func(ctx context.Context, i, k int) error {
+					if err := b.engineTouch(ctx, engines[i], true); err != nil {
+						return err
+					}
+					return b.engineTouch(ctx, engines[i], true)
+				}))
+		})
+	rep.add(pooled("API agreement (propose+confirm), all rounds", agreements[0]))
+	rep.add(pooled("engine two updates, one activity each, all rounds", agreements[1]))
+	rep.ratiosOf("agreements", "two same-shape updates", "16", agreements[0], agreements[1])
 	return ctx.Err()
 }
 

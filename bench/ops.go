@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +31,8 @@ type bench struct {
 	// sameRate is the engine's same-shape starts a second, closed loop,
 	// at the first client count.
 	sameRate float64
+	// recent are the latest starts' workflow IDs.
+	recent recentIDs
 }
 
 func newBench(sys *system, clients int) (*bench, error) {
@@ -118,6 +122,9 @@ func (b *bench) startCase(ctx context.Context, i int, due *time.Time) (workflows
 	}
 	var c workflows.Case
 	_, err := b.call(ctx, "POST", "/v1/cases", b.raisers[i%len(b.raisers)], body, &c)
+	if err == nil {
+		b.recent.add(c.Ref)
+	}
 	return c, err
 }
 
@@ -155,6 +162,7 @@ func (b *bench) engineStart(ctx context.Context, due *time.Time) (string, error)
 	if err != nil {
 		return "", err
 	}
+	b.recent.add(id)
 	return id, h.Get(ctx, nil)
 }
 
@@ -184,17 +192,109 @@ func (b *bench) getCase(ctx context.Context, ref string) error {
 	return err
 }
 
-// historySize is how many events a workflow's history holds and their
-// size in bytes as the server sends them.
-func (b *bench) historySize(ctx context.Context, id string) (events, bytes int, err error) {
+// historyShape is a workflow's history as the server sends it: its
+// events, their bytes, and event by event (type, activity, bytes).
+type historyShape struct {
+	events, bytes int
+	detail        string
+	// timedOut and failed count workflow tasks that timed out (a sticky
+	// task not picked up in time is sent again, with the whole history,
+	// to the normal queue) or failed.
+	timedOut, failed int
+}
+
+// history reads a workflow's history.
+func (b *bench) history(ctx context.Context, id string) (historyShape, error) {
+	var h historyShape
+	var parts []string
 	it := b.sys.temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return 0, 0, err
+			return h, err
 		}
-		events++
-		bytes += proto.Size(ev)
+		n := proto.Size(ev)
+		h.events++
+		h.bytes += n
+		name := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			name += "(" + a.GetActivityType().GetName() + ")"
+		}
+		if a := ev.GetMarkerRecordedEventAttributes(); a != nil {
+			name += "(" + a.GetMarkerName() + ")"
+		}
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+			h.timedOut++
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+			h.failed++
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", name, n))
 	}
-	return events, bytes, nil
+	h.detail = strings.Join(parts, ", ")
+	return h, nil
+}
+
+// recentIDs keeps the workflow IDs of the latest starts (the API's and
+// the engine's), for the task trouble of a round (taskTrouble).
+type recentIDs struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *recentIDs) add(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.ids) < 100_000 {
+		r.ids = append(r.ids, id)
+	}
+}
+
+// take returns up to n of the IDs added since the last take, spread over
+// them, and forgets them all.
+func (r *recentIDs) take(n int) []string {
+	r.mu.Lock()
+	ids := r.ids
+	r.ids = nil
+	r.mu.Unlock()
+	if len(ids) <= n {
+		return ids
+	}
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, ids[i*len(ids)/n])
+	}
+	return out
+}
+
+// taskTrouble reads the histories of up to n workflows started since the
+// last call and says how many of their workflow tasks timed out or failed.
+func (b *bench) taskTrouble(ctx context.Context, n int) string {
+	ids := b.recent.take(n)
+	var timedOut, failed, events, read int
+	for _, id := range ids {
+		h, err := b.history(ctx, id)
+		if err != nil {
+			continue
+		}
+		read++
+		timedOut += h.timedOut
+		failed += h.failed
+		events += h.events
+	}
+	return fmt.Sprintf("histories of %d of its workflows: %d workflow tasks timed out, %d failed (%.1f events each)",
+		read, timedOut, failed, safeDiv(float64(events), float64(read)))
+}
+
+// casesOpened says how many cases the record holds whose opening fell in
+// an API measurement, beside the starts answered: a start the API stopped
+// waiting for (503, Temporal did not confirm in time) still opens its
+// case, and costs the dev server as much as one answered.
+func (b *bench) casesOpened(ctx context.Context, res result) string {
+	var n int
+	if err := b.sys.db.QueryRow(ctx, `SELECT count(*) FROM cases WHERE created_at >= $1 AND created_at < $2`, res.from, res.to).Scan(&n); err != nil {
+		return "cases opened: " + err.Error()
+	}
+	return fmt.Sprintf("cases opened in the measured %.0f s: %d (%.1f/s) for %d starts answered and %d failed; dev-server CPU per case opened %.1f ms",
+		res.to.Sub(res.from).Seconds(), n, float64(n)/res.to.Sub(res.from).Seconds(), res.OK, res.Failed, safeDiv(res.DevCPUTotalMs, float64(n)))
 }

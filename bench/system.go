@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -54,6 +55,8 @@ type system struct {
 	http        *http.Server
 	pols        *policies.Registry
 	log         *slog.Logger
+	// wftStats reads the workers' SDK metrics (cpu.go).
+	wftStats *wftMeter
 }
 
 const benchAdminToken = "bench-admin-token"
@@ -71,7 +74,7 @@ func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &system{dir: dir, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &system{dir: dir, log: slog.New(logTally{}), wftStats: newWFTMeter()}
 	cli, err := filepath.Abs(cfg.temporalCLI)
 	if err != nil {
 		return nil, err
@@ -87,7 +90,7 @@ func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
 	defer cancel()
 	s.dev, err = testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
-		ClientOptions: &client.Options{Namespace: "default", Logger: quietSDKLog{}},
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietSDKLog{}, MetricsHandler: s.wftStats},
 		DBFilename:    filepath.Join(dir, "temporal.db"),
 		LogLevel:      "error",
 		Stdout:        devLog,
@@ -282,4 +285,70 @@ func workerOptions() sdkworker.Options {
 		o.MaxConcurrentActivityTaskPollers = tryPollersAct
 	}
 	return o
+}
+
+// logTally counts what escalate logs at WARN and above (the API's 500s
+// and 503s, the worker's failures) by level, message and error, for the
+// bench to say why requests failed; nothing is printed as it happens.
+type logTally struct{ attrs []slog.Attr }
+
+// tally is every logTally's counts.
+var tally = struct {
+	mu     sync.Mutex
+	counts map[string]int
+}{counts: map[string]int{}}
+
+func (l logTally) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelWarn }
+
+func (l logTally) Handle(_ context.Context, r slog.Record) error {
+	key := r.Level.String() + " " + r.Message
+	find := func(a slog.Attr) bool {
+		if a.Key != "error" {
+			return true
+		}
+		v := a.Value.String()
+		if len(v) > 160 {
+			v = v[:160] + "…"
+		}
+		key += ": " + v
+		return false
+	}
+	for _, a := range l.attrs {
+		find(a)
+	}
+	r.Attrs(find)
+	tally.mu.Lock()
+	tally.counts[key]++
+	tally.mu.Unlock()
+	return nil
+}
+
+func (l logTally) WithAttrs(as []slog.Attr) slog.Handler {
+	return logTally{attrs: append(append([]slog.Attr(nil), l.attrs...), as...)}
+}
+
+func (l logTally) WithGroup(string) slog.Handler { return l }
+
+// takeTally returns the counts since the last take, most frequent first.
+func takeTally() string {
+	tally.mu.Lock()
+	counts := tally.counts
+	tally.counts = map[string]int{}
+	tally.mu.Unlock()
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	var parts []string
+	for i, k := range keys {
+		if i == 4 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d× %s", counts[k], k))
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, " | ")
 }

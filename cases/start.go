@@ -92,6 +92,14 @@ func (s *Service) Start(ctx context.Context, me Principal, req StartRequest, key
 	if err != nil {
 		return workflows.Case{}, err
 	}
+	// The record keeps the snapshot now, by its hash: the case's opening
+	// names it by that rather than carrying it through Temporal a second
+	// time. A snapshot kept for a case that then fails to start is kept
+	// for the next case under it (many cases share one).
+	polHash, err := s.store.KeepPolicySnapshot(ctx, pol)
+	if err != nil {
+		return workflows.Case{}, err
+	}
 	owner := strings.ToLower(me.Email)
 	var ref string
 	claimed := false // this request bound key to ref
@@ -143,7 +151,7 @@ func (s *Service) Start(ctx context.Context, me Principal, req StartRequest, key
 			}
 		}
 		if err == nil {
-			err = s.startCase(ctx, ref, request, pol, req, due, me)
+			err = s.startCase(ctx, ref, request, pol, polHash, req, due, me)
 		}
 		if !errors.Is(err, errRefTaken) {
 			if err != nil {
@@ -269,9 +277,9 @@ func newRequestID(owner, key string, req StartRequest) string {
 // opening is recorded. A workflow that already has the ID (running, or
 // closed and still retained) is joined only if this request started it;
 // otherwise the reference is taken (errRefTaken).
-func (s *Service) startCase(ctx context.Context, ref, request string, pol policies.Policy, req StartRequest, due *time.Time, me Principal) error {
+func (s *Service) startCase(ctx context.Context, ref, request string, pol policies.Policy, polHash string, req StartRequest, due *time.Time, me Principal) error {
 	in := workflows.CaseInput{
-		Ref: ref, Policy: pol, ChildRef: req.ChildRef, Category: req.Category,
+		Ref: ref, Policy: pol, PolicyHash: polHash, ChildRef: req.ChildRef, Category: req.Category,
 		CategoryDetail: strings.TrimSpace(req.CategoryDetail), Summary: req.Summary,
 		Urgent: req.Urgent, DueAt: due, RequestID: request,
 		Raiser: workflows.Party{Name: me.Name, Email: me.Email, Agency: me.Agency, Role: me.Role},

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,4 +55,60 @@ func (s *Store) CasePolicy(ctx context.Context, ref string) (_ CasePolicy, err e
 		return CasePolicy{}, err
 	}
 	return CasePolicy{Policy: p, Hash: hash}, nil
+}
+
+// ErrSnapshotMissing: an opening names its policy snapshot by a hash the
+// record does not hold (KeepPolicySnapshot was not called for it), or one
+// whose content does not have that hash.
+var ErrSnapshotMissing = errors.New("the policy snapshot the case names is not in the record")
+
+// KeepPolicySnapshot keeps a policy snapshot under the SHA-256 of its JSON
+// (the hash case_policies gives it) and returns that hash in hex, for the
+// case started under it to name in its opening record
+// (workflows.CaseInput.PolicyHash). Keeping one already kept changes
+// nothing.
+func (s *Store) KeepPolicySnapshot(ctx context.Context, p policies.Policy) (_ string, err error) {
+	ctx, done := s.call(ctx, "KeepPolicySnapshot", writes, s.timeout)
+	defer done(&err)
+	content, err := json.Marshal(p)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(content)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO policy_snapshots (hash, policy_id, content) VALUES ($1, $2, $3)
+		ON CONFLICT (hash) DO NOTHING`, sum[:], p.ID, content); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// insertCasePolicyByHash keeps the case's policy snapshot, named by its
+// hash, from the snapshots the API kept: the same row insertCasePolicy
+// writes from the snapshot itself, once. The snapshot read back must have
+// the hash it is named by, or nothing is written.
+func insertCasePolicyByHash(ctx context.Context, tx pgx.Tx, ref, hash string) error {
+	want, err := hex.DecodeString(hash)
+	if err != nil || len(want) != sha256.Size {
+		return fmt.Errorf("%w: %q is not a SHA-256", ErrSnapshotMissing, hash)
+	}
+	var content []byte
+	err = tx.QueryRow(ctx, `SELECT content FROM policy_snapshots WHERE hash = $1`, want).Scan(&content)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: no snapshot %s", ErrSnapshotMissing, hash)
+	}
+	if err != nil {
+		return err
+	}
+	var p policies.Policy
+	if err := json.Unmarshal(content, &p); err != nil {
+		return err
+	}
+	again, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	if sum := sha256.Sum256(again); !bytes.Equal(sum[:], want) {
+		return fmt.Errorf("%w: snapshot %s reads back with hash %x", ErrSnapshotMissing, hash, sum)
+	}
+	return insertCasePolicy(ctx, tx, ref, p)
 }

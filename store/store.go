@@ -593,8 +593,13 @@ ON CONFLICT (ref, seq) DO NOTHING`,
 				return err
 			}
 		}
-		if in.Policy != nil {
+		switch {
+		case in.Policy != nil:
 			if err := insertCasePolicy(ctx, tx, in.Ref, *in.Policy); err != nil {
+				return err
+			}
+		case in.PolicyHash != "":
+			if err := insertCasePolicyByHash(ctx, tx, in.Ref, in.PolicyHash); err != nil {
 				return err
 			}
 		}

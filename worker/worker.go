@@ -26,11 +26,18 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 }
 
 // Options are the worker's settings (docs/performance.md measures them
-// with `make bench`). The SDK's pollers and concurrency are kept: the
-// bench found Temporal, not the worker, the limit on every load it ran
-// (the worker, API and load generator together used about a quarter of
-// the dev server's CPU per case start), so more pollers would only ask a
-// saturated server for tasks more often.
+// with `make bench`). The SDK's pollers, task slots and sticky
+// schedule-to-start timeout are kept: the bench found Temporal, not the
+// worker, the limit on every load it ran (the worker, API and load
+// generator together used about a quarter of the dev server's CPU per case
+// start), so more pollers would only ask a saturated server for tasks more
+// often. At 64 clients, where starts collapsed, the SDK's metrics and the
+// histories showed no sticky task timing out (one workflow task timed out
+// in 640 histories, an engine workflow's) and no sticky cache miss: tasks
+// waited in the dev server's queue (schedule-to-start p99 16-66 s for the
+// engine's tasks and escalate's alike), and the API's failed starts were
+// its 20-second wait for Temporal running out, so a longer sticky timeout
+// or more task slots would change nothing that was measured.
 func Options() sdkworker.Options {
 	return sdkworker.Options{}
 }

@@ -95,6 +95,11 @@ type caseState struct {
 	// current: the case started with every versioned change at once
 	// (setup).
 	current bool
+	// openByHash: the case started when its opening could name its policy
+	// snapshot by hash (current-case version 2); policyHash is the hash the
+	// API says it kept the snapshot under (CaseInput.PolicyHash).
+	openByHash bool
+	policyHash string
 	// published is what a current case last upserted (publish).
 	published string
 }
@@ -144,6 +149,7 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		startDue:    in.DueAt,
 		reminded:    -1,
 		runID:       workflow.GetInfo(ctx).WorkflowExecution.RunID,
+		policyHash:  in.PolicyHash,
 		reset:       isResetRun(workflow.GetInfo(ctx)),
 		c: Case{
 			Ref:            in.Ref,
@@ -176,8 +182,13 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		// makes with each marker) where there were six. Cases started
 		// before it find no marker and ask for each change as they always
 		// did, so their histories replay unchanged (docs/performance.md).
-		// A change made from now on asks for its own marker.
-		s.current = workflow.GetVersion(ctx, "current-case", workflow.DefaultVersion, 1) >= 1
+		// A change for cases already running asks for its own marker; one
+		// for new cases only raises this marker's version. Version 2: the
+		// opening names the policy snapshot by hash (commit); cases that
+		// recorded version 1 replay with the whole snapshot in the opening.
+		current := workflow.GetVersion(ctx, "current-case", workflow.DefaultVersion, 2)
+		s.current = current >= 1
+		s.openByHash = current >= 2
 		// Cases started before writes were serialised run as they always
 		// did, so their recorded histories replay unchanged.
 		s.serial = s.current || workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
@@ -1086,9 +1097,18 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 		Events:   events,
 		Timezone: s.clock.Location.String(),
 	}
+	activity := ActivityRecordEvents
 	if events[0].Type == EventOpened {
-		pol := s.policy
-		in.Policy = &pol
+		if hash, ok := s.keptPolicy(); ok {
+			// The snapshot is in the workflow's input already: the record
+			// copies it from where the API kept it, by its hash, rather
+			// than have it sent through Temporal again (about half of a
+			// new case's history; docs/performance.md).
+			in.PolicyHash, activity = hash, ActivityRecordOpening
+		} else {
+			pol := s.policy
+			in.Policy = &pol
+		}
 	}
 	seqs := make([]int, 0, len(events))
 	for _, ev := range events {
@@ -1096,7 +1116,7 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 	}
 	in.Notices = s.notices(events)
 	s.publish(ctx)
-	if err := s.record(ctx, in); err != nil {
+	if err := s.record(ctx, activity, in); err != nil {
 		var refused *temporal.ApplicationError
 		if errors.As(err, &refused) && refused.Type() == ErrRecordRefused {
 			return temporal.NewNonRetryableApplicationError(refused.Message(), ErrRecordRefused, nil)
@@ -1157,9 +1177,19 @@ func (s *caseState) deliver(ctx workflow.Context, seqs []int) {
 // workflow task, but its retry runs in a new workflow task with a new
 // clock, and its events would differ from those already written
 // (docs/performance.md: measured, and refused for that).
-func (s *caseState) record(ctx workflow.Context, in RecordEventsInput) error {
+func (s *caseState) record(ctx workflow.Context, activity string, in RecordEventsInput) error {
 	actx := workflow.WithActivityOptions(ctx, recordOptions)
-	return workflow.ExecuteActivity(actx, ActivityRecordEvents, in).Get(ctx, nil)
+	return workflow.ExecuteActivity(actx, activity, in).Get(ctx, nil)
+}
+
+// keptPolicy is the hash the API kept the case's policy snapshot under,
+// if the opening may name it by that: the case started with the change
+// (openByHash) and the API kept it (an API from before kept none). The
+// API keeps the very snapshot it starts the case with; the record copies
+// it only if its content has that hash (store.KeepPolicySnapshot), and
+// refuses the opening if it has no such snapshot.
+func (s *caseState) keptPolicy() (string, bool) {
+	return s.policyHash, s.openByHash && s.policyHash != ""
 }
 
 var (

@@ -29,6 +29,22 @@ type fakeActivities struct {
 	// PostgreSQL refuses a value it cannot store.
 	refuse  func(workflows.RecordEventsInput) bool
 	settled []int
+	// opening is how the opening was recorded: by which activity, with
+	// which policy snapshot or hash.
+	opening struct {
+		activity string
+		in       workflows.RecordEventsInput
+	}
+}
+
+// RecordOpening is RecordEvents for an opening that names its policy
+// snapshot by hash, as the record's is.
+func (f *fakeActivities) RecordOpening(ctx context.Context, in workflows.RecordEventsInput) (workflows.RecordEventsResult, error) {
+	res, err := f.RecordEvents(ctx, in)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opening.activity = workflows.ActivityRecordOpening
+	return res, err
 }
 
 func (f *fakeActivities) SettleNotifications(_ context.Context, in workflows.SettleNotificationsInput) (workflows.SettleNotificationsResult, error) {
@@ -44,6 +60,9 @@ func (f *fakeActivities) RecordEvents(_ context.Context, in workflows.RecordEven
 	if f.refuse != nil && f.refuse(in) {
 		return workflows.RecordEventsResult{}, temporal.NewNonRetryableApplicationError(
 			"a value of this change cannot be recorded (SQLSTATE 22021)", workflows.ErrRecordRefused, nil)
+	}
+	if len(in.Events) > 0 && in.Events[0].Type == workflows.EventOpened {
+		f.opening.activity, f.opening.in = workflows.ActivityRecordEvents, in
 	}
 	f.events = append(f.events, in.Events...)
 	// notices: who is told of each event, whether by a notification of its
@@ -174,7 +193,7 @@ func (h *harness) beforeLean() {
 	h.old = true
 	// Started before the one marker for every change too: it asks for
 	// each, and is told lean-state is not on.
-	h.env.OnGetVersion("current-case", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.env.OnGetVersion("current-case", workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	h.env.OnGetVersion("lean-state", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 }
 

@@ -102,7 +102,13 @@ func CaseRef(prefix string, year int, number int64) string {
 // activities.Activities with these exact names (a test checks); workflows
 // refer to them by name so that workflow code never imports the database.
 const (
-	ActivityRecordEvents         = "RecordEvents"
+	ActivityRecordEvents = "RecordEvents"
+	// ActivityRecordOpening records a case's opening whose policy snapshot
+	// it names by hash (RecordEventsInput.PolicyHash): RecordEvents under
+	// another name, which a worker from before it does not serve (it would
+	// record the case without its snapshot), so Temporal retries it until
+	// a worker that knows it does.
+	ActivityRecordOpening        = "RecordOpening"
 	ActivityDeliverNotifications = "DeliverNotifications"
 	ActivityCancellation         = "Cancellation"
 	ActivityRecordedSeq          = "RecordedSeq"

@@ -259,6 +259,11 @@ type CaseInput struct {
 	// RequestID names the API request that started the case (also in the
 	// workflow's memo), so a retry joins its own case and no other.
 	RequestID string `json:"request_id,omitempty"`
+	// PolicyHash, set by the API once it has kept Policy in the record's
+	// policy snapshots (store.KeepPolicySnapshot), is the hex SHA-256 it is
+	// kept under: the opening record names the snapshot by it rather than
+	// carrying it through Temporal a second time.
+	PolicyHash string `json:"policy_hash,omitempty"`
 	// Carry is set when the workflow continues as new: the run goes on
 	// from this state instead of opening the case (Policy is the snapshot
 	// the case runs under, as it stands).
@@ -487,6 +492,10 @@ type RecordEventsInput struct {
 	// Policy is the policy snapshot the case runs under, sent with the
 	// opening only: the record keeps it with the case.
 	Policy *policies.Policy `json:"policy,omitempty"`
+	// PolicyHash names, instead of Policy, the snapshot the API kept in
+	// the record before starting the case (ActivityRecordOpening): the
+	// record copies it to the case from there.
+	PolicyHash string `json:"policy_hash,omitempty"`
 }
 
 // RecordEventsResult says how many events were new.
