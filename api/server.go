@@ -35,7 +35,6 @@ var openapiJSON []byte
 // maxBody is the contract's limit on request bodies.
 const maxBody = 64 << 10
 
-
 // Server holds the API's dependencies.
 type Server struct {
 	store     *store.Store
