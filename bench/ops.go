@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/proto"
 
+	"escalate/cases"
 	"escalate/workflows"
 )
 
@@ -29,6 +31,11 @@ type bench struct {
 	// sameRate is the engine's same-shape starts a second, closed loop,
 	// at the first client count.
 	sameRate float64
+	// svc is the case service direct seeding shares with the API (seed.go).
+	svcOnce sync.Once
+	svc     *cases.Service
+	// directChecked: checkDirect has compared the two ways of opening.
+	directChecked bool
 }
 
 func newBench(sys *system, clients int) (*bench, error) {
@@ -70,6 +77,11 @@ func (b *bench) token(name, email, agency, role string) (string, error) {
 
 // call sends a JSON request to the API and decodes its answer into out.
 func (b *bench) call(ctx context.Context, method, path, token string, body, out any) (int, error) {
+	return b.callWith(ctx, method, path, token, nil, body, out)
+}
+
+// callWith is call with extra request headers (an Idempotency-Key).
+func (b *bench) callWith(ctx context.Context, method, path, token string, header map[string]string, body, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -84,6 +96,9 @@ func (b *bench) call(ctx context.Context, method, path, token string, body, out 
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := b.http.Do(req)
 	if err != nil {
 		return 0, err
@@ -107,18 +122,28 @@ func (b *bench) call(ctx context.Context, method, path, token string, body, out 
 // startCase opens a case through the API as client i; due, if set, is
 // its stage-1 deadline.
 func (b *bench) startCase(ctx context.Context, i int, due *time.Time) (workflows.Case, error) {
+	var c workflows.Case
+	_, err := b.call(ctx, "POST", "/v1/cases", b.raisers[i%len(b.raisers)], b.startBody(due), &c)
+	return c, err
+}
+
+// Every bench case is raised with this request (child_ref aside).
+const (
+	benchCategory = "threshold-csc-assessment"
+	benchSummary  = "Referral judged below threshold; the health visitor disagrees."
+)
+
+func (b *bench) startBody(due *time.Time) map[string]any {
 	n := b.seq.Add(1)
 	body := map[string]any{
-		"policy": "bench", "child_ref": fmt.Sprintf("BENCH/%d", n), "category": "threshold-csc-assessment",
-		"summary":    "Referral judged below threshold; the health visitor disagrees.",
+		"policy": "bench", "child_ref": fmt.Sprintf("BENCH/%d", n), "category": benchCategory,
+		"summary":    benchSummary,
 		"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"},
 	}
 	if due != nil {
 		body["due_at"] = due.UTC().Format(time.RFC3339)
 	}
-	var c workflows.Case
-	_, err := b.call(ctx, "POST", "/v1/cases", b.raisers[i%len(b.raisers)], body, &c)
-	return c, err
+	return body
 }
 
 func (b *bench) note(ctx context.Context, i int, ref string) error {
