@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,15 @@ import (
 	"escalate/workflows"
 )
 
+// memoryWithin, if set, bounds how long the memory phase opens escalate's
+// cases: it measures with as many as opened by then, and the engine with
+// as many (a shared machine may open cases far slower than a server).
+var memoryWithin time.Duration
+
+func init() {
+	flag.DurationVar(&memoryWithin, "memory-within", 0, "stop opening escalate's cases for the memory phase after this long and measure with those opened (0: open all -memory)")
+}
+
 // memoryPhase: the resident memory of escalate's worker, in a process of
 // its own, with n open cases that have each run at least one workflow
 // task in it (their first, which records the opening), beside the
@@ -38,7 +48,11 @@ func (b *bench) memoryPhase(ctx context.Context, o options, rep *report) error {
 		if err := b.checkDirect(ctx, nil); err != nil {
 			return seedStats{}, err
 		}
-		_, st, err := b.seedCases(ctx, n, nil, every, at)
+		refs, st, err := b.seedCasesWithin(ctx, n, memoryWithin, every, at)
+		if len(refs) < n && err == nil {
+			fmt.Printf("  %d of %d cases opened within %v: the engine gets as many\n", len(refs), n, memoryWithin)
+			n = len(refs)
+		}
 		return st, err
 	})
 	if err != nil {

@@ -58,7 +58,29 @@ func (s seedStats) rate() float64 { return float64(s.n) / s.took.Seconds() }
 // once every opening is recorded and its notifications have gone. every,
 // if set, is called after each k-th case (the memory phase reads the
 // worker's RSS there).
+//
+// With a due, opening stops 20 seconds before it: the cases opened by
+// then are the storm's (the run says how many), rather than a run of
+// tens of minutes failing because the machine slowed down meanwhile.
 func (b *bench) seedCases(ctx context.Context, n int, due *time.Time, every int, at func(opened int)) ([]string, seedStats, error) {
+	var stopBy time.Time
+	if due != nil {
+		stopBy = due.Add(-20 * time.Second)
+	}
+	return b.seedUntil(ctx, n, due, stopBy, every, at)
+}
+
+// seedCasesWithin is seedCases with no deadline that opens no more after
+// within (0: no limit).
+func (b *bench) seedCasesWithin(ctx context.Context, n int, within time.Duration, every int, at func(opened int)) ([]string, seedStats, error) {
+	var stopBy time.Time
+	if within > 0 {
+		stopBy = time.Now().Add(within)
+	}
+	return b.seedUntil(ctx, n, nil, stopBy, every, at)
+}
+
+func (b *bench) seedUntil(ctx context.Context, n int, due *time.Time, stopBy time.Time, every int, at func(int)) ([]string, seedStats, error) {
 	var retries atomic.Int64
 	var open func(ctx context.Context, i int) (string, error)
 	switch seedVia {
@@ -78,11 +100,11 @@ func (b *bench) seedCases(ctx context.Context, n int, due *time.Time, every int,
 		return nil, seedStats{}, fmt.Errorf("-seed %q: api or direct", seedVia)
 	}
 	start := time.Now()
-	refs, err := b.seedWindowed(ctx, n, seedWindow, open, every, at)
+	refs, err := b.seedWindowed(ctx, n, seedWindow, stopBy, open, every, at)
 	if err != nil {
 		return nil, seedStats{}, err
 	}
-	st := seedStats{n: n, took: time.Since(start), retries: retries.Load()}
+	st := seedStats{n: len(refs), took: time.Since(start), retries: retries.Load()}
 	if err := b.settleNotifications(ctx, refs); err != nil {
 		return nil, st, err
 	}
@@ -90,8 +112,9 @@ func (b *bench) seedCases(ctx context.Context, n int, due *time.Time, every int,
 }
 
 // seedWindowed runs open for 0..n-1 from window clients, closed loop, and
-// prints how far it is every 15 seconds.
-func (b *bench) seedWindowed(ctx context.Context, n, window int, open func(ctx context.Context, i int) (string, error), every int, at func(int)) ([]string, error) {
+// prints how far it is every 15 seconds; after stopBy (unless zero) it
+// opens no more, and answers with those opened.
+func (b *bench) seedWindowed(ctx context.Context, n, window int, stopBy time.Time, open func(ctx context.Context, i int) (string, error), every int, at func(int)) ([]string, error) {
 	refs := make([]string, n)
 	var next, done atomic.Int64
 	var mu sync.Mutex
@@ -120,7 +143,7 @@ func (b *bench) seedWindowed(ctx context.Context, n, window int, open func(ctx c
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				mu.Lock()
-				stop := i >= n || first != nil
+				stop := i >= n || first != nil || (!stopBy.IsZero() && time.Now().After(stopBy))
 				mu.Unlock()
 				if stop {
 					return
@@ -145,7 +168,13 @@ func (b *bench) seedWindowed(ctx context.Context, n, window int, open func(ctx c
 	if first != nil {
 		return nil, fmt.Errorf("seeding: %w", first)
 	}
-	return refs, ctx.Err()
+	opened := refs[:0]
+	for _, r := range refs {
+		if r != "" {
+			opened = append(opened, r)
+		}
+	}
+	return opened, ctx.Err()
 }
 
 // openViaAPI is POST /v1/cases with an Idempotency-Key, repeated with the

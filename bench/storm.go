@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -25,12 +26,14 @@ var (
 	tryActExec, tryWFExec int
 	tryActPerSec          float64
 	stormTraceN           int
+	stormReadRate         float64
 )
 
 func init() {
 	flag.IntVar(&tryActExec, "act-exec", 0, "try this MaxConcurrentActivityExecutionSize in the storm (0: escalate's setting)")
 	flag.IntVar(&tryWFExec, "wf-exec", 0, "try this MaxConcurrentWorkflowTaskExecutionSize in the storm (0: escalate's setting)")
 	flag.Float64Var(&tryActPerSec, "act-per-sec", 0, "try this TaskQueueActivitiesPerSecond in the storm (0: escalate's setting)")
+	flag.Float64Var(&stormReadRate, "storm-reads", 20, "API reads a second before and during the storm")
 	flag.IntVar(&stormTraceN, "storm-trace", 100, "histories of storm cases (and engine workflows) read afterwards to say where the time went")
 }
 
@@ -114,12 +117,12 @@ func (b *bench) stormPhase(ctx context.Context, o options, rep *report, _ float6
 	}
 	// A pilot says how fast cases open now, so the deadline leaves time
 	// enough to open them all and no more.
-	pilot := min(100, max(20, n/20))
+	pilot := min(40, max(20, n/20))
 	_, pst, err := b.seedCases(ctx, pilot, nil, 0, nil)
 	if err != nil {
 		return err
 	}
-	budget := time.Duration(float64(n)/pst.rate()*1.3*float64(time.Second)) + 40*time.Second
+	budget := time.Duration(float64(n)/pst.rate()*1.4*float64(time.Second)) + 40*time.Second
 	due := time.Now().Add(budget).Truncate(time.Second)
 	fmt.Printf("  pilot: %d cases opened at %.1f/s; the storm's deadline in %v\n", pilot, pst.rate(), time.Until(due).Round(time.Second))
 	loadSeed := loadavg()
@@ -127,19 +130,23 @@ func (b *bench) stormPhase(ctx context.Context, o options, rep *report, _ float6
 	if err != nil {
 		return err
 	}
+	if len(refs) < n {
+		rep.note("storm: only %d of %d cases opened before their deadline: the storm is of %d", len(refs), n, len(refs))
+		n = len(refs)
+	}
 	rep.note("storm %d: seeded %s from %d at once, %.1f cases/s (%d retried), load %s to %s", n, seedVia, seedWindow, st.rate(), st.retries, loadSeed, loadavg())
 	rep.Results = append(rep.Results, result{Name: fmt.Sprintf("storm %d seeding (%s)", n, seedVia), OK: n, Seconds: st.took.Seconds(), PerSecond: st.rate()})
 	if left := time.Until(due); left < 5*time.Second {
 		return fmt.Errorf("opening %d cases took until %v before their deadline: run with a smaller -storm", n, left)
 	}
 	// Reads before the storm: the baseline.
-	idle := rep.add(b.reads(ctx, "API read before the storm", refs, 4, minDur(10*time.Second, time.Until(due)-2*time.Second)))
+	idle := rep.add(b.reads(ctx, "API read before the storm", refs, stormReadRate, minDur(20*time.Second, time.Until(due)-2*time.Second)))
 	time.Sleep(time.Until(due))
 
 	loadStorm := loadavg()
 	readCtx, stopReads := context.WithCancel(ctx)
 	readRes := make(chan result, 1)
-	go func() { readRes <- b.reads(readCtx, "API read during the storm", refs, 4, time.Hour) }()
+	go func() { readRes <- b.reads(readCtx, "API read during the storm", refs, stormReadRate, time.Hour) }()
 	cpu0 := meter.sample()
 	took, err := b.waitStorm(ctx, refs, due)
 	cpu1 := meter.sample()
@@ -160,17 +167,20 @@ func (b *bench) stormPhase(ctx context.Context, o options, rep *report, _ float6
 
 	// The engine: the same number of deadlines at one instant.
 	engineFired.Store(0)
-	_, ep, err := b.seedEngine(ctx, min(100, max(20, n/20)), nil, 0, nil)
+	_, ep, err := b.seedEngine(ctx, min(40, max(20, n/20)), nil, 0, nil)
 	if err != nil {
 		return err
 	}
-	ebudget := time.Duration(float64(n)/ep.rate()*1.3*float64(time.Second)) + 40*time.Second
+	ebudget := time.Duration(float64(n)/ep.rate()*1.4*float64(time.Second)) + 40*time.Second
 	edue := time.Now().Add(ebudget).Truncate(time.Second)
 	ids, est, err := b.seedEngine(ctx, n, &edue, 0, nil)
 	if err != nil {
 		return err
 	}
-	rep.note("engine %d: seeded (update-with-start, one no-op activity) at %.1f/s", n, est.rate())
+	if len(ids) < n {
+		return fmt.Errorf("engine storm: only %d of %d workflows opened before their deadline", len(ids), n)
+	}
+	rep.note("engine %d: seeded (update-with-start of an update running nothing) at %.1f/s", n, est.rate())
 	time.Sleep(time.Until(edue))
 	loadEngine := loadavg()
 	ecpu0 := meter.sample()
@@ -205,11 +215,15 @@ func (b *bench) stormPhase(ctx context.Context, o options, rep *report, _ float6
 func perOp(d time.Duration, n int) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 
 // seedEngine opens n engine workflows (deadline due, if set), window at
-// a time, each answered once its update's activity has run.
+// a time, each answered once its first workflow task has run.
 func (b *bench) seedEngine(ctx context.Context, n int, due *time.Time, every int, at func(int)) ([]string, seedStats, error) {
 	start := time.Now()
-	ids, err := b.seedWindowed(ctx, n, seedWindow, func(ctx context.Context, i int) (string, error) { return b.engineStart(ctx, due) }, every, at)
-	return ids, seedStats{n: n, took: time.Since(start)}, err
+	var stopBy time.Time
+	if due != nil {
+		stopBy = due.Add(-20 * time.Second)
+	}
+	ids, err := b.seedWindowed(ctx, n, seedWindow, stopBy, func(ctx context.Context, i int) (string, error) { return b.engineOpen(ctx, due, false) }, every, at)
+	return ids, seedStats{n: len(ids), took: time.Since(start)}, err
 }
 
 func minDur(a, b time.Duration) time.Duration {
@@ -219,14 +233,30 @@ func minDur(a, b time.Duration) time.Duration {
 	return a
 }
 
-// reads reads random cases of refs from clients clients until d passes or
-// ctx ends.
-func (b *bench) reads(ctx context.Context, name string, refs []string, clients int, d time.Duration) result {
+// reads reads random cases of refs at rate a second (each read on its own,
+// so a slow answer delays none behind it) until d passes or ctx ends.
+// People reading their cases arrive at their own pace whatever the
+// server is doing; a closed loop of readers would instead take the CPU
+// the storm needs on a small machine and measure that.
+func (b *bench) reads(ctx context.Context, name string, refs []string, rate float64, d time.Duration) result {
 	rec := &recorder{}
+	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
-	runClosed(ctx, clients, start.Add(d), func(ctx context.Context, i int) error { return b.getCase(ctx, refs[rand.IntN(len(refs))]) }, rec)
+	var wg sync.WaitGroup
+	for i := 0; ctx.Err() == nil && time.Since(start) < d; i++ {
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Until(start.Add(time.Duration(i) * interval))):
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				rec.run(context.WithoutCancel(ctx), func(ctx context.Context, _ int) error { return b.getCase(ctx, refs[rand.IntN(len(refs))]) }, i)
+			}(i)
+		}
+	}
+	wg.Wait()
 	res := rec.result(name, time.Since(start))
-	res.Clients = clients
+	res.Rate = rate
 	return res
 }
 
@@ -281,7 +311,7 @@ func (b *bench) traceStorm(ctx context.Context, ids []string, due time.Time) (st
 	rand.Shuffle(len(sample), func(i, j int) { sample[i], sample[j] = sample[j], sample[i] })
 	sample = sample[:min(len(sample), stormTraceN)]
 	var lag, wftWait, wftRun, actWait, actRun, end []time.Duration
-	var wfts, acts, normal int
+	var wfts, acts, normal, timedOut int
 	for _, id := range sample {
 		t, err := b.traceOne(ctx, id, due)
 		if err != nil {
@@ -293,7 +323,7 @@ func (b *bench) traceStorm(ctx context.Context, ids []string, due time.Time) (st
 		lag, end = append(lag, t.lag), append(end, t.end)
 		wftWait, wftRun = append(wftWait, t.wftWait), append(wftRun, t.wftRun)
 		actWait, actRun = append(actWait, t.actWait), append(actRun, t.actRun)
-		wfts, acts, normal = wfts+t.wfts, acts+t.acts, normal+t.normal
+		wfts, acts, normal, timedOut = wfts+t.wfts, acts+t.acts, normal+t.normal, timedOut+t.timedOut
 	}
 	k := len(lag)
 	if k == 0 {
@@ -303,16 +333,16 @@ func (b *bench) traceStorm(ctx context.Context, ids []string, due time.Time) (st
 		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 		return fmt.Sprintf("p50 %.1f s, p99 %.1f s", ds[k/2].Seconds(), ds[min(k-1, k*99/100)].Seconds())
 	}
-	return fmt.Sprintf("%d histories: done %s after the deadline; timer fired %s late; per deadline %.1f workflow tasks (%.0f%% sent to the normal queue, not the sticky one), "+
-		"waiting %s, running %s; %.1f activities waiting %s, running %s",
-		k, q(end), q(lag), float64(wfts)/float64(k), 100*float64(normal)/float64(max(wfts, 1)), q(wftWait), q(wftRun),
+	return fmt.Sprintf("%d histories: done %s after the deadline; timer fired %s late; per deadline %.1f workflow tasks (%.0f%% on the normal queue, not the sticky one; %.2f a deadline timed out waiting on the sticky queue), "+
+		"waiting in all %s, running in all %s; %.1f activities waiting in all %s, running in all %s",
+		k, q(end), q(lag), float64(wfts)/float64(k), 100*float64(normal)/float64(max(wfts, 1)), float64(timedOut)/float64(k), q(wftWait), q(wftRun),
 		float64(acts)/float64(k), q(actWait), q(actRun)), nil
 }
 
 type trace struct {
 	fired                                      bool
 	lag, end, wftWait, wftRun, actWait, actRun time.Duration
-	wfts, acts, normal                         int
+	wfts, acts, normal, timedOut               int
 }
 
 // traceOne is one workflow's time after due (see traceStorm).
@@ -346,7 +376,14 @@ func (b *bench) traceOne(ctx context.Context, id string, due time.Time) (trace, 
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 			t.wftWait += when.Sub(at[ev.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId()])
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
-			t.wftRun += when.Sub(at[startedOf(ev)])
+			if started, ok := at[startedOf(ev)]; ok && startedOf(ev) != 0 {
+				t.wftRun += when.Sub(started)
+			} else {
+				// A sticky task no poller took within its
+				// schedule-to-start timeout: its wait is counted here.
+				t.timedOut++
+				t.wftWait += when.Sub(at[ev.GetWorkflowTaskTimedOutEventAttributes().GetScheduledEventId()])
+			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			t.acts++
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
