@@ -185,10 +185,18 @@ func (b *bench) engineOpen(ctx context.Context, due *time.Time, activity bool) (
 		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: engineUpdate,
 			Args: []any{TouchInput{Activity: activity}}, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
 	if err != nil {
+		// Not answered in time, the start may still have been taken:
+		// then it is this one's (no second workflow with a deadline).
+		if _, derr := b.sys.temporal.DescribeWorkflowExecution(ctx, id, ""); derr == nil {
+			return id, b.engineTouch(ctx, id, false)
+		}
 		return "", err
 	}
-	return id, h.Get(ctx, nil)
+	return id, nil
 }
 
 // plainStart is client.ExecuteWorkflow: the start is accepted, nothing

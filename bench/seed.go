@@ -43,6 +43,9 @@ func init() {
 	flag.IntVar(&seedWindow, "seed-window", 48, "cases being opened at once while seeding (their opening not yet recorded)")
 }
 
+// seedRetries counts the opens tried again, for the whole run.
+var seedRetries atomic.Int64
+
 // seedStats is how a seeding went: cases a second from first start to
 // last recorded, and the retries it took.
 type seedStats struct {
@@ -104,7 +107,7 @@ func (b *bench) seedUntil(ctx context.Context, n int, due *time.Time, stopBy tim
 	if err != nil {
 		return nil, seedStats{}, err
 	}
-	st := seedStats{n: len(refs), took: time.Since(start), retries: retries.Load()}
+	st := seedStats{n: len(refs), took: time.Since(start), retries: retries.Load() + seedRetries.Load()}
 	if err := b.settleNotifications(ctx, refs); err != nil {
 		return nil, st, err
 	}
@@ -149,6 +152,14 @@ func (b *bench) seedWindowed(ctx context.Context, n, window int, stopBy time.Tim
 					return
 				}
 				ref, err := open(ctx, c)
+				for attempt := 1; err != nil && ctx.Err() == nil && attempt < 6; attempt++ {
+					// A start that failed on an overloaded machine (a
+					// timeout, a reset stream) is tried again; each opener
+					// joins what an earlier try started.
+					seedRetries.Add(1)
+					time.Sleep(time.Duration(attempt) * 2 * time.Second)
+					ref, err = open(ctx, c)
+				}
 				if err != nil {
 					mu.Lock()
 					if first == nil {
@@ -249,6 +260,12 @@ func (b *bench) openDirect(ctx context.Context, i int, due *time.Time) (string, 
 		TypedSearchAttributes:    workflows.StartSearchAttributes(in),
 		Memo:                     map[string]any{"escalate_request": in.RequestID},
 	}, workflows.CaseWorkflowName, in)
+	if err != nil {
+		// Not answered in time, the start may still have been taken.
+		if _, derr := b.sys.temporal.DescribeWorkflowExecution(ctx, ref, ""); derr == nil {
+			return ref, nil
+		}
+	}
 	return ref, err
 }
 

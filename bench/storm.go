@@ -27,6 +27,7 @@ var (
 	tryActPerSec          float64
 	stormTraceN           int
 	stormReadRate         float64
+	stormWithin           time.Duration
 )
 
 func init() {
@@ -34,6 +35,7 @@ func init() {
 	flag.IntVar(&tryWFExec, "wf-exec", 0, "try this MaxConcurrentWorkflowTaskExecutionSize in the storm (0: escalate's setting)")
 	flag.Float64Var(&tryActPerSec, "act-per-sec", 0, "try this TaskQueueActivitiesPerSecond in the storm (0: escalate's setting)")
 	flag.Float64Var(&stormReadRate, "storm-reads", 20, "API reads a second before and during the storm")
+	flag.DurationVar(&stormWithin, "storm-within", 25*time.Minute, "the storm's deadline is at most this far after seeding starts; the cases opened by then are the storm")
 	flag.IntVar(&stormTraceN, "storm-trace", 100, "histories of storm cases (and engine workflows) read afterwards to say where the time went")
 }
 
@@ -122,7 +124,7 @@ func (b *bench) stormPhase(ctx context.Context, o options, rep *report, _ float6
 	if err != nil {
 		return err
 	}
-	budget := time.Duration(float64(n)/pst.rate()*1.4*float64(time.Second)) + 40*time.Second
+	budget := min(time.Duration(float64(n)/pst.rate()*1.4*float64(time.Second))+40*time.Second, stormWithin)
 	due := time.Now().Add(budget).Truncate(time.Second)
 	fmt.Printf("  pilot: %d cases opened at %.1f/s; the storm's deadline in %v\n", pilot, pst.rate(), time.Until(due).Round(time.Second))
 	loadSeed := loadavg()
@@ -171,7 +173,7 @@ func (b *bench) stormPhase(ctx context.Context, o options, rep *report, _ float6
 	if err != nil {
 		return err
 	}
-	ebudget := time.Duration(float64(n)/ep.rate()*1.4*float64(time.Second)) + 40*time.Second
+	ebudget := min(time.Duration(float64(n)/ep.rate()*1.4*float64(time.Second))+40*time.Second, stormWithin)
 	edue := time.Now().Add(ebudget).Truncate(time.Second)
 	ids, est, err := b.seedEngine(ctx, n, &edue, 0, nil)
 	if err != nil {
