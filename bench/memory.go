@@ -78,8 +78,13 @@ func (b *bench) memoryPhase(ctx context.Context, o options, rep *report) error {
 	}
 	rep.ratio(fmt.Sprintf("worker RSS with %d open: escalate÷engine", n), ours.loaded/engine.loaded)
 	rep.ratio(fmt.Sprintf("worker RSS growth per open case: escalate÷engine (%d)", n), (ours.loaded-ours.idle)/(engine.loaded-engine.idle))
-	if ours.tenth > 0 && engine.tenth > 0 {
-		rep.ratio(fmt.Sprintf("worker RSS growth from %d to %d open: escalate÷engine", n/10, n), (ours.loaded-ours.tenth)/(engine.loaded-engine.tenth))
+	if ours.tenthAt > 0 && engine.tenthAt > 0 && ours.tenthAt < n && engine.tenthAt < n {
+		// Past the first tenth (the sticky cache full, at full size): what
+		// each further open case costs.
+		o := (ours.loaded - ours.tenth) / float64(n-ours.tenthAt)
+		e := (engine.loaded - engine.tenth) / float64(n-engine.tenthAt)
+		rep.note("RSS growth per further open case: escalate %.4f MiB (from %d to %d open), engine %.4f MiB (from %d)", o, ours.tenthAt, n, e, engine.tenthAt)
+		rep.ratio(fmt.Sprintf("worker RSS growth per case past the first tenth: escalate÷engine (%d)", n), o/e)
 	}
 	rep.Results = append(rep.Results,
 		result{Name: fmt.Sprintf("escalate worker RSS MiB idle/%d open/peak", n), OK: n, P50ms: ours.idle, P99ms: ours.loaded, MaxMs: ours.peak},
@@ -92,6 +97,7 @@ func (b *bench) memoryPhase(ctx context.Context, o options, rep *report) error {
 // and the Go heap's figures once all are open.
 type rss struct {
 	idle, tenth, loaded, peak float64
+	tenthAt                   int
 	curve, heap               string
 	seed                      seedStats
 }
@@ -132,7 +138,7 @@ func (b *bench) childRSS(ctx context.Context, o options, role string, n int, see
 	r.seed, err = seed(every, func(opened int) {
 		now, _ := procRSS(cmd.Process.Pid)
 		if opened == every {
-			r.tenth = now
+			r.tenth, r.tenthAt = now, opened
 		}
 		r.curve += fmt.Sprintf(" %.0f", now)
 		fmt.Printf("    %s RSS with %d open: %.0f MiB\n", role, opened, now)

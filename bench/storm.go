@@ -25,6 +25,7 @@ import (
 var (
 	tryActExec, tryWFExec int
 	tryActPerSec          float64
+	tryStickyTimeout      time.Duration
 	stormTraceN           int
 	stormReadRate         float64
 	stormWithin           time.Duration
@@ -33,6 +34,7 @@ var (
 func init() {
 	flag.IntVar(&tryActExec, "act-exec", 0, "try this MaxConcurrentActivityExecutionSize in the storm (0: escalate's setting)")
 	flag.IntVar(&tryWFExec, "wf-exec", 0, "try this MaxConcurrentWorkflowTaskExecutionSize in the storm (0: escalate's setting)")
+	flag.DurationVar(&tryStickyTimeout, "sticky-timeout", 0, "try this StickyScheduleToStartTimeout in the storm (0: escalate's setting)")
 	flag.Float64Var(&tryActPerSec, "act-per-sec", 0, "try this TaskQueueActivitiesPerSecond in the storm (0: escalate's setting)")
 	flag.Float64Var(&stormReadRate, "storm-reads", 20, "API reads a second before and during the storm")
 	flag.DurationVar(&stormWithin, "storm-within", 25*time.Minute, "the storm's deadline is at most this far after seeding starts; the cases opened by then are the storm")
@@ -51,6 +53,9 @@ func stormOptions() sdkworker.Options {
 	}
 	if tryActPerSec > 0 {
 		o.TaskQueueActivitiesPerSecond = tryActPerSec
+	}
+	if tryStickyTimeout > 0 {
+		o.StickyScheduleToStartTimeout = tryStickyTimeout
 	}
 	return o
 }
@@ -72,15 +77,19 @@ func settingsLine() string {
 	if o.TaskQueueActivitiesPerSecond > 0 {
 		aps = fmt.Sprint(o.TaskQueueActivitiesPerSecond)
 	}
-	return fmt.Sprintf("workflow pollers %s, activity pollers %s, workflow tasks at once %s, activities at once %s, task-queue activities/s %s, sticky cache %d",
+	sticky := "SDK default (5s)"
+	if o.StickyScheduleToStartTimeout > 0 {
+		sticky = o.StickyScheduleToStartTimeout.String()
+	}
+	return fmt.Sprintf("workflow pollers %s, activity pollers %s, workflow tasks at once %s, activities at once %s, task-queue activities/s %s, sticky cache %d, sticky schedule-to-start timeout %s",
 		d(o.MaxConcurrentWorkflowTaskPollers, "SDK default (2)"), d(o.MaxConcurrentActivityTaskPollers, "SDK default (2)"),
-		d(o.MaxConcurrentWorkflowTaskExecutionSize, "SDK default (1000)"), d(o.MaxConcurrentActivityExecutionSize, "SDK default (1000)"), aps, cache)
+		d(o.MaxConcurrentWorkflowTaskExecutionSize, "SDK default (1000)"), d(o.MaxConcurrentActivityExecutionSize, "SDK default (1000)"), aps, cache, sticky)
 }
 
 // retune restarts escalate's worker and the engine's with stormOptions
 // when any storm-only setting is tried.
 func (b *bench) retune() error {
-	if tryActExec == 0 && tryWFExec == 0 && tryActPerSec == 0 {
+	if tryActExec == 0 && tryWFExec == 0 && tryActPerSec == 0 && tryStickyTimeout == 0 {
 		return nil
 	}
 	b.sys.stopWorker()
