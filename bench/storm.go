@@ -277,6 +277,7 @@ func (b *bench) reads(ctx context.Context, name string, refs []string, rate floa
 func (b *bench) waitStorm(ctx context.Context, refs []string, due time.Time) (time.Duration, error) {
 	db := b.sys.db
 	lastPrint, lastMoved, lastDev := time.Now(), 0, procCPU(meter.devPid)
+	lastSeen, lastChange := 0, time.Now()
 	for {
 		var moved, escalations, pending int
 		err := db.QueryRow(ctx, `
@@ -291,8 +292,12 @@ SELECT (SELECT count(*) FROM cases WHERE ref = ANY($1) AND stage >= 2),
 		if moved == len(refs) && escalations >= len(refs) && pending == 0 {
 			return time.Since(due), nil
 		}
-		if time.Since(due) > 45*time.Minute {
-			return 0, fmt.Errorf("storm: after 45 minutes %d of %d cases moved, %d notifications pending", moved, len(refs), pending)
+		if moved != lastSeen {
+			lastSeen, lastChange = moved, time.Now()
+		}
+		if time.Since(due) > 45*time.Minute || time.Since(lastChange) > 3*time.Minute {
+			return 0, fmt.Errorf("storm: %v after the deadline %d of %d cases moved, none for %v, %d notifications pending (is the dev server answering? see its log)",
+				time.Since(due).Round(time.Second), moved, len(refs), time.Since(lastChange).Round(time.Second), pending)
 		}
 		if since := time.Since(lastPrint); since >= 10*time.Second {
 			dev := procCPU(meter.devPid)
