@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -118,17 +120,64 @@ const (
 func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err error) {
 	ctx, done := s.call(ctx, "Summary", reads, s.timeout)
 	defer done(&err)
-	return s.summary(ctx, f, false)
+	return s.summary(ctx, f, false, nil)
 }
 
 // summaryExact is Summary computed case by case from the cases and events
 // alone, for the whole period: what the rollups must always agree with
 // (the tests hold them to it).
 func (s *Store) summaryExact(ctx context.Context, f ReportFilter) (Report, error) {
-	return s.summary(ctx, f, true)
+	return s.summary(ctx, f, true, nil)
 }
 
-func (s *Store) summary(ctx context.Context, f ReportFilter, exact bool) (Report, error) {
+// ExplainSummary builds the summary report as Summary does and returns
+// the plan of each of its queries as it ran (EXPLAIN ANALYZE, BUFFERS),
+// with its SQL: what make bench writes to bench-plans.txt.
+func (s *Store) ExplainSummary(ctx context.Context, f ReportFilter) (string, error) {
+	var plans strings.Builder
+	_, err := s.summary(ctx, f, false, &plans)
+	return plans.String(), err
+}
+
+// explainingTx runs each query twice: under EXPLAIN ANALYZE, writing its
+// plan, and then as itself.
+type explainingTx struct {
+	pgx.Tx
+	plans *strings.Builder
+}
+
+func (t explainingTx) explain(ctx context.Context, sql string, args ...any) error {
+	rows, err := t.Tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+	if err != nil {
+		return err
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(t.plans, "-- %s\n-- with %v\n%s\n\n", strings.TrimSpace(sql), args, strings.Join(lines, "\n"))
+	return nil
+}
+
+func (t explainingTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := t.explain(ctx, sql, args...); err != nil {
+		return nil, err
+	}
+	return t.Tx.Query(ctx, sql, args...)
+}
+
+func (t explainingTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := t.explain(ctx, sql, args...); err != nil {
+		return errRow{err}
+	}
+	return t.Tx.QueryRow(ctx, sql, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (s *Store) summary(ctx context.Context, f ReportFilter, exact bool, plans *strings.Builder) (Report, error) {
 	r := Report{
 		ByCategory: map[string]int{}, ByRaisingAgency: map[string]int{}, ByRespondingAgency: map[string]int{},
 		ByRaisingAgencyID: map[string]int{}, ByRespondingAgencyID: map[string]int{},
@@ -144,6 +193,9 @@ func (s *Store) summary(ctx context.Context, f ReportFilter, exact bool) (Report
 	// plan for any (the partial indexes and the rollups' days).
 	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
 		return Report{}, err
+	}
+	if plans != nil {
+		tx = explainingTx{tx, plans}
 	}
 
 	involved := map[string]int{} // policy + "\x00" + directory id, either side: cases
