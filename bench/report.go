@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -120,9 +119,8 @@ func (b *bench) reportTriggers(ctx context.Context, on bool) error {
 	if on {
 		verb = "ENABLE"
 	}
-	for _, t := range []string{"cases report_cases_inserted", "cases report_cases_updated", "events report_event_recorded"} {
-		table, trigger, _ := strings.Cut(t, " ")
-		if _, err := b.sys.db.Exec(ctx, fmt.Sprintf("ALTER TABLE %s %s TRIGGER %s", table, verb, trigger)); err != nil {
+	for _, t := range store.ReportTriggers {
+		if _, err := b.sys.db.Exec(ctx, fmt.Sprintf("ALTER TABLE %s %s TRIGGER %s", t[0], verb, t[1])); err != nil {
 			return err
 		}
 	}

@@ -303,6 +303,15 @@ const (
 	dimStatus       = "status"
 )
 
+// ReportTriggers are the triggers (table, trigger) that keep the report's
+// figures as cases and events are written (store/migrations/000016). A
+// bulk load may switch them off (ALTER TABLE ... DISABLE TRIGGER) and then
+// call report_rebuild(), which recomputes everything they keep.
+var ReportTriggers = [][2]string{
+	{"cases", "report_cases_inserted"}, {"cases", "report_cases_updated"}, {"cases", "report_case_policy_changed"},
+	{"events", "report_event_recorded"}, {"events", "report_deadline_passed"},
+}
+
 // wholeDays are the first and last UTC midnights within [from, to), when
 // at least one whole UTC day lies between them.
 func wholeDays(from, to time.Time) (first, last time.Time, ok bool) {

@@ -33,7 +33,7 @@ var rollupPolicy = policies.Policy{ID: "pa", Agencies: []policies.Agency{
 
 // step records the events added since the last step with the case as it
 // now stands.
-func (rc *rollupCase) step(t *testing.T, st *store.Store, events ...workflows.Event) {
+func (rc *rollupCase) step(t testing.TB, st *store.Store, events ...workflows.Event) {
 	t.Helper()
 	for _, e := range events {
 		e.Seq = len(rc.evs) + 1
@@ -270,9 +270,12 @@ func TestSummaryRollupsRebuiltAfterBulkLoad(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-	exec(`ALTER TABLE cases DISABLE TRIGGER report_cases_inserted`)
-	exec(`ALTER TABLE cases DISABLE TRIGGER report_cases_updated`)
-	exec(`ALTER TABLE events DISABLE TRIGGER report_event_recorded`)
+	triggers := func(verb string) {
+		for _, tr := range store.ReportTriggers {
+			exec(fmt.Sprintf("ALTER TABLE %s %s TRIGGER %s", tr[0], verb, tr[1]))
+		}
+	}
+	triggers("DISABLE")
 	for i := 0; i < 80; i++ {
 		ref := fmt.Sprintf("BULK-%03d", i)
 		created := from.Add(time.Duration(rng.Int64N(int64(to.Sub(from))))).Truncate(time.Second)
@@ -305,9 +308,7 @@ func TestSummaryRollupsRebuiltAfterBulkLoad(t *testing.T) {
 			event(*closed, workflows.EventAgreementConfirm, stage, nil, &yes)
 		}
 	}
-	exec(`ALTER TABLE cases ENABLE TRIGGER report_cases_inserted`)
-	exec(`ALTER TABLE cases ENABLE TRIGGER report_cases_updated`)
-	exec(`ALTER TABLE events ENABLE TRIGGER report_event_recorded`)
+	triggers("ENABLE")
 	exec(`SELECT report_rebuild()`)
 	filters := rollupPeriods(rng, from, to)
 	sameAsExact(t, st, filters)
@@ -346,4 +347,85 @@ func TestSummaryRollupsBackfilled(t *testing.T) {
 		t.Fatalf("migrate to 000016: %v", err)
 	}
 	sameAsExact(t, st, rollupPeriods(rng, from, to))
+}
+
+// Record transactions of cases raised the same day, written at once, keep
+// the counts they share right and never deadlock on them.
+func TestSummaryRollupsUnderConcurrentRecords(t *testing.T) {
+	st, admin := testStoreDSN(t)
+	ctx := context.Background()
+	day := time.Date(2026, 6, 3, 8, 0, 0, 0, time.UTC)
+	const writers, perWriter = 6, 15
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		go func(w int) {
+			errs <- func() error {
+				for i := 0; i < perWriter; i++ {
+					created := day.Add(time.Duration(w*perWriter+i) * time.Minute)
+					c := workflows.Case{Ref: fmt.Sprintf("W%d-%02d", w, i), Policy: []string{"pa", "pb"}[i%2], Status: workflows.StatusOpen,
+						ChildRef: "C1", Category: "roles", Summary: "s", CreatedAt: created,
+						Stage:      workflows.StageState{Number: 1, Name: "One", StartedAt: created, DueAt: created.Add(time.Hour)},
+						Raiser:     workflows.Party{Name: "R", Email: "r@x.example", Agency: "nhft"},
+						Respondent: workflows.Party{Name: "S", Email: "s@y.example", Agency: "nct"}, Contacts: []workflows.Contact{}}
+					evs := []workflows.Event{
+						{Seq: 1, At: created, Type: workflows.EventOpened, Stage: 1, By: "e", Text: "o"},
+						{Seq: 2, At: created, Type: workflows.EventStageEntered, Stage: 1, By: "e", Text: "s", ToStage: 1, Move: workflows.MoveOpened},
+					}
+					steps := [][]workflows.Event{evs}
+					// A deadline passes and moves it on; then it is resolved.
+					later := created.Add(2 * time.Hour)
+					steps = append(steps, []workflows.Event{
+						{Seq: 3, At: later, Type: workflows.EventDeadlinePassed, Stage: 1, By: "e", Text: "d", FromStage: 1, ToStage: 2, Move: workflows.MoveDeadlinePassed},
+						{Seq: 4, At: later, Type: workflows.EventStageEntered, Stage: 2, By: "e", Text: "s", FromStage: 1, ToStage: 2, Move: workflows.MoveDeadlinePassed},
+					})
+					yes := true
+					steps = append(steps, []workflows.Event{{Seq: 5, At: later.Add(time.Hour), Type: workflows.EventAgreementConfirm, Stage: 2, By: "e", Text: "a",
+						Resolved: &yes, ClosedStatus: workflows.StatusResolved}})
+					version := 0
+					for k, s := range steps {
+						version += len(s)
+						c.Version = version
+						if k >= 1 {
+							c.Stage.Number = 2
+						}
+						if k == 2 {
+							closed := later.Add(time.Hour)
+							c.Status, c.ClosedAt = workflows.StatusResolved, &closed
+						}
+						in := workflows.RecordEventsInput{Ref: c.Ref, RunID: "run-1", Case: c, Events: s, Timezone: "Europe/London"}
+						if _, err := st.RecordEvents(ctx, in, render); err != nil {
+							return fmt.Errorf("%s step %d: %w", c.Ref, k, err)
+						}
+					}
+				}
+				return nil
+			}()
+		}(w)
+	}
+	for w := 0; w < writers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	kept := rollupState(t, conn)
+	if _, err := conn.Exec(ctx, `SELECT report_rebuild()`); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := rollupState(t, conn); rebuilt != kept {
+		t.Fatalf("the triggers kept\n%s\nreport_rebuild recomputed\n%s", kept, rebuilt)
+	}
+	var resolved, highest2, missed int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT sum(n) FROM report_raised WHERE dim = 'status' AND key = 'resolved'),
+		(SELECT sum(n) FROM report_raised WHERE dim = 'highest' AND key = '2'), (SELECT sum(n) FROM report_deadlines)`).
+		Scan(&resolved, &highest2, &missed); err != nil {
+		t.Fatal(err)
+	}
+	if want := writers * perWriter; resolved != want || highest2 != want || missed != want {
+		t.Fatalf("resolved %d, highest stage 2 %d, deadlines missed %d; want %d each", resolved, highest2, missed, want)
+	}
 }

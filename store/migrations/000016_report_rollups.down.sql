@@ -1,9 +1,13 @@
 DROP INDEX IF EXISTS cases_resolved_policy_created;
+DROP TRIGGER IF EXISTS report_deadline_passed ON events;
 DROP TRIGGER IF EXISTS report_event_recorded ON events;
+DROP TRIGGER IF EXISTS report_case_policy_changed ON cases;
 DROP TRIGGER IF EXISTS report_cases_updated ON cases;
 DROP TRIGGER IF EXISTS report_cases_inserted ON cases;
 DROP FUNCTION IF EXISTS report_rebuild();
+DROP FUNCTION IF EXISTS report_deadline_passed();
 DROP FUNCTION IF EXISTS report_event_recorded();
+DROP FUNCTION IF EXISTS report_case_policy_changed();
 DROP FUNCTION IF EXISTS report_cases_changed();
 DROP FUNCTION IF EXISTS report_rebuilding();
 DROP FUNCTION IF EXISTS report_lock(text);

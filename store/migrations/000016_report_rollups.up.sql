@@ -67,23 +67,22 @@ GRANT SELECT, INSERT, UPDATE ON report_raised, report_deadlines TO escalate_app;
 -- Writers of one policy's rollups take turns: each transaction that
 -- changes them first takes this lock, so concurrent record transactions
 -- (which may touch several rows, in different statements) never deadlock
--- on the rows; within a statement rows are written in key order.
+-- on the rows; within a statement rows are written in key order. The
+-- counts of cases raised are written at commit (deferred triggers), so the
+-- lock is held only from there to the end of the transaction.
 CREATE FUNCTION report_lock(policy text) RETURNS void
     LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(hashtext('report_rollups'), hashtext(policy)) $$;
 
--- report_rebuild sets this for its own transaction: the triggers then
--- leave the rollups alone, which it recomputes whole.
+-- report_rebuild sets this for its own transaction: the triggers then do
+-- not fire (their WHEN conditions), and it recomputes what they keep.
 CREATE FUNCTION report_rebuilding() RETURNS boolean
     LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('escalate.report_rebuild', true), '') = 'on' $$;
 
 -- A case inserted, changed or removed: the difference between what it
--- counted for before (OLD) and after (NEW). A change that moves no count
--- (a retried step, a seal) writes nothing.
+-- counted for before (OLD) and after (NEW). Several changes to one case in
+-- a transaction each add theirs, which sum to the whole change.
 CREATE FUNCTION report_cases_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF report_rebuilding() THEN
-        RETURN NULL;
-    END IF;
     -- Both policies' locks (a case that changed policy), in order.
     PERFORM report_lock(p.policy)
     FROM (SELECT DISTINCT x.policy FROM (VALUES (OLD.policy), (NEW.policy)) x (policy)
@@ -105,68 +104,91 @@ BEGIN
     HAVING sum(x.d) <> 0
     ORDER BY x.policy, x.day, x.dim, x.key
     ON CONFLICT (policy, day, dim, key) DO UPDATE SET n = r.n + EXCLUDED.n;
-    IF TG_OP = 'UPDATE' AND NEW.policy <> OLD.policy THEN
-        -- The case's deadlines passed count for its policy.
-        INSERT INTO report_deadlines AS r (policy, day, stage, n)
-        SELECT x.policy, x.day, x.stage, sum(x.d)
-        FROM (
-            SELECT p.policy, report_day(e.at) AS day, e.stage, p.d
-            FROM events e, (VALUES (OLD.policy, -1), (NEW.policy, 1)) p (policy, d)
-            WHERE e.ref = NEW.ref AND e.type = 'deadline_passed'
-        ) x
-        GROUP BY x.policy, x.day, x.stage
-        ORDER BY x.policy, x.day, x.stage
-        ON CONFLICT (policy, day, stage) DO UPDATE SET n = r.n + EXCLUDED.n;
-    END IF;
     RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER report_cases_inserted AFTER INSERT OR DELETE ON cases
-    FOR EACH ROW EXECUTE FUNCTION report_cases_changed();
+-- At commit (a record transaction writes its case row more than once:
+-- the step, the events' derived columns, the seal).
+CREATE CONSTRAINT TRIGGER report_cases_inserted AFTER INSERT OR DELETE ON cases
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NOT report_rebuilding())
+    EXECUTE FUNCTION report_cases_changed();
 -- Only a change to what the case counts for calls it (not a seal, not a
 -- new deadline).
-CREATE TRIGGER report_cases_updated AFTER UPDATE ON cases
+CREATE CONSTRAINT TRIGGER report_cases_updated AFTER UPDATE ON cases
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
-    WHEN ((OLD.policy, report_day(OLD.created_at), OLD.category, OLD.raiser_agency, OLD.respondent_agency,
-           OLD.raiser_agency_id, OLD.respondent_agency_id, OLD.highest_stage, OLD.status)
-          IS DISTINCT FROM
-          (NEW.policy, report_day(NEW.created_at), NEW.category, NEW.raiser_agency, NEW.respondent_agency,
-           NEW.raiser_agency_id, NEW.respondent_agency_id, NEW.highest_stage, NEW.status))
+    WHEN (NOT report_rebuilding()
+          AND (OLD.policy, report_day(OLD.created_at), OLD.category, OLD.raiser_agency, OLD.respondent_agency,
+               OLD.raiser_agency_id, OLD.respondent_agency_id, OLD.highest_stage, OLD.status)
+              IS DISTINCT FROM
+              (NEW.policy, report_day(NEW.created_at), NEW.category, NEW.raiser_agency, NEW.respondent_agency,
+               NEW.raiser_agency_id, NEW.respondent_agency_id, NEW.highest_stage, NEW.status))
     EXECUTE FUNCTION report_cases_changed();
 
--- An event recorded: the case's highest stage and resolving event, and a
--- deadline passed. The record is append-only, so inserts are all there is;
--- an event already recorded (ON CONFLICT DO NOTHING) fires nothing.
-CREATE FUNCTION report_event_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    pol text;
+-- A case moved to another policy takes its deadlines passed with it, as
+-- they stand when it moves (so at once, not at commit: a deadline recorded
+-- later in the transaction counts where the case then is).
+CREATE FUNCTION report_case_policy_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF report_rebuilding() THEN
-        RETURN NULL;
-    END IF;
-    IF NEW.to_stage IS NOT NULL OR NEW.resolved THEN
-        UPDATE cases SET
-            max_to_stage = greatest(max_to_stage, coalesce(NEW.to_stage, 0)),
-            resolved_seq = CASE WHEN NEW.resolved AND NEW.seq > coalesce(resolved_seq, 0) THEN NEW.seq ELSE resolved_seq END,
-            resolved_stage = CASE WHEN NEW.resolved AND NEW.seq > coalesce(resolved_seq, 0) THEN NEW.stage ELSE resolved_stage END,
-            resolved_at = CASE WHEN NEW.resolved AND NEW.seq > coalesce(resolved_seq, 0) THEN NEW.at ELSE resolved_at END
-        WHERE ref = NEW.ref
-          AND (coalesce(NEW.to_stage, 0) > max_to_stage OR (NEW.resolved AND NEW.seq > coalesce(resolved_seq, 0)));
-    END IF;
-    IF NEW.type = 'deadline_passed' THEN
-        SELECT policy INTO pol FROM cases WHERE ref = NEW.ref;
-        PERFORM report_lock(pol);
-        INSERT INTO report_deadlines AS r (policy, day, stage, n)
-        VALUES (pol, report_day(NEW.at), NEW.stage, 1)
-        ON CONFLICT (policy, day, stage) DO UPDATE SET n = r.n + 1;
-    END IF;
+    PERFORM report_lock(p.policy)
+    FROM (SELECT x.policy FROM (VALUES (OLD.policy), (NEW.policy)) x (policy) ORDER BY x.policy) p;
+    INSERT INTO report_deadlines AS r (policy, day, stage, n)
+    SELECT x.policy, x.day, x.stage, sum(x.d)
+    FROM (
+        SELECT p.policy, report_day(e.at) AS day, e.stage, p.d
+        FROM events e, (VALUES (OLD.policy, -1), (NEW.policy, 1)) p (policy, d)
+        WHERE e.ref = NEW.ref AND e.type = 'deadline_passed'
+    ) x
+    GROUP BY x.policy, x.day, x.stage
+    ORDER BY x.policy, x.day, x.stage
+    ON CONFLICT (policy, day, stage) DO UPDATE SET n = r.n + EXCLUDED.n;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER report_case_policy_changed AFTER UPDATE ON cases
+    FOR EACH ROW WHEN (NOT report_rebuilding() AND OLD.policy <> NEW.policy)
+    EXECUTE FUNCTION report_case_policy_changed();
+
+-- An event recorded: the case's highest stage and resolving event. The
+-- record is append-only, so inserts are all there is; an event already
+-- recorded (ON CONFLICT DO NOTHING) fires nothing.
+CREATE FUNCTION report_event_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE cases SET
+        max_to_stage = greatest(max_to_stage, coalesce(NEW.to_stage, 0)),
+        resolved_seq = CASE WHEN NEW.resolved AND NEW.seq > coalesce(resolved_seq, 0) THEN NEW.seq ELSE resolved_seq END,
+        resolved_stage = CASE WHEN NEW.resolved AND NEW.seq > coalesce(resolved_seq, 0) THEN NEW.stage ELSE resolved_stage END,
+        resolved_at = CASE WHEN NEW.resolved AND NEW.seq > coalesce(resolved_seq, 0) THEN NEW.at ELSE resolved_at END
+    WHERE ref = NEW.ref
+      AND (coalesce(NEW.to_stage, 0) > max_to_stage OR (NEW.resolved AND NEW.seq > coalesce(resolved_seq, 0)));
     RETURN NULL;
 END;
 $$;
 
 CREATE TRIGGER report_event_recorded AFTER INSERT ON events
-    FOR EACH ROW EXECUTE FUNCTION report_event_recorded();
+    FOR EACH ROW WHEN (NOT report_rebuilding() AND (NEW.to_stage IS NOT NULL OR NEW.resolved))
+    EXECUTE FUNCTION report_event_recorded();
+
+-- A deadline passed counts for the case's policy.
+CREATE FUNCTION report_deadline_passed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    pol text;
+BEGIN
+    SELECT policy INTO pol FROM cases WHERE ref = NEW.ref;
+    PERFORM report_lock(pol);
+    INSERT INTO report_deadlines AS r (policy, day, stage, n)
+    VALUES (pol, report_day(NEW.at), NEW.stage, 1)
+    ON CONFLICT (policy, day, stage) DO UPDATE SET n = r.n + 1;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER report_deadline_passed AFTER INSERT ON events
+    FOR EACH ROW WHEN (NOT report_rebuilding() AND NEW.type = 'deadline_passed')
+    EXECUTE FUNCTION report_deadline_passed();
 
 -- Everything recomputed from the cases and events: this migration's
 -- backfill, and a bulk load's (COPY with the triggers disabled). It holds
