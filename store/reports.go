@@ -450,6 +450,13 @@ WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at
 	var created, closed time.Time
 	var resolvedStage *int
 	var resolvedAt *time.Time
+	// Working days depend only on the two local dates: each pair of a
+	// policy's is counted once (a year's cases share a few thousand).
+	type datePair struct {
+		policy   string
+		from, to [3]int
+	}
+	days := map[datePair]int{}
 	for rows.Next() {
 		if err := rows.Scan(&policy, &stage, &created, &closed, &resolvedStage, &resolvedAt); err != nil {
 			return nil, err
@@ -457,10 +464,16 @@ WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at
 		if resolvedStage != nil && resolvedAt != nil {
 			stage, closed = *resolvedStage, *resolvedAt
 		}
-		byStage[stage] = append(byStage[stage], resolution{
-			hours: closed.Sub(created).Hours(),
-			days:  float64(clockFor(f.Clocks, policy).WorkingDaysBetween(created, closed)),
-		})
+		clock := clockFor(f.Clocks, policy)
+		y, m, d := created.In(clock.Location).Date()
+		ey, em, ed := closed.In(clock.Location).Date()
+		k := datePair{policy, [3]int{y, int(m), d}, [3]int{ey, int(em), ed}}
+		n, ok := days[k]
+		if !ok {
+			n = clock.WorkingDaysBetween(created, closed)
+			days[k] = n
+		}
+		byStage[stage] = append(byStage[stage], resolution{hours: closed.Sub(created).Hours(), days: float64(n)})
 	}
 	return byStage, rows.Err()
 }

@@ -1,3 +1,5 @@
+DROP INDEX IF EXISTS cases_open_policy_due;
+CREATE INDEX cases_open_policy_due ON cases (policy, due_at) WHERE closed_at IS NULL;
 DROP INDEX IF EXISTS cases_resolved_policy_created;
 DROP TRIGGER IF EXISTS report_deadline_passed ON events;
 DROP TRIGGER IF EXISTS report_event_recorded ON events;
