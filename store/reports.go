@@ -126,16 +126,20 @@ func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err erro
 // summaryExact is Summary computed case by case from the cases and events
 // alone, for the whole period: what the rollups must always agree with
 // (the tests hold them to it).
-func (s *Store) summaryExact(ctx context.Context, f ReportFilter) (Report, error) {
+func (s *Store) summaryExact(ctx context.Context, f ReportFilter) (_ Report, err error) {
+	ctx, done := s.call(ctx, "SummaryExact", reads, s.timeout)
+	defer done(&err)
 	return s.summary(ctx, f, true, nil)
 }
 
 // ExplainSummary builds the summary report as Summary does and returns
 // the plan of each of its queries as it ran (EXPLAIN ANALYZE, BUFFERS),
 // with its SQL: what make bench writes to bench-plans.txt.
-func (s *Store) ExplainSummary(ctx context.Context, f ReportFilter) (string, error) {
+func (s *Store) ExplainSummary(ctx context.Context, f ReportFilter) (_ string, err error) {
+	ctx, done := s.call(ctx, "ExplainSummary", reads, s.timeout)
+	defer done(&err)
 	var plans strings.Builder
-	_, err := s.summary(ctx, f, false, &plans)
+	_, err = s.summary(ctx, f, false, &plans)
 	return plans.String(), err
 }
 
