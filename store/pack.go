@@ -144,17 +144,13 @@ func agencyIDOf(p policies.Policy, recorded, declared string) string {
 
 func packFigures(ctx context.Context, tx pgx.Tx, pol policies.Policy, clock policies.Clock, from, to time.Time) (PackFigures, error) {
 	var cs []packCase
-	// As the summary report reads them: the highest stage a move took each
-	// case to (events.to_stage), and the event that resolved it, if one
-	// did: its stage and instant.
+	// As the summary report reads them: the highest stage each case
+	// entered and the event that resolved it, if one did (its stage and
+	// instant), both kept on the case (store/migrations/000016).
 	rows, err := tx.Query(ctx, `
 SELECT c.ref, c.status, c.category, c.raiser_agency, c.respondent_agency, c.raiser_agency_id, c.respondent_agency_id,
-       c.stage, c.created_at, c.closed_at,
-       greatest(c.stage, coalesce((SELECT max(e.to_stage) FROM events e WHERE e.ref = c.ref AND e.to_stage IS NOT NULL), 0)),
-       r.stage, r.at
+       c.stage, c.created_at, c.closed_at, c.highest_stage, c.resolved_stage, c.resolved_at
 FROM cases c
-LEFT JOIN LATERAL (SELECT e.stage, e.at FROM events e
-                   WHERE e.ref = c.ref AND e.resolved ORDER BY e.seq DESC LIMIT 1) r ON true
 WHERE c.policy = $1 AND c.created_at >= $2 AND c.created_at < $3
 ORDER BY c.created_at, c.ref`, pol.ID, from, to)
 	if err != nil {

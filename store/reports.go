@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,9 +109,79 @@ const (
 )
 
 // Summary builds the summary report of one policy (or all) for a period.
+//
+// The counts of the cases raised and of the deadlines passed come, for the
+// whole UTC days of the period, from the rollups PostgreSQL keeps as cases
+// and events are written (store/migrations/000016), and for the rest of it
+// (a reporting year starts at 23:00Z in summer) from the cases and events
+// themselves, case by case, as summaryExact does for the whole period. Time
+// to resolution reads the resolved cases of the period, with the event that
+// resolved each kept on the case.
 func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err error) {
 	ctx, done := s.call(ctx, "Summary", reads, s.timeout)
 	defer done(&err)
+	return s.summary(ctx, f, false, nil)
+}
+
+// summaryExact is Summary computed case by case from the cases and events
+// alone, for the whole period: what the rollups must always agree with
+// (the tests hold them to it).
+func (s *Store) summaryExact(ctx context.Context, f ReportFilter) (_ Report, err error) {
+	ctx, done := s.call(ctx, "SummaryExact", reads, s.timeout)
+	defer done(&err)
+	return s.summary(ctx, f, true, nil)
+}
+
+// ExplainSummary builds the summary report as Summary does and returns
+// the plan of each of its queries as it ran (EXPLAIN ANALYZE, BUFFERS),
+// with its SQL: what make bench writes to bench-plans.txt.
+func (s *Store) ExplainSummary(ctx context.Context, f ReportFilter) (_ string, err error) {
+	ctx, done := s.call(ctx, "ExplainSummary", reads, s.timeout)
+	defer done(&err)
+	var plans strings.Builder
+	_, err = s.summary(ctx, f, false, &plans)
+	return plans.String(), err
+}
+
+// explainingTx runs each query twice: under EXPLAIN ANALYZE, writing its
+// plan, and then as itself.
+type explainingTx struct {
+	pgx.Tx
+	plans *strings.Builder
+}
+
+func (t explainingTx) explain(ctx context.Context, sql string, args ...any) error {
+	rows, err := t.Tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+	if err != nil {
+		return err
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(t.plans, "-- %s\n-- with %v\n%s\n\n", strings.TrimSpace(sql), args, strings.Join(lines, "\n"))
+	return nil
+}
+
+func (t explainingTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := t.explain(ctx, sql, args...); err != nil {
+		return nil, err
+	}
+	return t.Tx.Query(ctx, sql, args...)
+}
+
+func (t explainingTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := t.explain(ctx, sql, args...); err != nil {
+		return errRow{err}
+	}
+	return t.Tx.QueryRow(ctx, sql, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (s *Store) summary(ctx context.Context, f ReportFilter, exact bool, plans *strings.Builder) (Report, error) {
 	r := Report{
 		ByCategory: map[string]int{}, ByRaisingAgency: map[string]int{}, ByRespondingAgency: map[string]int{},
 		ByRaisingAgencyID: map[string]int{}, ByRespondingAgencyID: map[string]int{},
@@ -121,92 +193,80 @@ func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err erro
 		return Report{}, err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-
-	// The cases raised in the period, one row each, with the highest stage
-	// a move took each to (events.to_stage) and the event that resolved
-	// it, if one did: its stage and instant.
-	rows, err := tx.Query(ctx, `
-SELECT c.policy, c.status, c.category, c.raiser_agency, c.respondent_agency, c.raiser_agency_id, c.respondent_agency_id,
-       c.stage, c.created_at, c.closed_at,
-       greatest(c.stage, coalesce((SELECT max(e.to_stage) FROM events e
-                                   WHERE e.ref = c.ref AND e.to_stage IS NOT NULL), 0)),
-       r.stage, r.at
-FROM cases c
-LEFT JOIN LATERAL (SELECT e.stage, e.at FROM events e
-                   WHERE e.ref = c.ref AND e.resolved ORDER BY e.seq DESC LIMIT 1) r ON true
-WHERE ($1 = '' OR c.policy = $1) AND c.created_at >= $2 AND c.created_at < $3`,
-		f.Policy, f.From, f.To)
-	if err != nil {
+	// Each query planned for its own period and policy, never a generic
+	// plan for any (the partial indexes and the rollups' days).
+	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
 		return Report{}, err
 	}
-	byStage := map[int][]resolution{}
-	involved := map[string]bool{} // policy + "\x00" + directory id, either side
-	for rows.Next() {
-		var policy, status, category, raiser, respondent, raiserID, respondentID string
-		var stage, highest int
-		var created time.Time
-		var closed, resolvedAt *time.Time
-		var resolvedStage *int
-		if err := rows.Scan(&policy, &status, &category, &raiser, &respondent, &raiserID, &respondentID, &stage, &created, &closed, &highest,
-			&resolvedStage, &resolvedAt); err != nil {
-			rows.Close()
-			return Report{}, err
-		}
-		r.Raised++
-		r.ByCategory[category]++
-		r.ByRaisingAgency[raiser]++
-		r.ByRespondingAgency[respondent]++
-		r.ByHighestStage[strconv.Itoa(highest)]++
-		r.ByStatus[status]++
-		r.ByRaisingAgencyID[orDeclared(raiserID, raiser)]++
-		r.ByRespondingAgencyID[orDeclared(respondentID, respondent)]++
-		involved[policy+"\x00"+orDeclared(raiserID, raiser)] = true
-		involved[policy+"\x00"+orDeclared(respondentID, respondent)] = true
-		if status == workflows.StatusResolved && closed != nil {
-			// The event that resolved it says at which stage and when; a
-			// case row without one (it cannot be, since 000013 derived the
-			// field for every closing event) falls back to the row.
-			if resolvedStage != nil && resolvedAt != nil {
-				stage, closed = *resolvedStage, resolvedAt
-			}
-			byStage[stage] = append(byStage[stage], resolution{
-				hours: closed.Sub(created).Hours(),
-				days:  float64(clockFor(f.Clocks, policy).WorkingDaysBetween(created, *closed)),
-			})
+	if plans != nil {
+		tx = explainingTx{tx, plans}
+	}
+
+	involved := map[string]int{} // policy + "\x00" + directory id, either side: cases
+	count := func(policy, dim, key string, n int) {
+		switch dim {
+		case dimRaised:
+			r.Raised += n
+		case dimCategory:
+			r.ByCategory[key] += n
+		case dimRaiser:
+			r.ByRaisingAgency[key] += n
+		case dimRespondent:
+			r.ByRespondingAgency[key] += n
+		case dimRaiserID:
+			r.ByRaisingAgencyID[key] += n
+			involved[policy+"\x00"+key] += n
+		case dimRespondentID:
+			r.ByRespondingAgencyID[key] += n
+			involved[policy+"\x00"+key] += n
+		case dimHighest:
+			r.ByHighestStage[key] += n
+		case dimStatus:
+			r.ByStatus[key] += n
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	missed := func(stage, n int) {
+		r.DeadlinesMissed += n
+		r.DeadlinesMissedByStage[strconv.Itoa(stage)] += n
+	}
+	// The period's edges, read case by case: all of it when exact or when
+	// it holds no whole UTC day.
+	edges := [][2]time.Time{{f.From, f.To}}
+	if first, last, ok := wholeDays(f.From, f.To); ok && !exact {
+		edges = [][2]time.Time{{f.From, first}, {last, f.To}}
+		if err := raisedRolledUp(ctx, tx, f.Policy, first, last, count); err != nil {
+			return Report{}, err
+		}
+		if err := missedRolledUp(ctx, tx, f.Policy, first, last, missed); err != nil {
+			return Report{}, err
+		}
+	}
+	for _, e := range edges {
+		if !e[0].Before(e[1]) {
+			continue
+		}
+		if err := raisedCaseByCase(ctx, tx, f.Policy, e[0], e[1], count); err != nil {
+			return Report{}, err
+		}
+		if err := missedCaseByCase(ctx, tx, f.Policy, e[0], e[1], missed); err != nil {
+			return Report{}, err
+		}
+	}
+	// Counts that cancelled out (a case that moved on) are no key at all.
+	for _, m := range []map[string]int{r.ByCategory, r.ByRaisingAgency, r.ByRespondingAgency, r.ByRaisingAgencyID,
+		r.ByRespondingAgencyID, r.ByHighestStage, r.ByStatus, r.DeadlinesMissedByStage} {
+		for k, n := range m {
+			if n == 0 {
+				delete(m, k)
+			}
+		}
+	}
+
+	byStage, err := resolvedIn(ctx, tx, f, exact)
+	if err != nil {
 		return Report{}, err
 	}
 	r.TimeToResolution = append(r.TimeToResolution, resolutionTimes(byStage)...)
-
-	// Deadlines that passed in the period, whenever the case was raised;
-	// each one's policy looked up by the case's key (a scalar subquery,
-	// which the planner cannot turn into reading every case of the policy
-	// to hash them: make bench, docs/performance.md).
-	rows, err = tx.Query(ctx, `
-SELECT e.stage, count(*)
-FROM events e
-WHERE e.type = $4 AND e.at >= $2 AND e.at < $3
-  AND ($1 = '' OR (SELECT c.policy FROM cases c WHERE c.ref = e.ref) = $1)
-GROUP BY e.stage`, f.Policy, f.From, f.To, workflows.EventDeadlinePassed)
-	if err != nil {
-		return Report{}, err
-	}
-	for rows.Next() {
-		var stage, n int
-		if err := rows.Scan(&stage, &n); err != nil {
-			rows.Close()
-			return Report{}, err
-		}
-		r.DeadlinesMissed += n
-		r.DeadlinesMissedByStage[strconv.Itoa(stage)] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Report{}, err
-	}
 
 	if r.OpenNow, r.OverdueNow, err = openNow(ctx, tx, f.Policy, f.Now); err != nil {
 		return Report{}, err
@@ -224,22 +284,202 @@ GROUP BY e.stage`, f.Policy, f.From, f.To, workflows.EventDeadlinePassed)
 	})
 
 	for _, a := range f.Directory {
-		if !involved[a.Policy+"\x00"+a.Agency] {
+		if involved[a.Policy+"\x00"+a.Agency] == 0 {
 			r.AgenciesWithoutEscalations = append(r.AgenciesWithoutEscalations, a)
 		}
 	}
 	return r, tx.Commit(ctx)
 }
 
-// orDeclared is a case's agency as matched against the directory: its
-// directory id, or for a case whose agency matched none (or that opened
-// before ids were kept and had no policy snapshot to fill them from) the
-// agency as declared, which may itself be an id.
-func orDeclared(id, declared string) string {
-	if id != "" {
-		return id
+// The dimensions a case raised is counted under, as report_raised_keys
+// (store/migrations/000016) names them; the agencies by directory id are
+// the id, or for a case whose agency matched none (or that opened before
+// ids were kept and had no policy snapshot to fill them from) the agency
+// as declared, which may itself be an id.
+const (
+	dimRaised       = "raised"
+	dimCategory     = "category"
+	dimRaiser       = "raiser"
+	dimRespondent   = "respondent"
+	dimRaiserID     = "raiser_id"
+	dimRespondentID = "respondent_id"
+	dimHighest      = "highest"
+	dimStatus       = "status"
+)
+
+// ReportTriggers are the triggers (table, trigger) that keep the report's
+// figures as cases and events are written (store/migrations/000016). A
+// bulk load may switch them off (ALTER TABLE ... DISABLE TRIGGER) and then
+// call report_rebuild(), which recomputes everything they keep.
+var ReportTriggers = [][2]string{
+	{"cases", "report_cases_inserted"}, {"cases", "report_cases_updated"}, {"cases", "report_case_policy_changed"},
+	{"events", "report_event_recorded"}, {"events", "report_deadline_passed"},
+}
+
+// wholeDays are the first and last UTC midnights within [from, to), when
+// at least one whole UTC day lies between them.
+func wholeDays(from, to time.Time) (first, last time.Time, ok bool) {
+	first = from.UTC().Truncate(24 * time.Hour)
+	if first.Before(from) {
+		first = first.Add(24 * time.Hour)
 	}
-	return declared
+	last = to.UTC().Truncate(24 * time.Hour)
+	return first, last, first.Before(last)
+}
+
+// policyIs is the condition on column that selects policy ("" every
+// policy, the condition then true), as $1: a query planned for one policy
+// uses the indexes that lead with it.
+func policyIs(column, policy string) string {
+	if policy == "" {
+		return "$1 = ''"
+	}
+	return column + " = $1"
+}
+
+// raisedRolledUp counts the cases raised on the UTC days from first to last
+// (exclusive) from the rollups.
+func raisedRolledUp(ctx context.Context, tx pgx.Tx, policy string, first, last time.Time, count func(policy, dim, key string, n int)) error {
+	rows, err := tx.Query(ctx, `
+SELECT policy, dim, key, sum(n)
+FROM report_raised
+WHERE `+policyIs("policy", policy)+` AND day >= $2::date AND day < $3::date
+GROUP BY policy, dim, key
+HAVING sum(n) <> 0`, policy, first.Format(time.DateOnly), last.Format(time.DateOnly))
+	if err != nil {
+		return err
+	}
+	return countRows(rows, count)
+}
+
+// raisedCaseByCase counts the cases raised from from to to (exclusive) one
+// by one, with the highest stage a move took each to (events.to_stage).
+func raisedCaseByCase(ctx context.Context, tx pgx.Tx, policy string, from, to time.Time, count func(policy, dim, key string, n int)) error {
+	rows, err := tx.Query(ctx, `
+SELECT c.policy, k.dim, k.key, count(*)
+FROM cases c
+CROSS JOIN LATERAL report_raised_keys(c.category, c.raiser_agency, c.respondent_agency, c.raiser_agency_id, c.respondent_agency_id,
+    greatest(c.stage, coalesce((SELECT max(e.to_stage) FROM events e WHERE e.ref = c.ref AND e.to_stage IS NOT NULL), 0)),
+    c.status) k
+WHERE `+policyIs("c.policy", policy)+` AND c.created_at >= $2 AND c.created_at < $3
+GROUP BY c.policy, k.dim, k.key`, policy, from, to)
+	if err != nil {
+		return err
+	}
+	return countRows(rows, count)
+}
+
+func countRows(rows pgx.Rows, count func(policy, dim, key string, n int)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var policy, dim, key string
+		var n int
+		if err := rows.Scan(&policy, &dim, &key, &n); err != nil {
+			return err
+		}
+		count(policy, dim, key, n)
+	}
+	return rows.Err()
+}
+
+// missedRolledUp counts the deadlines that passed on the UTC days from
+// first to last (exclusive) from the rollup.
+func missedRolledUp(ctx context.Context, tx pgx.Tx, policy string, first, last time.Time, missed func(stage, n int)) error {
+	rows, err := tx.Query(ctx, `
+SELECT stage, sum(n)
+FROM report_deadlines
+WHERE `+policyIs("policy", policy)+` AND day >= $2::date AND day < $3::date
+GROUP BY stage`, policy, first.Format(time.DateOnly), last.Format(time.DateOnly))
+	if err != nil {
+		return err
+	}
+	return missedRows(rows, missed)
+}
+
+// missedCaseByCase counts the deadlines that passed from from to to
+// (exclusive), whenever the case was raised; each one's policy looked up
+// by the case's key (a scalar subquery, which the planner cannot turn into
+// reading every case of the policy to hash them).
+func missedCaseByCase(ctx context.Context, tx pgx.Tx, policy string, from, to time.Time, missed func(stage, n int)) error {
+	rows, err := tx.Query(ctx, `
+SELECT e.stage, count(*)
+FROM events e
+WHERE e.type = $4 AND e.at >= $2 AND e.at < $3
+  AND ($1 = '' OR (SELECT c.policy FROM cases c WHERE c.ref = e.ref) = $1)
+GROUP BY e.stage`, policy, from, to, workflows.EventDeadlinePassed)
+	if err != nil {
+		return err
+	}
+	return missedRows(rows, missed)
+}
+
+func missedRows(rows pgx.Rows, missed func(stage, n int)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var stage, n int
+		if err := rows.Scan(&stage, &n); err != nil {
+			return err
+		}
+		missed(stage, n)
+	}
+	return rows.Err()
+}
+
+// resolvedIn is how long each case raised in the period and resolved took,
+// by the stage it was resolved at: the event that resolved it says at
+// which stage and when, kept on the case (resolved_stage, resolved_at; the
+// cases_resolved_policy_created index holds all that is read) or, when
+// exact, looked up in its events. A case row without one (it cannot be,
+// since 000013 derived the field for every closing event) falls back to
+// the row.
+func resolvedIn(ctx context.Context, tx pgx.Tx, f ReportFilter, exact bool) (map[int][]resolution, error) {
+	resolving := `c.resolved_stage, c.resolved_at FROM cases c`
+	if exact {
+		resolving = `r.stage, r.at FROM cases c
+LEFT JOIN LATERAL (SELECT e.stage, e.at FROM events e
+                   WHERE e.ref = c.ref AND e.resolved ORDER BY e.seq DESC LIMIT 1) r ON true`
+	}
+	// The status as a constant: the partial index's condition.
+	rows, err := tx.Query(ctx, `
+SELECT c.policy, c.stage, c.created_at, c.closed_at, `+resolving+`
+WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at < $3
+  AND c.status = '`+workflows.StatusResolved+`' AND c.closed_at IS NOT NULL`, f.Policy, f.From, f.To)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byStage := map[int][]resolution{}
+	var policy string
+	var stage int
+	var created, closed time.Time
+	var resolvedStage *int
+	var resolvedAt *time.Time
+	// Working days depend only on the two local dates: each pair of a
+	// policy's is counted once (a year's cases share a few thousand).
+	type datePair struct {
+		policy   string
+		from, to [3]int
+	}
+	days := map[datePair]int{}
+	for rows.Next() {
+		if err := rows.Scan(&policy, &stage, &created, &closed, &resolvedStage, &resolvedAt); err != nil {
+			return nil, err
+		}
+		if resolvedStage != nil && resolvedAt != nil {
+			stage, closed = *resolvedStage, *resolvedAt
+		}
+		clock := clockFor(f.Clocks, policy)
+		y, m, d := created.In(clock.Location).Date()
+		ey, em, ed := closed.In(clock.Location).Date()
+		k := datePair{policy, [3]int{y, int(m), d}, [3]int{ey, int(em), ed}}
+		n, ok := days[k]
+		if !ok {
+			n = clock.WorkingDaysBetween(created, closed)
+			days[k] = n
+		}
+		byStage[stage] = append(byStage[stage], resolution{hours: closed.Sub(created).Hours(), days: float64(n)})
+	}
+	return byStage, rows.Err()
 }
 
 // openNow counts the cases of policy ("" every policy) open now, whenever
