@@ -37,7 +37,7 @@ var (
 	errUnauthenticated = &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "a valid bearer token is required"}
 	errForbidden       = &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "you may not do this"}
 	errNotFound        = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
-	errUnavailable     = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "a service escalate depends on is unavailable; nothing was changed, please try again"}
+	errUnavailable     = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: cases.ErrUnavailable.Message}
 	errInternal        = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "something went wrong; the request ID identifies it in the logs"}
 	// errRecordRefused: the database refused a value that passed the API's
 	// checks; the workflow undid the change.
@@ -129,10 +129,9 @@ func (s *Server) fromCore(c *gin.Context, ce *cases.Error, err error) *apiError 
 	case cases.Conflict:
 		return conflict(ce.Message)
 	case cases.Unavailable:
-		if ce == cases.ErrBusy {
-			return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: ce.Message}
-		}
-		return errUnavailable
+		// The core says which: a dependency down, or too busy to take the
+		// change (cases.ErrUnavailable, cases.ErrBusy); both changed nothing.
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: ce.Message}
 	case cases.OutcomeUnknown:
 		return outcomeUnknown(ce.Message)
 	case cases.RecordRefused:
