@@ -217,10 +217,16 @@ func waitMail(t *testing.T, s *system) {
 	}
 }
 
-// openDrill opens n fast-drill cases, eight at a time, each with an
+// openDrill opens n fast-drill cases (openCases).
+func (s *system) openDrill(t *testing.T, token string, n int, prefix string) []string {
+	t.Helper()
+	return s.openCases(t, token, "northamptonshire-fastdrill", n, prefix)
+}
+
+// openCases opens n cases of policy, eight at a time, each with an
 // Idempotency-Key and retried with it on 503 (Temporal did not confirm in
 // time: on a loaded machine it may not), as the contract tells a client to.
-func (s *system) openDrill(t *testing.T, token string, n int, prefix string) []string {
+func (s *system) openCases(t *testing.T, token, policy string, n int, prefix string) []string {
 	t.Helper()
 	refs := make([]string, n)
 	var wg sync.WaitGroup
@@ -232,7 +238,7 @@ func (s *system) openDrill(t *testing.T, token string, n int, prefix string) []s
 			defer wg.Done()
 			defer func() { <-sem }()
 			body := map[string]any{
-				"policy": "northamptonshire-fastdrill", "child_ref": fmt.Sprintf("%s/%d", prefix, i), "category": "communication",
+				"policy": policy, "child_ref": fmt.Sprintf("%s/%d", prefix, i), "category": "communication",
 				"summary":    "Minutes not shared.",
 				"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"},
 			}
@@ -501,41 +507,8 @@ func TestChaosMixedClients(t *testing.T) {
 		}, &c)
 		return c, code
 	}
-	// The seed cases: with a key each, retried on 503 as the contract says.
-	seed := func(child string) (workflows.Case, int) {
-		var c workflows.Case
-		code := 0
-		for try := 0; try < 5 && code != http.StatusCreated; try++ {
-			code = s.callWithHeader("POST", "/v1/cases", raiser, "Idempotency-Key", "seed-"+child, map[string]any{
-				"policy": "northamptonshire", "child_ref": child, "category": "communication", "summary": "Minutes not shared.",
-				"respondent": map[string]string{"name": "Sam Social", "email": "sam@nct.example", "agency": "nct"},
-			}, &c)
-			if code != http.StatusCreated && code != http.StatusServiceUnavailable {
-				break
-			}
-		}
-		return c, code
-	}
-	refs := make([]string, *chaosCases)
+	refs := s.openCases(t, raiser, "northamptonshire", *chaosCases, "MIX/SEED")
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i := range refs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, code := seed(fmt.Sprintf("MIX/SEED/%d", i))
-			if code != http.StatusCreated {
-				t.Errorf("seed case %d: %d", i, code)
-			}
-			refs[i] = c.Ref
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
 
 	out := &mixedOutcome{notes: map[string]string{}, unknown: map[string]string{}, agreed: map[string]bool{}, started: map[string]bool{}, codes: map[int]int{}}
 	tell := func(code int, what string) {
