@@ -336,7 +336,7 @@ func TestChaosWorkerKilledDuringStorm(t *testing.T) {
 }
 
 // restartTemporalFrom starts the dev server again where it listened, from
-// the SQLite file it kept its state in.
+// the SQLite file it kept its state in ("": a fresh one, in memory).
 func restartTemporalFrom(t *testing.T, addr, dbFile string) *testsuite.DevServer {
 	t.Helper()
 	cli, err := filepath.Abs(env("TEMPORAL_CLI", "../bin/temporal"))

@@ -3,8 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
 	"escalate/api"
@@ -788,24 +785,7 @@ func TestDependenciesDown(t *testing.T) {
 // the system's clients reconnect to it.
 func restartTemporal(t *testing.T, addr string) *testsuite.DevServer {
 	t.Helper()
-	cli, err := filepath.Abs(env("TEMPORAL_CLI", "../bin/temporal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  cli,
-		ClientOptions: withCodec(&client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger()}),
-		LogLevel:      "error",
-		Stdout:        io.Discard,
-		Stderr:        io.Discard,
-	})
-	if err != nil {
-		t.Fatalf("restart Temporal dev server: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	return srv
+	return restartTemporalFrom(t, addr, "")
 }
 
 func (s *system) workflowCount(t *testing.T) int {
