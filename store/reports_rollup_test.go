@@ -206,6 +206,19 @@ func sameAsExact(t *testing.T, st *store.Store, filters []store.ReportFilter) {
 
 // rollupState is everything the triggers keep: the cases' derived columns
 // and the rollups' non-zero counts.
+// rebuildAgrees asserts that what the triggers kept is what
+// report_rebuild() recomputes from the cases and events.
+func rebuildAgrees(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	kept := rollupState(t, conn)
+	if _, err := conn.Exec(context.Background(), `SELECT report_rebuild()`); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := rollupState(t, conn); rebuilt != kept {
+		t.Fatalf("the triggers kept\n%s\nreport_rebuild recomputed\n%s", kept, rebuilt)
+	}
+}
+
 func rollupState(t *testing.T, conn *pgx.Conn) string {
 	t.Helper()
 	var s string
@@ -237,13 +250,7 @@ func TestSummaryRollupsAreExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	kept := rollupState(t, conn)
-	if _, err := conn.Exec(ctx, `SELECT report_rebuild()`); err != nil {
-		t.Fatal(err)
-	}
-	if rebuilt := rollupState(t, conn); rebuilt != kept {
-		t.Fatalf("the triggers kept\n%s\nreport_rebuild recomputed\n%s", kept, rebuilt)
-	}
+	rebuildAgrees(t, conn)
 	var raised int
 	if err := conn.QueryRow(ctx, `SELECT sum(n) FROM report_raised WHERE dim = 'raised'`).Scan(&raised); err != nil || raised != 300 {
 		t.Fatalf("rollups count %d cases raised (%v), want 300", raised, err)
@@ -412,13 +419,7 @@ func TestSummaryRollupsUnderConcurrentRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	kept := rollupState(t, conn)
-	if _, err := conn.Exec(ctx, `SELECT report_rebuild()`); err != nil {
-		t.Fatal(err)
-	}
-	if rebuilt := rollupState(t, conn); rebuilt != kept {
-		t.Fatalf("the triggers kept\n%s\nreport_rebuild recomputed\n%s", kept, rebuilt)
-	}
+	rebuildAgrees(t, conn)
 	var resolved, highest2, missed int
 	if err := conn.QueryRow(ctx, `SELECT (SELECT sum(n) FROM report_raised WHERE dim = 'status' AND key = 'resolved'),
 		(SELECT sum(n) FROM report_raised WHERE dim = 'highest' AND key = '2'), (SELECT sum(n) FROM report_deadlines)`).
