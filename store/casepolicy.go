@@ -29,8 +29,14 @@ func insertCasePolicy(ctx context.Context, tx pgx.Tx, ref string, p policies.Pol
 		return err
 	}
 	sum := sha256.Sum256(content)
-	_, err = tx.Exec(ctx, `INSERT INTO case_policies (ref, policy_id, hash, content) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (ref) DO NOTHING`, ref, p.ID, sum[:], content)
+	return insertCasePolicyJSON(ctx, tx, ref, p, content, sum[:])
+}
+
+// insertCasePolicyJSON is insertCasePolicy with p's JSON and its hash
+// already made.
+func insertCasePolicyJSON(ctx context.Context, tx pgx.Tx, ref string, p policies.Policy, content, sum []byte) error {
+	_, err := tx.Exec(ctx, `INSERT INTO case_policies (ref, policy_id, hash, content) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (ref) DO NOTHING`, ref, p.ID, sum, content)
 	if err != nil {
 		return err
 	}
@@ -110,5 +116,5 @@ func insertCasePolicyByHash(ctx context.Context, tx pgx.Tx, ref, hash string) er
 	if sum := sha256.Sum256(again); !bytes.Equal(sum[:], want) {
 		return fmt.Errorf("%w: snapshot %s reads back with hash %x", ErrSnapshotMissing, hash, sum)
 	}
-	return insertCasePolicy(ctx, tx, ref, p)
+	return insertCasePolicyJSON(ctx, tx, ref, p, again, want)
 }
