@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"escalate/policies"
 	"escalate/store"
 	"escalate/workflows"
 )
@@ -32,5 +33,23 @@ func TestRecordConflictIsNotRetried(t *testing.T) {
 	err = a.recordFailed(in, errors.New("connection refused"))
 	if errors.As(err, &appErr) || !strings.Contains(err.Error(), "events 4..5") {
 		t.Fatalf("PostgreSQL down: %v, want a plain (retried) error", err)
+	}
+}
+
+// An opening by hash names its snapshot by hash and nothing else: none
+// named, or the snapshot carried too, is refused for good before the
+// record is touched (this Activities has no store: a write would panic).
+func TestRecordOpeningRefusesWhatIsNotAnOpeningByHash(t *testing.T) {
+	a := &Activities{}
+	opened := []workflows.Event{{Seq: 1, Type: workflows.EventOpened}}
+	for name, in := range map[string]workflows.RecordEventsInput{
+		"no hash":         {Ref: "NSCP-2026-00001", Events: opened},
+		"hash and policy": {Ref: "NSCP-2026-00001", Events: opened, PolicyHash: strings.Repeat("ab", 32), Policy: &policies.Policy{ID: "p"}},
+	} {
+		_, err := a.RecordOpening(t.Context(), in)
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || !app.NonRetryable() {
+			t.Errorf("%s: %v, want a non-retryable refusal", name, err)
+		}
 	}
 }
