@@ -191,10 +191,12 @@ func runRole(role string) error {
 		if err != nil {
 			return err
 		}
-		w = sdkworker.New(tc, workflows.TaskQueue, workerOptions())
-		worker.Register(w, &activities.Activities{Store: st, Temporal: tc, Mailer: mailer,
+		acts := &activities.Activities{Store: st, Temporal: tc, Mailer: mailer,
 			Webhooks: activities.NewWebhookPoster(false), PublicURL: "http://escalate.bench",
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		w = sdkworker.New(tc, workflows.TaskQueue, workerOptions())
+		worker.Register(w, acts)
+		w = worker.WithDispatcher(w, acts)
 	case "engine-worker":
 		w = newEngineWorker(tc)
 	default:

@@ -95,6 +95,7 @@ func (b *bench) retune() error {
 	b.sys.stopWorker()
 	w := sdkworker.New(b.sys.temporal, workflows.TaskQueue, stormOptions())
 	worker.Register(w, b.sys.acts)
+	w = worker.WithDispatcher(w, b.sys.acts)
 	if err := w.Start(); err != nil {
 		return err
 	}

@@ -176,6 +176,7 @@ func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
 func (s *system) startWorker() error {
 	w := sdkworker.New(s.temporal, workflows.TaskQueue, workerOptions())
 	worker.Register(w, s.acts)
+	w = worker.WithDispatcher(w, s.acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start escalate's worker: %w", err)
 	}

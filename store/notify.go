@@ -80,10 +80,10 @@ func insertNotifications(ctx context.Context, tx pgx.Tx, in workflows.RecordEven
 		for _, r := range n.Recipients {
 			m := render.Mail(ev, r)
 			if _, err := tx.Exec(ctx, `
-INSERT INTO notifications (ref, seq, channel, target, agency, recipient_name, recipient_email, why, subject, body, html_body)
-VALUES ($1, $2, 'email', $3, $4, $5, $3, $6, $7, $8, $9)
+INSERT INTO notifications (ref, seq, channel, target, agency, recipient_name, recipient_email, why, subject, body, html_body, dispatch)
+VALUES ($1, $2, 'email', $3, $4, $5, $3, $6, $7, $8, $9, $10)
 ON CONFLICT (ref, seq, channel, target) DO NOTHING`,
-				in.Ref, n.Seq, strings.ToLower(strings.TrimSpace(r.Email)), r.Agency, r.Name, r.Why, m.Subject, m.Text, m.HTML); err != nil {
+				in.Ref, n.Seq, strings.ToLower(strings.TrimSpace(r.Email)), r.Agency, r.Name, r.Why, m.Subject, m.Text, m.HTML, in.Dispatch); err != nil {
 				return err
 			}
 			if r.Agency != "" {
@@ -103,10 +103,10 @@ ON CONFLICT (ref, seq, channel, target) DO NOTHING`,
 				return err
 			}
 			if _, err := tx.Exec(ctx, `
-INSERT INTO notifications (ref, seq, channel, target, agency, recipient_name, recipient_email, why, subject, body)
-VALUES ($1, $2, 'webhook', $3, $3, $3, '', 'the agency is involved in the case', $4, $5)
+INSERT INTO notifications (ref, seq, channel, target, agency, recipient_name, recipient_email, why, subject, body, dispatch)
+VALUES ($1, $2, 'webhook', $3, $3, $3, '', 'the agency is involved in the case', $4, $5, $6)
 ON CONFLICT (ref, seq, channel, target) DO NOTHING`,
-				in.Ref, n.Seq, agency, ev.Type, string(body)); err != nil {
+				in.Ref, n.Seq, agency, ev.Type, string(body), in.Dispatch); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -17,12 +18,66 @@ import (
 )
 
 // New builds a worker for the case task queue with the workflow and the
-// activities registered under the names in workflows/names.go.
+// activities registered under the names in workflows/names.go, and with
+// the dispatcher that delivers the notifications the record marks for it
+// (WithDispatcher).
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 	sdkworker.SetStickyWorkflowCacheSize(StickyCacheSize)
 	w := sdkworker.New(c, workflows.TaskQueue, Options())
 	Register(w, acts)
-	return w
+	return WithDispatcher(w, acts)
+}
+
+// WithDispatcher runs an activities.Dispatcher for acts while w runs: it
+// starts with w and stops (after what it is sending) when w stops. Every
+// process that runs case workflows runs one, since cases started with
+// current-case version 3 leave their notifications to it.
+func WithDispatcher(w sdkworker.Worker, acts *activities.Activities) sdkworker.Worker {
+	return &dispatching{Worker: w, acts: acts}
+}
+
+type dispatching struct {
+	sdkworker.Worker
+	acts *activities.Activities
+	mu   sync.Mutex
+	stop func()
+}
+
+func (d *dispatching) startDispatcher() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stop == nil {
+		d.stop = activities.StartDispatcher(d.acts)
+	}
+}
+
+func (d *dispatching) stopDispatcher() {
+	d.mu.Lock()
+	stop := d.stop
+	d.stop = nil
+	d.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+func (d *dispatching) Start() error {
+	if err := d.Worker.Start(); err != nil {
+		return err
+	}
+	d.startDispatcher()
+	return nil
+}
+
+func (d *dispatching) Run(interruptCh <-chan interface{}) error {
+	d.startDispatcher()
+	defer d.stopDispatcher()
+	return d.Worker.Run(interruptCh)
+}
+
+func (d *dispatching) Stop() {
+	d.Worker.Stop()
+	d.stopDispatcher()
 }
 
 // Options are the worker's settings (docs/performance.md measures them

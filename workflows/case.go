@@ -95,6 +95,9 @@ type caseState struct {
 	// current: the case started with every versioned change at once
 	// (setup).
 	current bool
+	// dispatch: the record marks the case's notifications for the worker's
+	// dispatcher (current-case version 3); the workflow never delivers.
+	dispatch bool
 	// openByHash: the case started when its opening could name its policy
 	// snapshot by hash (current-case version 2); policyHash is the hash the
 	// API says it kept the snapshot under (CaseInput.PolicyHash).
@@ -186,9 +189,14 @@ func setup(ctx workflow.Context, in CaseInput) (*caseState, error) {
 		// for new cases only raises this marker's version. Version 2: the
 		// opening names the policy snapshot by hash (commit); cases that
 		// recorded version 1 replay with the whole snapshot in the opening.
-		current := workflow.GetVersion(ctx, "current-case", workflow.DefaultVersion, 2)
+		current := workflow.GetVersion(ctx, "current-case", workflow.DefaultVersion, 3)
 		s.current = current >= 1
 		s.openByHash = current >= 2
+		// Version 3: the record marks the case's notifications for the
+		// worker's dispatcher, which delivers them (commit); cases that
+		// recorded an earlier version deliver them by activity, as their
+		// histories say.
+		s.dispatch = current >= 3
 		// Cases started before writes were serialised run as they always
 		// did, so their recorded histories replay unchanged.
 		s.serial = s.current || workflow.GetVersion(ctx, "serial-writes", workflow.DefaultVersion, 1) >= 1
@@ -535,6 +543,7 @@ func (s *caseState) continueAsNew(ctx workflow.Context, in CaseInput) error {
 		Applied:   s.applied,
 		Closures:  s.closures,
 		Current:   s.current,
+		Dispatch:  s.dispatch,
 	}
 	info := workflow.GetInfo(ctx)
 	workflow.GetLogger(ctx).Info("case continues as new", "ref", s.c.Ref, "version", s.c.Version,
@@ -564,6 +573,7 @@ func (s *caseState) carried(c CarriedState) {
 	s.applied = c.Applied
 	s.closures = c.Closures
 	s.current = c.Current
+	s.dispatch = c.Dispatch
 	s.opened = true
 }
 
@@ -1115,6 +1125,7 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 		seqs = append(seqs, ev.Seq)
 	}
 	in.Notices = s.notices(events)
+	in.Dispatch = s.dispatch
 	s.publish(ctx)
 	if err := s.record(ctx, activity, in); err != nil {
 		var refused *temporal.ApplicationError
@@ -1122,6 +1133,13 @@ func (s *caseState) commit(ctx workflow.Context, events ...Event) error {
 			return temporal.NewNonRetryableApplicationError(refused.Message(), ErrRecordRefused, nil)
 		}
 		return err
+	}
+	if s.dispatch {
+		// The notifications are on the record, marked for the worker's
+		// dispatcher, which sends them once they are committed: nothing
+		// more for Temporal to run, and nothing in flight when the run
+		// continues as new or the case closes.
+		return nil
 	}
 	if s.lean && !s.c.Closed() && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 		// The workflow is to continue as new at its next safe point: these

@@ -56,9 +56,30 @@ func continued(t *testing.T, acts *fakeActivities, start time.Time, in workflows
 // run the reminder does not come again, the deadline fires once (its climb
 // counts the notes of the first run as the stage's evidence), the numbers
 // go on with no gap, and the case closes as usual.
+//
+// Cases started now leave their notifications to the worker's dispatcher
+// in both runs; cases started before current-case version 3 deliver them
+// by activity, and a note recorded as the suggestion came is delivered by
+// the next run.
 func TestContinueAsNewInTheMiddleOfAStage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		version  workflow.Version // current-case; 0: the workflow's own
+		dispatch bool
+	}{
+		{name: "dispatched", dispatch: true},
+		{name: "delivered by the workflow", version: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) { continueInTheMiddleOfAStage(t, tc.version, tc.dispatch) })
+	}
+}
+
+func continueInTheMiddleOfAStage(t *testing.T, version workflow.Version, dispatch bool) {
 	start := local(2026, 11, 2, 9, 0) // Monday; stage 1 due 17:00 Wednesday, reminded half-way
 	h := newHarness(t, start)
+	if version != 0 {
+		h.env.OnGetVersion("current-case", workflow.DefaultVersion, 3).Return(version)
+	}
 	first := h.at(time.Hour, workflows.UpdateNote, workflows.NoteInput{By: asRaiser, Text: "Phoned Sam"})
 	// Tuesday 15:00, after the reminder (Tuesday 13:00): the suggestion
 	// comes while a note arrives.
@@ -89,10 +110,18 @@ func TestContinueAsNewInTheMiddleOfAStage(t *testing.T) {
 	if carry.StageRun.Stage != 1 || carry.StageRun.Counts[workflows.EventNote] != 2 {
 		t.Fatalf("carried stage run %+v, want 2 notes at stage 1", carry.StageRun)
 	}
-	// The note recorded once the suggestion came is not delivered by the
-	// first run, which ends with no delivery in flight: the next run sends
-	// it.
-	if len(carry.Deliver) != 1 || carry.Deliver[0] != second.res.Seq || slices.Contains(h.acts.delivered, second.res.Seq) {
+	if carry.Dispatch != dispatch {
+		t.Fatalf("carried dispatch %v, want %v", carry.Dispatch, dispatch)
+	}
+	if dispatch {
+		// Nothing is delivered by the workflow, so nothing is carried.
+		if len(carry.Deliver) != 0 || len(h.acts.delivered) != 0 {
+			t.Fatalf("carried deliveries %v, delivered %v; want none", carry.Deliver, h.acts.delivered)
+		}
+	} else if len(carry.Deliver) != 1 || carry.Deliver[0] != second.res.Seq || slices.Contains(h.acts.delivered, second.res.Seq) {
+		// The note recorded once the suggestion came is not delivered by
+		// the first run, which ends with no delivery in flight: the next
+		// run sends it.
 		t.Fatalf("carried deliveries %v (delivered %v), want the last note's %d", carry.Deliver, h.acts.delivered, second.res.Seq)
 	}
 
@@ -122,8 +151,10 @@ func TestContinueAsNewInTheMiddleOfAStage(t *testing.T) {
 		t.Fatalf("final status %s", final.Status)
 	}
 	for _, ev := range h.acts.events {
-		if n := countOf(h.acts.delivered, ev.Seq); n != 1 {
-			t.Errorf("event %d (%s) delivered %d times, want once", ev.Seq, ev.Type, n)
+		delivered, dispatched := countOf(h.acts.delivered, ev.Seq), countOf(h.acts.dispatched, ev.Seq)
+		if dispatch && (dispatched != 1 || delivered != 0) || !dispatch && (delivered != 1 || dispatched != 0) {
+			t.Errorf("event %d (%s): delivered by the workflow %d times, left to the dispatcher %d times (dispatch %v)",
+				ev.Seq, ev.Type, delivered, dispatched, dispatch)
 		}
 	}
 	reminders, passed := 0, 0

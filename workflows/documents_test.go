@@ -466,7 +466,7 @@ func TestCasesStartedBeforeTheDecisionRulesKeepTheirRules(t *testing.T) {
 	start := local(2026, 11, 23, 9, 0)
 	devonPartner := workflows.Person{Name: "Devon SCP Manager", Email: "manager@devon.example", Agency: "devon", Role: "partnership"}
 	h := newHarness(t, start, withPolicy(t, "devon", "provision-of-services"), func(in *workflows.CaseInput) { in.Urgent = true })
-	h.env.OnGetVersion("current-case", workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
+	h.env.OnGetVersion("current-case", workflow.DefaultVersion, 3).Return(workflow.DefaultVersion)
 	h.env.OnGetVersion("procedure-decisions", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "e", ToStage: 5})
 	h.at(2*time.Hour, workflows.UpdateReview, workflows.ReviewInput{By: devonPartner, Followed: true, NextSteps: "Business Group"})
@@ -480,7 +480,7 @@ func TestCasesStartedBeforeTheDecisionRulesKeepTheirRules(t *testing.T) {
 	}
 
 	h = newHarness(t, start, func(in *workflows.CaseInput) { in.Urgent = true })
-	h.env.OnGetVersion("current-case", workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
+	h.env.OnGetVersion("current-case", workflow.DefaultVersion, 3).Return(workflow.DefaultVersion)
 	h.env.OnGetVersion("procedure-decisions", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.at(time.Hour, workflows.UpdateEscalate, workflows.EscalateInput{By: asRaiser, Reason: "Urgent", Evidence: "e", ToStage: 5})
 	mediated := h.at(2*time.Hour, workflows.UpdateOutcome, workflows.OutcomeInput{By: asPartnership, Resolved: true, Outcome: "Mediated"})

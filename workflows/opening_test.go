@@ -31,7 +31,7 @@ func TestOpeningNamesTheKeptPolicySnapshotByHash(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, start, func(in *workflows.CaseInput) { in.PolicyHash = tc.hash })
 			if tc.version != 0 {
-				h.env.OnGetVersion("current-case", workflow.DefaultVersion, 2).Return(tc.version)
+				h.env.OnGetVersion("current-case", workflow.DefaultVersion, 3).Return(tc.version)
 			}
 			opened := h.at(time.Minute, workflows.UpdateOpened, workflows.OpenedInput{})
 			withdrawn := h.at(time.Hour, workflows.UpdateWithdraw, workflows.WithdrawInput{By: asRaiser, Reason: "Resolved by phone"})

@@ -332,6 +332,9 @@ type CarriedState struct {
 	// Current: the case started with every versioned change of its time
 	// at once (caseState.current), so the next run asks for none of them.
 	Current bool `json:"current,omitempty"`
+	// Dispatch: the case's notifications are delivered by the worker's
+	// dispatcher from the record (caseState.dispatch), in every run.
+	Dispatch bool `json:"dispatch,omitempty"`
 }
 
 // AppliedUpdate is an update a run applied, by its ID, with its answer.
@@ -496,6 +499,10 @@ type RecordEventsInput struct {
 	// the record before starting the case (ActivityRecordOpening): the
 	// record copies it to the case from there.
 	PolicyHash string `json:"policy_hash,omitempty"`
+	// Dispatch: the worker's dispatcher delivers these notifications (the
+	// record marks them for it), not a DeliverNotifications activity. Set
+	// by cases started with current-case version 3.
+	Dispatch bool `json:"dispatch,omitempty"`
 }
 
 // RecordEventsResult says how many events were new.
