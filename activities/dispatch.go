@@ -21,10 +21,10 @@ import (
 // and in case a wake-up was lost.
 type Dispatcher struct {
 	Acts *Activities
-	// Batch is how many notifications one claim takes; Parallel how many
-	// of them are sent at once; Poll how long it waits with nothing to do.
-	Batch, Parallel int
-	Poll            time.Duration
+	// Parallel is how many notifications one claim takes, all sent at
+	// once; Poll how long it waits with nothing to do.
+	Parallel int
+	Poll     time.Duration
 	// RetryIn is how long after its attempt-th failed attempt a
 	// notification is due again (nil: DispatchRetryIn).
 	RetryIn func(attempt int) time.Duration
@@ -32,26 +32,15 @@ type Dispatcher struct {
 
 // Dispatcher defaults.
 const (
-	DefaultDispatchBatch    = 32
-	DefaultDispatchParallel = 8
+	DefaultDispatchParallel = 16
 	DefaultDispatchPoll     = 2 * time.Second
 )
 
-// dispatchLease is how long a claimed notification is this dispatcher's:
-// a batch is sent Parallel at a time, each send bounded by sendTimeout, and
-// marked, well within it. A dispatcher that dies leaves its claims to be
-// taken again when it ends.
-func (d *Dispatcher) lease() time.Duration {
-	rounds := (d.batch() + d.parallel() - 1) / d.parallel()
-	return time.Duration(rounds)*(sendTimeout+5*time.Second) + 30*time.Second
-}
-
-func (d *Dispatcher) batch() int {
-	if d.Batch > 0 {
-		return d.Batch
-	}
-	return DefaultDispatchBatch
-}
+// dispatchLease is how long a claimed notification is the dispatcher's
+// that claimed it: its send is bounded by sendTimeout, and its mark is
+// retried within the rest. A dispatcher that dies leaves its claims to be
+// taken again when their lease ends.
+const dispatchLease = sendTimeout + 40*time.Second
 
 func (d *Dispatcher) parallel() int {
 	if d.Parallel > 0 {
@@ -97,7 +86,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			continue
 		}
 		backoff = 0
-		if n == d.batch() {
+		if n == d.parallel() {
 			continue // there may be more due now
 		}
 		if listener == nil {
@@ -114,26 +103,23 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// dispatchOnce claims a batch of due notifications and delivers them, and
+// dispatchOnce claims up to Parallel due notifications and delivers them, and
 // says how many it claimed.
 func (d *Dispatcher) dispatchOnce(ctx context.Context) (int, error) {
-	lease := d.lease()
-	claimed, err := d.Acts.Store.ClaimNotifications(ctx, d.batch(), lease)
+	claimed, err := d.Acts.Store.ClaimNotifications(ctx, d.parallel(), dispatchLease)
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
 	// Marks are retried while the claim is still this dispatcher's.
-	markBy := time.Now().Add(lease - 10*time.Second)
+	markBy := time.Now().Add(dispatchLease - 10*time.Second)
 	// Sends finish and are marked even as the dispatcher stops: a
 	// notification sent and not marked would be sent again.
 	sendCtx := context.WithoutCancel(ctx)
-	sem := make(chan struct{}, d.parallel())
 	var wg sync.WaitGroup
 	for _, n := range claimed {
-		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer wg.Done()
 			d.dispatch(sendCtx, n, markBy)
 		}()
 	}

@@ -155,7 +155,7 @@ func TestDispatchersSendEachNotificationOnce(t *testing.T) {
 	st := dispatchStore(t)
 	mailer := newCountingMailer()
 	acts := &activities.Activities{Store: st, Mailer: mailer, Log: quiet()}
-	for _, d := range []*activities.Dispatcher{{Acts: acts, Poll: time.Hour, Batch: 4}, {Acts: acts, Poll: time.Hour, Batch: 3, Parallel: 2}} {
+	for _, d := range []*activities.Dispatcher{{Acts: acts, Poll: time.Hour, Parallel: 4}, {Acts: acts, Poll: time.Hour, Parallel: 3}} {
 		t.Cleanup(d.Start())
 	}
 	time.Sleep(200 * time.Millisecond) // both are listening

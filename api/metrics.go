@@ -56,7 +56,7 @@ type caseCollector struct {
 	store *store.Store
 	now   func() time.Time
 
-	up, notifications, failed, cases, overdue, open *prometheus.Desc
+	up, notifications, failed, waiting, cases, overdue, open *prometheus.Desc
 }
 
 func newCaseCollector(st *store.Store, now func() time.Time) *caseCollector {
@@ -66,6 +66,8 @@ func newCaseCollector(st *store.Store, now func() time.Time) *caseCollector {
 			"Notifications recorded, by channel and delivery status (failed: no attempts left).", []string{"channel", "status"}, nil),
 		failed: prometheus.NewDesc("escalate_notifications_failed",
 			"Notifications that could not be delivered after every attempt.", nil, nil),
+		waiting: prometheus.NewDesc("escalate_notifications_waiting_seconds",
+			"How long the notification waiting longest for the worker's dispatcher has been due (0: none is); growing, no dispatcher is running or it cannot keep up.", nil, nil),
 		cases:   prometheus.NewDesc("escalate_cases", "Cases by policy and status.", []string{"policy", "status"}, nil),
 		overdue: prometheus.NewDesc("escalate_cases_overdue", "Open cases past their stage deadline, by policy.", []string{"policy"}, nil),
 		open: prometheus.NewDesc("escalate_cases_open", "Open cases by policy, stage and whether the stage is past its deadline.",
@@ -74,7 +76,7 @@ func newCaseCollector(st *store.Store, now func() time.Time) *caseCollector {
 }
 
 func (cc *caseCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{cc.up, cc.notifications, cc.failed, cc.cases, cc.overdue, cc.open} {
+	for _, d := range []*prometheus.Desc{cc.up, cc.notifications, cc.failed, cc.waiting, cc.cases, cc.overdue, cc.open} {
 		ch <- d
 	}
 }
@@ -94,6 +96,10 @@ func (cc *caseCollector) Collect(ch chan<- prometheus.Metric) {
 	if err == nil {
 		open, err = cc.store.OpenStageCounts(ctx, cc.now())
 	}
+	var waiting time.Duration
+	if err == nil {
+		waiting, err = cc.store.DispatchWaiting(ctx)
+	}
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(cc.up, prometheus.GaugeValue, 0)
 		return
@@ -107,6 +113,7 @@ func (cc *caseCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(cc.failed, prometheus.GaugeValue, float64(failed))
+	ch <- prometheus.MustNewConstMetric(cc.waiting, prometheus.GaugeValue, waiting.Seconds())
 	overdue := map[string]int64{}
 	var order []string
 	for _, c := range cases {

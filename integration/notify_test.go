@@ -112,7 +112,8 @@ func TestAgencyWebhooks(t *testing.T) {
 	}
 	m := s.metrics()
 	for _, want := range []string{`escalate_notifications{channel="webhook",status="retrying"}`,
-		`escalate_cases{policy="northamptonshire-fastdrill",status="open"} 1`, "escalate_notifications_failed 0"} {
+		`escalate_cases{policy="northamptonshire-fastdrill",status="open"} 1`, "escalate_notifications_failed 0",
+		"escalate_notifications_waiting_seconds "} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, m)
 		}

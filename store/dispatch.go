@@ -31,7 +31,7 @@ WITH due AS (
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 )
-UPDATE notifications SET due_at = now() + $2 * interval '1 millisecond'
+UPDATE notifications SET due_at = now() + $2 * interval '1 millisecond', claims = claims + 1
 FROM due WHERE id = due.claim_id
 RETURNING `+notificationColumns, limit, lease.Milliseconds())
 	if err != nil {
@@ -57,6 +57,18 @@ func (s *Store) MarkDispatched(ctx context.Context, id int64, status string, sen
 		due_at = now() + $4 * interval '1 millisecond'
 		WHERE id = $1 AND dispatch AND status IN ('pending', 'retrying')`, id, status, msg, retryIn.Milliseconds())
 	return err
+}
+
+// DispatchWaiting is how long the notification that has waited longest
+// for the dispatcher has been due (0 when none is): a figure that grows
+// says no dispatcher is running, or it cannot keep up, for /metrics.
+func (s *Store) DispatchWaiting(ctx context.Context) (_ time.Duration, err error) {
+	ctx, done := s.call(ctx, "DispatchWaiting", reads, s.timeout)
+	defer done(&err)
+	var ms float64
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(extract(epoch FROM now() - min(due_at)) * 1000, 0) FROM notifications
+		WHERE dispatch AND status IN ('pending', 'retrying') AND due_at <= now()`).Scan(&ms)
+	return time.Duration(ms) * time.Millisecond, err
 }
 
 // DispatchListener holds one connection LISTENing on DispatchChannel.

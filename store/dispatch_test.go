@@ -53,7 +53,14 @@ func TestClaimNotifications(t *testing.T) {
 	st := testStore(t)
 	ctx := context.Background()
 	recordForDispatch(t, st, "NSCP-2026-00001", 2, false)
+	if w, err := st.DispatchWaiting(ctx); err != nil || w != 0 {
+		t.Fatalf("waiting %v (%v) with nothing for the dispatcher", w, err)
+	}
 	recordForDispatch(t, st, "NSCP-2026-00002", 3, true)
+	time.Sleep(50 * time.Millisecond)
+	if w, err := st.DispatchWaiting(ctx); err != nil || w < 50*time.Millisecond || w > time.Minute {
+		t.Fatalf("waiting %v (%v), want the 50 ms since they were recorded", w, err)
+	}
 
 	if ids := claimIDs(t, st, 2, time.Hour); len(ids) != 2 {
 		t.Fatalf("first claim of 2 took %v", ids)
@@ -65,10 +72,23 @@ func TestClaimNotifications(t *testing.T) {
 	if ids := claimIDs(t, st, 10, time.Hour); len(ids) != 0 {
 		t.Fatalf("claimed %v while every one was held", ids)
 	}
+	if w, err := st.DispatchWaiting(ctx); err != nil || w != 0 {
+		t.Fatalf("waiting %v (%v) with every one claimed", w, err)
+	}
 	time.Sleep(100 * time.Millisecond)
 	again := claimIDs(t, st, 10, time.Hour)
 	if len(again) != 1 || again[0] != third[0] {
 		t.Fatalf("after its lease ran out, claimed %v, want %v again", again, third)
+	}
+	// Claimed twice, never marked: what a dispatcher that died leaves.
+	if ns, err := st.Notifications(ctx, "NSCP-2026-00002"); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, n := range ns {
+			if n.ID == again[0] && (n.Claims != 2 || n.Attempts != 0) {
+				t.Fatalf("reclaimed: %d claims, %d attempts; want 2 and 0", n.Claims, n.Attempts)
+			}
+		}
 	}
 	if err := st.MarkDispatched(ctx, again[0], store.NoteRetrying, errors.New("refused"), 0); err != nil {
 		t.Fatal(err)

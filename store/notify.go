@@ -58,9 +58,13 @@ type Notification struct {
 	HTML           string
 	Status         string
 	Attempts       int
-	LastError      string
-	CreatedAt      time.Time
-	SentAt         *time.Time
+	// Claims counts the dispatcher's claims of it (0 for a notification a
+	// workflow delivers): more than its attempts, a dispatcher died
+	// holding it and it was claimed again.
+	Claims    int
+	LastError string
+	CreatedAt time.Time
+	SentAt    *time.Time
 }
 
 // insertNotifications records, in the events' transaction, an email per
@@ -131,12 +135,12 @@ func webhookAgencies(ctx context.Context, tx pgx.Tx) (map[string]bool, error) {
 }
 
 const notificationColumns = `id, ref, seq, channel, target, agency, recipient_name, recipient_email, why, subject,
-	body, html_body, status, attempts, coalesce(last_error, ''), created_at, sent_at`
+	body, html_body, status, attempts, claims, coalesce(last_error, ''), created_at, sent_at`
 
 func scanNotification(r pgx.CollectableRow) (Notification, error) {
 	var n Notification
 	err := r.Scan(&n.ID, &n.Ref, &n.Seq, &n.Channel, &n.Target, &n.Agency, &n.RecipientName, &n.RecipientEmail,
-		&n.Why, &n.Subject, &n.Body, &n.HTML, &n.Status, &n.Attempts, &n.LastError, &n.CreatedAt, &n.SentAt)
+		&n.Why, &n.Subject, &n.Body, &n.HTML, &n.Status, &n.Attempts, &n.Claims, &n.LastError, &n.CreatedAt, &n.SentAt)
 	return n, err
 }
 

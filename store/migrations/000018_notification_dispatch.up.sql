@@ -10,6 +10,10 @@ ALTER TABLE notifications ADD COLUMN dispatch boolean NOT NULL DEFAULT false;
 -- time a delivery can take (a lease: a dispatcher that dies mid-send leaves
 -- it to be claimed again then); a failed attempt to when the next is due.
 ALTER TABLE notifications ADD COLUMN due_at timestamptz NOT NULL DEFAULT now();
+-- claims: how often a dispatcher took it. More claims than attempts marked
+-- means a dispatcher died holding it, and it was claimed (and may have
+-- been sent) again.
+ALTER TABLE notifications ADD COLUMN claims integer NOT NULL DEFAULT 0;
 CREATE INDEX notifications_dispatch_due ON notifications (due_at, id)
     WHERE dispatch AND status IN ('pending', 'retrying');
 
