@@ -120,7 +120,7 @@ func (d *Dispatcher) dispatchOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.dispatch(sendCtx, n, markBy)
+			d.dispatch(sendCtx, ctx, n, markBy)
 		}()
 	}
 	wg.Wait()
@@ -129,10 +129,11 @@ func (d *Dispatcher) dispatchOnce(ctx context.Context) (int, error) {
 
 // dispatch sends one notification and marks how it went. The mark is
 // retried (PostgreSQL may be away for a while) until markBy, the end of the
-// claim; if it still cannot be written the notification is claimed and
-// sent again after the lease, which is as much as any delivery can promise
-// when what it sent cannot be recorded.
-func (d *Dispatcher) dispatch(ctx context.Context, n store.Notification, markBy time.Time) {
+// claim, or once more when the dispatcher is stopping (a process being
+// stopped has seconds, not a minute); if it still cannot be written the
+// notification is claimed and sent again after the lease, which is as much
+// as any delivery can promise when what it sent cannot be recorded.
+func (d *Dispatcher) dispatch(ctx, stopping context.Context, n store.Notification, markBy time.Time) {
 	log := d.Acts.logger()
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	status, sendErr := d.Acts.deliver(sctx, n)
@@ -154,7 +155,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, n store.Notification, markBy 
 		if err == nil {
 			return
 		}
-		if time.Now().Add(wait).After(markBy) {
+		if time.Now().Add(wait).After(markBy) || stopping.Err() != nil {
 			log.Error("notification's delivery not marked; it will be claimed again when its lease ends",
 				"ref", n.Ref, "seq", n.Seq, "channel", n.Channel, "status", status, "error", err)
 			return
