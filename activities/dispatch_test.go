@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,16 +20,8 @@ import (
 // it, dropped after the test.
 func dispatchStore(t *testing.T) *store.Store {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	dsn := strings.Replace(base, "/postgres?", fmt.Sprintf("/escalate_dispatch_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e9), 1)
+	dsn := testdb.Fresh(t, "escalate_dispatch")
 	ctx := context.Background()
-	if err := store.Prepare(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = testdb.Drop(context.Background(), dsn) })
 	app, err := store.AppURL(dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -91,16 +89,8 @@ func newClosureFixture(t *testing.T, now time.Time) *closureFixture {
 // timeout (0: the store's default).
 func newClosureFixtureTimeout(t *testing.T, now time.Time, timeout time.Duration) *closureFixture {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	dsn := strings.Replace(base, "/postgres?", fmt.Sprintf("/escalate_api_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e9), 1)
+	dsn := testdb.Fresh(t, "escalate_api")
 	ctx := context.Background()
-	if err := store.Prepare(ctx, dsn); err != nil {
-		t.Fatalf("prepare: %v", err)
-	}
-	t.Cleanup(func() { _ = testdb.Drop(context.Background(), dsn) })
 	app, err := store.AppURL(dsn)
 	if err != nil {
 		t.Fatal(err)

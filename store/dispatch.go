@@ -48,15 +48,7 @@ RETURNING `+notificationColumns, limit, lease.Milliseconds())
 func (s *Store) MarkDispatched(ctx context.Context, id int64, status string, sendErr error, retryIn time.Duration) (err error) {
 	ctx, done := s.call(ctx, "MarkDispatched", writes, s.timeout)
 	defer done(&err)
-	var msg any
-	if sendErr != nil {
-		msg = sendErr.Error()
-	}
-	_, err = s.pool.Exec(ctx, `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3,
-		sent_at = CASE WHEN $2 IN ('sent', 'logged') THEN now() ELSE sent_at END,
-		due_at = now() + $4 * interval '1 millisecond'
-		WHERE id = $1 AND dispatch AND status IN ('pending', 'retrying')`, id, status, msg, retryIn.Milliseconds())
-	return err
+	return s.mark(ctx, id, status, sendErr, true, retryIn)
 }
 
 // DispatchWaiting is how long the notification that has waited longest

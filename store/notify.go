@@ -167,18 +167,28 @@ func (s *Store) notifications(ctx context.Context, where string, args ...any) ([
 	return pgx.CollectRows(rows, scanNotification)
 }
 
-// MarkNotification records a delivery attempt: sent, logged, retrying or
-// failed. A notification that has gone is never marked again.
+// MarkNotification records a delivery attempt of a workflow's
+// DeliverNotifications activity: sent, logged, retrying or failed. A
+// notification that has gone is never marked again, and one the
+// dispatcher delivers is not the activity's to mark.
 func (s *Store) MarkNotification(ctx context.Context, id int64, status string, sendErr error) (err error) {
 	ctx, done := s.call(ctx, "MarkNotification", writes, s.timeout)
 	defer done(&err)
+	return s.mark(ctx, id, status, sendErr, false, 0)
+}
+
+// mark records an attempt at a notification delivered by the dispatcher
+// (dispatch) or by a workflow's activity; a dispatched one is due again
+// retryIn later.
+func (s *Store) mark(ctx context.Context, id int64, status string, sendErr error, dispatch bool, retryIn time.Duration) error {
 	var msg any
 	if sendErr != nil {
 		msg = sendErr.Error()
 	}
-	_, err = s.pool.Exec(ctx, `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3,
-		sent_at = CASE WHEN $2 IN ('sent', 'logged') THEN now() ELSE sent_at END
-		WHERE id = $1 AND status IN ('pending', 'retrying')`, id, status, msg)
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3,
+		sent_at = CASE WHEN $2 IN ('sent', 'logged') THEN now() ELSE sent_at END,
+		due_at = CASE WHEN dispatch THEN now() + $5 * interval '1 millisecond' ELSE due_at END
+		WHERE id = $1 AND dispatch = $4 AND status IN ('pending', 'retrying')`, id, status, msg, dispatch, retryIn.Milliseconds())
 	return err
 }
 

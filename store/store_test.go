@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -57,20 +56,12 @@ func testStoreDSN(t *testing.T) (*store.Store, string) {
 // test, and returns its administrator's URL.
 func testDatabase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	dsn := strings.Replace(base, "/postgres?", fmt.Sprintf("/escalate_store_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e9), 1)
+	dsn := testdb.Fresh(t, "escalate_store")
 	ctx := context.Background()
-	if err := store.Prepare(ctx, dsn); err != nil {
-		t.Fatalf("prepare: %v", err)
-	}
 	// Preparing twice is harmless (every start does it).
 	if err := store.Prepare(ctx, dsn); err != nil {
 		t.Fatalf("prepare again: %v", err)
 	}
-	t.Cleanup(func() { _ = testdb.Drop(context.Background(), dsn) })
 	return dsn
 }
 

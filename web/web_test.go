@@ -2,14 +2,12 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -55,16 +53,8 @@ const testRecordKey = "6c6f6e672d656e6f7567682d746573742d6b65792d666f722d7468652
 
 func newFixture(t *testing.T, publicURL string) *fixture {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	dsn := strings.Replace(base, "/postgres?", fmt.Sprintf("/escalate_web_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e9), 1)
+	dsn := testdb.Fresh(t, "escalate_web")
 	ctx := context.Background()
-	if err := store.Prepare(ctx, dsn); err != nil {
-		t.Fatalf("prepare: %v", err)
-	}
-	t.Cleanup(func() { _ = testdb.Drop(context.Background(), dsn) })
 	keys, err := store.ParseRecordKeys(testRecordKey)
 	if err != nil {
 		t.Fatal(err)

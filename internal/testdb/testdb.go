@@ -4,9 +4,34 @@ package testdb
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"escalate/store"
 )
+
+// Fresh creates and migrates (store.Prepare) a database of its own for one
+// test, named after prefix, on the server TEST_DATABASE_URL names (its
+// "postgres" database replaced), drops it when the test ends, and returns
+// its administrator's URL.
+func Fresh(t testing.TB, prefix string) string {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	dsn := strings.Replace(base, "/postgres?", fmt.Sprintf("/%s_%d_%d?", prefix, os.Getpid(), time.Now().UnixNano()%1e9), 1)
+	if err := store.Prepare(context.Background(), dsn); err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	t.Cleanup(func() { _ = Drop(context.Background(), dsn) })
+	return dsn
+}
 
 // Drop removes the database named in dsn (connecting to the server's
 // "postgres" database to do so), even while connections to it remain.
