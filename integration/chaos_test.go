@@ -496,6 +496,12 @@ func TestChaosDatabaseUnreachable(t *testing.T) {
 	if keys != 0 {
 		t.Errorf("%d Idempotency-Keys of refused starts are bound", keys)
 	}
+	// The dispatcher could neither claim nor mark while PostgreSQL was
+	// away: every email of the climbs still goes, and none twice.
+	waitMail(t, s)
+	if caught, sent := checkMailOnce(t, s), sentEmails(t, s); caught != sent {
+		t.Errorf("MailDev caught %d mails, the record says %d were sent", caught, sent)
+	}
 	// Working again: a start and a note succeed.
 	if code := s.call("POST", "/v1/cases/"+refs[0]+"/notes", raiser, map[string]string{"text": "back"}, nil); code != http.StatusOK {
 		t.Errorf("note after the outage: %d", code)
