@@ -115,8 +115,10 @@ const (
 // and events are written (store/migrations/000016), and for the rest of it
 // (a reporting year starts at 23:00Z in summer) from the cases and events
 // themselves, case by case, as summaryExact does for the whole period. Time
-// to resolution reads the resolved cases of the period, with the event that
-// resolved each kept on the case.
+// to resolution is aggregated in PostgreSQL over the resolved cases of the
+// period, with the event that resolved each kept on the case
+// (resolutionIn); the learning is read from the entries kept on the cases
+// (learningIn, store/migrations/000019), only the period's.
 func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err error) {
 	ctx, done := s.call(ctx, "Summary", reads, s.timeout)
 	defer done(&err)
@@ -124,8 +126,10 @@ func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err erro
 }
 
 // summaryExact is Summary computed case by case from the cases and events
-// alone, for the whole period: what the rollups must always agree with
-// (the tests hold them to it).
+// alone, for the whole period, time to resolution and learning in Go from
+// each case's events and snapshot: what the rollups, the columns kept on
+// the cases and the aggregation in SQL must always agree with (the tests
+// hold them to it).
 func (s *Store) summaryExact(ctx context.Context, f ReportFilter) (_ Report, err error) {
 	ctx, done := s.call(ctx, "SummaryExact", reads, s.timeout)
 	defer done(&err)
@@ -262,17 +266,29 @@ func (s *Store) summary(ctx context.Context, f ReportFilter, exact bool, plans *
 		}
 	}
 
-	byStage, err := resolvedIn(ctx, tx, f, exact)
-	if err != nil {
-		return Report{}, err
+	if exact {
+		byStage, err := resolvedExact(ctx, tx, f)
+		if err != nil {
+			return Report{}, err
+		}
+		r.TimeToResolution = append(r.TimeToResolution, resolutionTimes(byStage)...)
+	} else {
+		times, err := resolutionIn(ctx, tx, f)
+		if err != nil {
+			return Report{}, err
+		}
+		r.TimeToResolution = append(r.TimeToResolution, times...)
 	}
-	r.TimeToResolution = append(r.TimeToResolution, resolutionTimes(byStage)...)
 
 	if r.OpenNow, r.OverdueNow, err = openNow(ctx, tx, f.Policy, f.Now); err != nil {
 		return Report{}, err
 	}
 
-	r.Learning, err = learningIn(ctx, tx, f.Policy, f.From, f.To)
+	if exact {
+		r.Learning, err = learningExact(ctx, tx, f.Policy, f.From, f.To)
+	} else {
+		r.Learning, err = learningIn(ctx, tx, f.Policy, f.From, f.To)
+	}
 	if err != nil {
 		return Report{}, err
 	}
@@ -308,12 +324,13 @@ const (
 )
 
 // ReportTriggers are the triggers (table, trigger) that keep the report's
-// figures as cases and events are written (store/migrations/000016). A
-// bulk load may switch them off (ALTER TABLE ... DISABLE TRIGGER) and then
-// call report_rebuild(), which recomputes everything they keep.
+// figures as cases and events are written (store/migrations/000016, and
+// 000019's learning kept on the case). A bulk load may switch them off
+// (ALTER TABLE ... DISABLE TRIGGER) and then call report_rebuild(), which
+// recomputes everything they keep.
 var ReportTriggers = [][2]string{
 	{"cases", "report_cases_inserted"}, {"cases", "report_cases_updated"}, {"cases", "report_case_policy_changed"},
-	{"events", "report_event_recorded"}, {"events", "report_deadline_passed"},
+	{"cases", "report_case_learning"}, {"events", "report_event_recorded"}, {"events", "report_deadline_passed"},
 }
 
 // wholeDays are the first and last UTC midnights within [from, to), when
@@ -425,23 +442,17 @@ func missedRows(rows pgx.Rows, missed func(stage, n int)) error {
 	return rows.Err()
 }
 
-// resolvedIn is how long each case raised in the period and resolved took,
-// by the stage it was resolved at: the event that resolved it says at
-// which stage and when, kept on the case (resolved_stage, resolved_at; the
-// cases_resolved_policy_created index holds all that is read) or, when
-// exact, looked up in its events. A case row without one (it cannot be,
-// since 000013 derived the field for every closing event) falls back to
-// the row.
-func resolvedIn(ctx context.Context, tx pgx.Tx, f ReportFilter, exact bool) (map[int][]resolution, error) {
-	resolving := `c.resolved_stage, c.resolved_at FROM cases c`
-	if exact {
-		resolving = `r.stage, r.at FROM cases c
-LEFT JOIN LATERAL (SELECT e.stage, e.at FROM events e
-                   WHERE e.ref = c.ref AND e.resolved ORDER BY e.seq DESC LIMIT 1) r ON true`
-	}
+// resolvedExact is how long each case raised in the period and resolved
+// took, by the stage it was resolved at, case by case: the event that
+// resolved it, looked up in its events, says at which stage and when; a
+// case without one (it cannot be, since 000013 derived the field for every
+// closing event) falls back to the row. What resolutionIn must agree with.
+func resolvedExact(ctx context.Context, tx pgx.Tx, f ReportFilter) (map[int][]resolution, error) {
 	// The status as a constant: the partial index's condition.
 	rows, err := tx.Query(ctx, `
-SELECT c.policy, c.stage, c.created_at, c.closed_at, `+resolving+`
+SELECT c.policy, c.stage, c.created_at, c.closed_at, r.stage, r.at FROM cases c
+LEFT JOIN LATERAL (SELECT e.stage, e.at FROM events e
+                   WHERE e.ref = c.ref AND e.resolved ORDER BY e.seq DESC LIMIT 1) r ON true
 WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at < $3
   AND c.status = '`+workflows.StatusResolved+`' AND c.closed_at IS NOT NULL`, f.Policy, f.From, f.To)
 	if err != nil {
@@ -454,13 +465,6 @@ WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at
 	var created, closed time.Time
 	var resolvedStage *int
 	var resolvedAt *time.Time
-	// Working days depend only on the two local dates: each pair of a
-	// policy's is counted once (a year's cases share a few thousand).
-	type datePair struct {
-		policy   string
-		from, to [3]int
-	}
-	days := map[datePair]int{}
 	for rows.Next() {
 		if err := rows.Scan(&policy, &stage, &created, &closed, &resolvedStage, &resolvedAt); err != nil {
 			return nil, err
@@ -469,17 +473,145 @@ WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at
 			stage, closed = *resolvedStage, *resolvedAt
 		}
 		clock := clockFor(f.Clocks, policy)
-		y, m, d := created.In(clock.Location).Date()
-		ey, em, ed := closed.In(clock.Location).Date()
-		k := datePair{policy, [3]int{y, int(m), d}, [3]int{ey, int(em), ed}}
-		n, ok := days[k]
-		if !ok {
-			n = clock.WorkingDaysBetween(created, closed)
-			days[k] = n
-		}
-		byStage[stage] = append(byStage[stage], resolution{hours: closed.Sub(created).Hours(), days: float64(n)})
+		byStage[stage] = append(byStage[stage], resolution{hours: closed.Sub(created).Hours(),
+			days: float64(clock.WorkingDaysBetween(created, closed))})
 	}
 	return byStage, rows.Err()
+}
+
+// resolutionIn is resolutionTimes of the cases raised in the period and
+// resolved, aggregated in PostgreSQL from the resolving event kept on each
+// case (resolved_stage, resolved_at; the cases_resolved_policy_created
+// index holds all that is read), so only a few rows reach Go whatever the
+// period holds:
+//
+//   - by stage, how many and the median and 90th percentile of the hours
+//     each took, by percentile_cont over the hours computed as
+//     time.Duration.Hours computes them from the microseconds between the
+//     two instants (the same float64, and percentile_cont interpolates as
+//     Percentile does, so the same answers to the bit);
+//   - by policy, stage and the pair of local dates (raised, resolved) in
+//     the policy's clock's time zone, how many: working days depend on
+//     those dates alone, so each pair's is counted once in Go and the
+//     percentiles are taken over the counts.
+func resolutionIn(ctx context.Context, tx pgx.Tx, f ReportFilter) ([]ResolutionTimes, error) {
+	// Each policy's time zone, as its clock's (clockFor): those named, and
+	// the default's for any other.
+	var zonePolicies, zones []string
+	for id, c := range f.Clocks {
+		if c.Location != nil {
+			zonePolicies, zones = append(zonePolicies, id), append(zones, c.Location.String())
+		}
+	}
+	// The resolving event kept on the case, or the row when there is none,
+	// as resolvedExact; the status as a constant: the partial index's
+	// condition.
+	rows, err := tx.Query(ctx, `
+WITH r AS MATERIALIZED (
+    SELECT c.policy, c.created_at,
+           CASE WHEN c.resolved_stage IS NOT NULL AND c.resolved_at IS NOT NULL THEN c.resolved_stage ELSE c.stage END AS stage,
+           CASE WHEN c.resolved_stage IS NOT NULL AND c.resolved_at IS NOT NULL THEN c.resolved_at ELSE c.closed_at END AS at
+    FROM cases c
+    WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at < $3
+      AND c.status = '`+workflows.StatusResolved+`' AND c.closed_at IS NOT NULL),
+h AS (
+    SELECT r.stage, ((extract(epoch FROM r.at) - extract(epoch FROM r.created_at)) * 1000000)::bigint AS us FROM r)
+SELECT h.stage, NULL::text, NULL::date, NULL::date, count(*),
+       percentile_cont('{0.5,0.9}'::float8[]) WITHIN GROUP (
+           ORDER BY (h.us / 3600000000)::float8 + ((h.us % 3600000000) * 1000)::float8 / 3600000000000::float8)
+FROM h GROUP BY h.stage
+UNION ALL
+SELECT r.stage, r.policy, (r.created_at AT TIME ZONE coalesce(z.zone, $6))::date, (r.at AT TIME ZONE coalesce(z.zone, $6))::date,
+       count(*), NULL
+FROM r LEFT JOIN unnest($4::text[], $5::text[]) z (policy, zone) ON z.policy = r.policy
+GROUP BY 1, 2, 3, 4`, f.Policy, f.From, f.To, zonePolicies, zones, defaultClock.Location.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type stageTimes struct {
+		resolved, counted int
+		hours             []float64
+		days              map[int]int // working days: how many cases took them
+	}
+	byStage := map[int]*stageTimes{}
+	at := func(stage int) *stageTimes {
+		if byStage[stage] == nil {
+			byStage[stage] = &stageTimes{days: map[int]int{}}
+		}
+		return byStage[stage]
+	}
+	for rows.Next() {
+		var stage, n int
+		var policy *string
+		var raised, resolved *time.Time
+		var hours []float64
+		if err := rows.Scan(&stage, &policy, &raised, &resolved, &n, &hours); err != nil {
+			return nil, err
+		}
+		st := at(stage)
+		if policy == nil {
+			st.resolved, st.hours = n, hours
+			continue
+		}
+		// A date's noon in the clock's zone has that date there, so the
+		// working days between them are those between the instants.
+		clock := clockFor(f.Clocks, *policy)
+		noon := func(d time.Time) time.Time {
+			return time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, clock.Location)
+		}
+		st.days[clock.WorkingDaysBetween(noon(*raised), noon(*resolved))] += n
+		st.counted += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	stages := make([]int, 0, len(byStage))
+	for n := range byStage {
+		stages = append(stages, n)
+	}
+	sort.Ints(stages)
+	out := make([]ResolutionTimes, 0, len(stages))
+	for _, n := range stages {
+		st := byStage[n]
+		if st.resolved != st.counted || len(st.hours) != 2 {
+			return nil, fmt.Errorf("time to resolution at stage %d: %d cases by hours, %d by dates", n, st.resolved, st.counted)
+		}
+		out = append(out, ResolutionTimes{
+			Stage: n, Resolved: st.resolved,
+			MedianHours: round2(st.hours[0]), P90Hours: round2(st.hours[1]),
+			MedianWorkingDays: round2(percentileOfCounts(st.days, st.resolved, 0.5)),
+			P90WorkingDays:    round2(percentileOfCounts(st.days, st.resolved, 0.9)),
+		})
+	}
+	return out, nil
+}
+
+// percentileOfCounts is Percentile of n values given as how many times each
+// occurs.
+func percentileOfCounts(counts map[int]int, n int, p float64) float64 {
+	if n == 0 {
+		return 0
+	}
+	values := make([]int, 0, len(counts))
+	for v := range counts {
+		values = append(values, v)
+	}
+	sort.Ints(values)
+	// nth is the value at index i of the values in order.
+	nth := func(i int) float64 {
+		for _, v := range values {
+			if i < counts[v] {
+				return float64(v)
+			}
+			i -= counts[v]
+		}
+		return math.NaN()
+	}
+	rank := p * float64(n-1)
+	lo := int(math.Floor(rank))
+	hi := int(math.Ceil(rank))
+	return nth(lo) + (rank-float64(lo))*(nth(hi)-nth(lo))
 }
 
 // openNow counts the cases of policy ("" every policy) open now, whenever
@@ -493,11 +625,45 @@ WHERE ($1 = '' OR policy = $1) AND closed_at IS NULL`, policy, now).Scan(&open, 
 }
 
 // learningIn is the learning recorded from from to to (exclusive) on the
-// cases of policy ("" every policy), in no order. The snapshot keeps it
-// with the agreement (proposed or confirmed) and, once closed, on the
-// case; the filter is the cases_learning index's, so only those rows are
-// read.
+// cases of policy ("" every policy), in no order: the entries kept on the
+// cases (learning_entry, store/migrations/000019) whose instant falls in the
+// period, by the cases_learning_policy_at index. learning_at is the instant
+// to the microsecond (PostgreSQL rounds), so the index is read a little
+// wider and the entry's own instant decides; an entry whose instant
+// PostgreSQL could not read (learning_at NULL) is read whatever the period.
 func learningIn(ctx context.Context, tx pgx.Tx, policy string, from, to time.Time) ([]LearningEntry, error) {
+	rows, err := tx.Query(ctx, `
+SELECT learning_entry FROM cases
+WHERE `+policyIs("policy", policy)+` AND learning_entry IS NOT NULL
+  AND learning_at >= $2::timestamptz - interval '2 microseconds' AND learning_at < $3::timestamptz + interval '2 microseconds'
+UNION ALL
+SELECT learning_entry FROM cases
+WHERE `+policyIs("policy", policy)+` AND learning_entry IS NOT NULL AND learning_at IS NULL`, policy, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []LearningEntry{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var e LearningEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, err
+		}
+		if !e.At.Before(from) && e.At.Before(to) {
+			out = append(out, e)
+		}
+	}
+	return out, rows.Err()
+}
+
+// learningExact is learningIn computed from the snapshots alone, every
+// learning case's decoded in Go (learningOf): what the entries kept on the
+// cases must agree with. The filter is 000015's cases_learning index's.
+func learningExact(ctx context.Context, tx pgx.Tx, policy string, from, to time.Time) ([]LearningEntry, error) {
 	rows, err := tx.Query(ctx, `
 SELECT snapshot FROM cases
 WHERE ($1 = '' OR policy = $1)
