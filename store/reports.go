@@ -480,138 +480,163 @@ WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at
 }
 
 // resolutionIn is resolutionTimes of the cases raised in the period and
-// resolved, aggregated in PostgreSQL from the resolving event kept on each
-// case (resolved_stage, resolved_at; the cases_resolved_policy_created
-// index holds all that is read), so only a few rows reach Go whatever the
-// period holds:
+// resolved, from the resolving event kept on each case (resolved_stage,
+// resolved_at, chosen in SQL, as resolvedExact falls back to the row; the
+// cases_resolved_policy_created index holds all that is read), with only
+// what it needs: the stage and the two instants, and the policy when
+// every policy is reported. The hours are sorted once a stage. The working
+// days depend only on the two local dates: the cases are counted by stage
+// and pair of dates, each pair's working days are those between its two
+// dates' running totals (the policy's working days asked once a date), and
+// the percentiles come from how many cases took each.
 //
-//   - by stage, how many and the median and 90th percentile of the hours
-//     each took, by percentile_cont over the hours computed as
-//     time.Duration.Hours computes them from the microseconds between the
-//     two instants (the same float64, and percentile_cont interpolates as
-//     Percentile does, so the same answers to the bit);
-//   - by policy, stage and the pair of local dates (raised, resolved) in
-//     the policy's clock's time zone, how many: working days depend on
-//     those dates alone, so each pair's is counted once in Go and the
-//     percentiles are taken over the counts.
+// Aggregating in PostgreSQL instead (percentile_cont over the hours, counts
+// by pair of local dates with AT TIME ZONE) gave the same answers but took
+// longer than this at 1,000,000 cases (docs/performance.md).
 func resolutionIn(ctx context.Context, tx pgx.Tx, f ReportFilter) ([]ResolutionTimes, error) {
-	// Each policy's time zone, as its clock's (clockFor): those named, and
-	// the default's for any other.
-	var zonePolicies, zones []string
-	for id, c := range f.Clocks {
-		if c.Location != nil {
-			zonePolicies, zones = append(zonePolicies, id), append(zones, c.Location.String())
-		}
+	policyColumn := "''"
+	if f.Policy == "" {
+		policyColumn = "c.policy"
 	}
-	// The resolving event kept on the case, or the row when there is none,
-	// as resolvedExact; the status as a constant: the partial index's
-	// condition.
+	// The status as a constant: the partial index's condition.
 	rows, err := tx.Query(ctx, `
-WITH r AS MATERIALIZED (
-    SELECT c.policy, c.created_at,
-           CASE WHEN c.resolved_stage IS NOT NULL AND c.resolved_at IS NOT NULL THEN c.resolved_stage ELSE c.stage END AS stage,
-           CASE WHEN c.resolved_stage IS NOT NULL AND c.resolved_at IS NOT NULL THEN c.resolved_at ELSE c.closed_at END AS at
-    FROM cases c
-    WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at < $3
-      AND c.status = '`+workflows.StatusResolved+`' AND c.closed_at IS NOT NULL),
-h AS (
-    SELECT r.stage, ((extract(epoch FROM r.at) - extract(epoch FROM r.created_at)) * 1000000)::bigint AS us FROM r)
-SELECT h.stage, NULL::text, NULL::date, NULL::date, count(*),
-       percentile_cont('{0.5,0.9}'::float8[]) WITHIN GROUP (
-           ORDER BY (h.us / 3600000000)::float8 + ((h.us % 3600000000) * 1000)::float8 / 3600000000000::float8)
-FROM h GROUP BY h.stage
-UNION ALL
-SELECT r.stage, r.policy, (r.created_at AT TIME ZONE coalesce(z.zone, $6))::date, (r.at AT TIME ZONE coalesce(z.zone, $6))::date,
-       count(*), NULL
-FROM r LEFT JOIN unnest($4::text[], $5::text[]) z (policy, zone) ON z.policy = r.policy
-GROUP BY 1, 2, 3, 4`, f.Policy, f.From, f.To, zonePolicies, zones, defaultClock.Location.String())
+SELECT `+policyColumn+`,
+       CASE WHEN c.resolved_stage IS NOT NULL AND c.resolved_at IS NOT NULL THEN c.resolved_stage ELSE c.stage END,
+       c.created_at,
+       CASE WHEN c.resolved_stage IS NOT NULL AND c.resolved_at IS NOT NULL THEN c.resolved_at ELSE c.closed_at END
+FROM cases c
+WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at < $3
+  AND c.status = '`+workflows.StatusResolved+`' AND c.closed_at IS NOT NULL`, f.Policy, f.From, f.To)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	type stageTimes struct {
-		resolved, counted int
-		hours             []float64
-		days              map[int]int // working days: how many cases took them
+	// Local dates as days since 1970-01-01 in the policy's clock's zone.
+	type stagePair struct {
+		stage            int
+		raised, resolved int64
 	}
-	byStage := map[int]*stageTimes{}
-	at := func(stage int) *stageTimes {
-		if byStage[stage] == nil {
-			byStage[stage] = &stageTimes{days: map[int]int{}}
-		}
-		return byStage[stage]
+	type policyDays struct {
+		clock            policies.Clock
+		raised, resolved zoneDays
+		cases            map[stagePair]int
 	}
+	byPolicy := map[string]*policyDays{}
+	hours := map[int][]float64{}
+	var policy string
+	var stage int
+	var created, resolved time.Time
 	for rows.Next() {
-		var stage, n int
-		var policy *string
-		var raised, resolved *time.Time
-		var hours []float64
-		if err := rows.Scan(&stage, &policy, &raised, &resolved, &n, &hours); err != nil {
+		if err := rows.Scan(&policy, &stage, &created, &resolved); err != nil {
 			return nil, err
 		}
-		st := at(stage)
-		if policy == nil {
-			st.resolved, st.hours = n, hours
-			continue
+		if f.Policy != "" {
+			policy = f.Policy
 		}
-		// A date's noon in the clock's zone has that date there, so the
-		// working days between them are those between the instants.
-		clock := clockFor(f.Clocks, *policy)
-		noon := func(d time.Time) time.Time {
-			return time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, clock.Location)
+		pd := byPolicy[policy]
+		if pd == nil {
+			clock := clockFor(f.Clocks, policy)
+			pd = &policyDays{clock: clock, raised: zoneDays{loc: clock.Location}, resolved: zoneDays{loc: clock.Location},
+				cases: map[stagePair]int{}}
+			byPolicy[policy] = pd
 		}
-		st.days[clock.WorkingDaysBetween(noon(*raised), noon(*resolved))] += n
-		st.counted += n
+		pd.cases[stagePair{stage, pd.raised.day(created), pd.resolved.day(resolved)}]++
+		hours[stage] = append(hours[stage], resolved.Sub(created).Hours())
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	stages := make([]int, 0, len(byStage))
-	for n := range byStage {
+	days := map[int]map[int]int{} // by stage, working days: how many cases took them
+	for _, pd := range byPolicy {
+		first, last := int64(math.MaxInt64), int64(math.MinInt64)
+		for k := range pd.cases {
+			first, last = min(first, k.raised, k.resolved), max(last, k.raised, k.resolved)
+		}
+		// upTo[i] is how many of the dates first+1 to first+i are working
+		// days: those after one date up to another are the difference
+		// (policies.Clock.WorkingDaysBetween, as deadlines count them).
+		upTo := make([]int, last-first+1)
+		for i := 1; i < len(upTo); i++ {
+			y, m, d := time.Unix((first+int64(i))*86400, 0).UTC().Date()
+			upTo[i] = upTo[i-1]
+			if pd.clock.IsWorkingDay(y, m, d) {
+				upTo[i]++
+			}
+		}
+		for k, n := range pd.cases {
+			w := 0
+			if k.resolved > k.raised {
+				w = upTo[k.resolved-first] - upTo[k.raised-first]
+			}
+			if days[k.stage] == nil {
+				days[k.stage] = map[int]int{}
+			}
+			days[k.stage][w] += n
+		}
+	}
+	stages := make([]int, 0, len(hours))
+	for n := range hours {
 		stages = append(stages, n)
 	}
 	sort.Ints(stages)
 	out := make([]ResolutionTimes, 0, len(stages))
 	for _, n := range stages {
-		st := byStage[n]
-		if st.resolved != st.counted || len(st.hours) != 2 {
-			return nil, fmt.Errorf("time to resolution at stage %d: %d cases by hours, %d by dates", n, st.resolved, st.counted)
-		}
+		h := hours[n]
+		sort.Float64s(h)
+		hour := func(i int) float64 { return h[i] }
+		day := countedValues(days[n])
 		out = append(out, ResolutionTimes{
-			Stage: n, Resolved: st.resolved,
-			MedianHours: round2(st.hours[0]), P90Hours: round2(st.hours[1]),
-			MedianWorkingDays: round2(percentileOfCounts(st.days, st.resolved, 0.5)),
-			P90WorkingDays:    round2(percentileOfCounts(st.days, st.resolved, 0.9)),
+			Stage: n, Resolved: len(h),
+			MedianHours: round2(interpolate(len(h), 0.5, hour)), P90Hours: round2(interpolate(len(h), 0.9, hour)),
+			MedianWorkingDays: round2(interpolate(len(h), 0.5, day)), P90WorkingDays: round2(interpolate(len(h), 0.9, day)),
 		})
 	}
 	return out, nil
 }
 
-// percentileOfCounts is Percentile of n values given as how many times each
-// occurs.
-func percentileOfCounts(counts map[int]int, n int, p float64) float64 {
-	if n == 0 {
-		return 0
+// zoneDays gives the local date of instants in one time zone, as days since
+// 1970-01-01: the date of the instant shifted by the offset of the zone in
+// effect then (as time.Time.Date computes it), the zone and its bounds
+// looked up only when an instant falls outside the last one's.
+type zoneDays struct {
+	loc        *time.Location
+	start, end time.Time // the last zone's bounds; zero: unbounded
+	offset     int64
+	ok         bool
+}
+
+func (z *zoneDays) day(t time.Time) int64 {
+	if !z.ok || !z.start.IsZero() && t.Before(z.start) || !z.end.IsZero() && !t.Before(z.end) {
+		local := t.In(z.loc)
+		_, offset := local.Zone()
+		z.start, z.end = local.ZoneBounds()
+		z.offset, z.ok = int64(offset), true
 	}
+	s := t.Unix() + z.offset
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
+}
+
+// countedValues is the value at each index of the values counted (value:
+// how many times), in order.
+func countedValues(counts map[int]int) func(int) float64 {
 	values := make([]int, 0, len(counts))
 	for v := range counts {
 		values = append(values, v)
 	}
 	sort.Ints(values)
-	// nth is the value at index i of the values in order.
-	nth := func(i int) float64 {
+	return func(i int) float64 {
 		for _, v := range values {
 			if i < counts[v] {
 				return float64(v)
 			}
 			i -= counts[v]
 		}
-		return math.NaN()
+		panic("countedValues: index out of range")
 	}
-	rank := p * float64(n-1)
-	lo := int(math.Floor(rank))
-	hi := int(math.Ceil(rank))
-	return nth(lo) + (rank-float64(lo))*(nth(hi)-nth(lo))
 }
 
 // openNow counts the cases of policy ("" every policy) open now, whenever
@@ -630,7 +655,8 @@ WHERE ($1 = '' OR policy = $1) AND closed_at IS NULL`, policy, now).Scan(&open, 
 // period, by the cases_learning_policy_at index. learning_at is the instant
 // to the microsecond (PostgreSQL rounds), so the index is read a little
 // wider and the entry's own instant decides; an entry whose instant
-// PostgreSQL could not read (learning_at NULL) is read whatever the period.
+// PostgreSQL could not read (learning_at -infinity) is read whatever the
+// period.
 func learningIn(ctx context.Context, tx pgx.Tx, policy string, from, to time.Time) ([]LearningEntry, error) {
 	rows, err := tx.Query(ctx, `
 SELECT learning_entry FROM cases
@@ -638,7 +664,7 @@ WHERE `+policyIs("policy", policy)+` AND learning_entry IS NOT NULL
   AND learning_at >= $2::timestamptz - interval '2 microseconds' AND learning_at < $3::timestamptz + interval '2 microseconds'
 UNION ALL
 SELECT learning_entry FROM cases
-WHERE `+policyIs("policy", policy)+` AND learning_entry IS NOT NULL AND learning_at IS NULL`, policy, from, to)
+WHERE `+policyIs("policy", policy)+` AND learning_entry IS NOT NULL AND learning_at = '-infinity'`, policy, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -725,15 +751,22 @@ func clockFor(clocks map[string]policies.Clock, policy string) policies.Clock {
 // interpolation between closest ranks, as PostgreSQL's percentile_cont; 0
 // for no values.
 func Percentile(values []float64, p float64) float64 {
-	if len(values) == 0 {
-		return 0
-	}
 	v := append([]float64(nil), values...)
 	sort.Float64s(v)
-	rank := p * float64(len(v)-1)
+	return interpolate(len(v), p, func(i int) float64 { return v[i] })
+}
+
+// interpolate is the p-th percentile (0 to 1) of n values in order, the
+// i-th given by nth: linear interpolation between closest ranks; 0 for
+// none.
+func interpolate(n int, p float64, nth func(int) float64) float64 {
+	if n == 0 {
+		return 0
+	}
+	rank := p * float64(n-1)
 	lo := int(math.Floor(rank))
 	hi := int(math.Ceil(rank))
-	return v[lo] + (rank-float64(lo))*(v[hi]-v[lo])
+	return nth(lo) + (rank-float64(lo))*(nth(hi)-nth(lo))
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }

@@ -29,11 +29,12 @@ type learningTally struct {
 // learningKept asserts that every case keeps, in learning_entry and
 // learning_at, exactly the learning its snapshot records as the
 // case-by-case computation reads it (store.LearningOf), and the instant
-// to the microsecond, or NULL only where PostgreSQL cannot read it.
+// to the microsecond, or -infinity only where PostgreSQL cannot read it.
 func learningKept(t *testing.T, conn *pgx.Conn) learningTally {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := conn.Query(ctx, `SELECT ref, snapshot, learning_entry, learning_at FROM cases ORDER BY ref`)
+	rows, err := conn.Query(ctx, `SELECT ref, snapshot, learning_entry, CASE WHEN isfinite(learning_at) THEN learning_at END,
+		learning_at IS NOT NULL, learning_at = '-infinity' FROM cases ORDER BY ref`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,9 @@ func learningKept(t *testing.T, conn *pgx.Conn) learningTally {
 		var ref string
 		var snap, entry []byte
 		var at *time.Time
-		if err := rows.Scan(&ref, &snap, &entry, &at); err != nil {
+		var kept bool
+		var unread *bool
+		if err := rows.Scan(&ref, &snap, &entry, &at, &kept, &unread); err != nil {
 			t.Fatal(err)
 		}
 		var c workflows.Case
@@ -52,7 +55,7 @@ func learningKept(t *testing.T, conn *pgx.Conn) learningTally {
 		}
 		want, ok := store.LearningOf(c)
 		if !ok {
-			if entry != nil || at != nil {
+			if entry != nil || kept {
 				t.Fatalf("%s records no learning, but keeps %s at %v", ref, entry, at)
 			}
 			continue
@@ -69,6 +72,8 @@ func learningKept(t *testing.T, conn *pgx.Conn) learningTally {
 		}
 		tally.bySource[got.Source]++
 		switch {
+		case !kept || at == nil && !*unread:
+			t.Fatalf("%s keeps learning at %v without an instant", ref, want.At)
 		case at == nil:
 			tally.unknown++
 			if pgReads(entry) {

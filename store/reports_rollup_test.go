@@ -230,7 +230,13 @@ func learningInstant(rng *rand.Rand, at time.Time) time.Time {
 func rollupPeriods(rng *rand.Rand, from, to time.Time) []store.ReportFilter {
 	london, _ := time.LoadLocation("Europe/London")
 	clock, _ := policies.NewClock(policies.CalendarEnglandAndWales, "Europe/London", "17:00")
-	clocks := map[string]policies.Clock{"pa": clock}
+	// pb's clock in a zone whose summer time is half an hour (local dates
+	// of time to resolution); pc's the default clock.
+	lordHowe, err := policies.NewClock(policies.CalendarEnglandAndWales, "Australia/Lord_Howe", "17:00")
+	if err != nil {
+		panic(err)
+	}
+	clocks := map[string]policies.Clock{"pa": clock, "pb": lordHowe}
 	dir := []store.ReportAgency{{Policy: "pa", Agency: "nhft"}, {Policy: "pa", Agency: "nct"}, {Policy: "pa", Agency: "police"},
 		{Policy: "pa", Agency: "ics"}, {Policy: "pb", Agency: "schools"}, {Policy: "pc", Agency: "Health"}}
 	periods := [][2]time.Time{

@@ -8,9 +8,10 @@
 --                   for a case that records none; "at" is the snapshot's own
 --                   JSON string, so Go reads the very instant it wrote
 --   learning_at     that instant as PostgreSQL keeps it (to the microsecond),
---                   for the index; NULL when PostgreSQL cannot read it (a Go
---                   time it refuses: year 0, an offset beyond 15:59), and the
---                   report then reads the entry whatever the period
+--                   for the index; -infinity when PostgreSQL cannot read it
+--                   (a Go time it refuses: year 0, an offset beyond 15:59;
+--                   null), and the report then reads the entry whatever the
+--                   period; NULL exactly when the entry is
 -- A trigger keeps both as the snapshot is written; a bulk load that disables
 -- it (store.ReportTriggers) calls report_rebuild(), which recomputes them.
 ALTER TABLE cases
@@ -43,17 +44,18 @@ CREATE FUNCTION report_learning(s jsonb) RETURNS jsonb
                           AND coalesce(s->'agreement'->>'learning', '') = coalesce(s->>'learning', ''), false) AS agreed) x
 $$;
 
--- The entry's instant, or NULL when PostgreSQL cannot read it: never an
--- error, so no record write is refused for it.
+-- The entry's instant, or -infinity when PostgreSQL cannot read it (not
+-- NULL, which the planner would take for any of the million cases without
+-- learning): never an error, so no record write is refused for it.
 CREATE FUNCTION report_learning_at(entry jsonb) RETURNS timestamptz
     LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 BEGIN
     IF entry->>'at' ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$' THEN
         RETURN (entry->>'at')::timestamptz;
     END IF;
-    RETURN NULL;
+    RETURN '-infinity';
 EXCEPTION WHEN data_exception THEN
-    RETURN NULL;
+    RETURN '-infinity';
 END;
 $$;
 
