@@ -59,8 +59,10 @@ EXCEPTION WHEN data_exception THEN
 END;
 $$;
 
--- Before the row is written, so it costs no second version of it. Also
--- when the derived columns are written directly: they are recomputed.
+-- Before the row is written, so it costs no second version of it; only
+-- for a snapshot that holds learning at all (Go leaves an empty one out)
+-- or a row that keeps some, so most writes never call it. Also when the
+-- derived columns are written directly: they are recomputed.
 CREATE FUNCTION report_case_learning() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.learning_entry := report_learning(NEW.snapshot);
@@ -77,7 +79,10 @@ FROM (SELECT ref, report_learning(snapshot) AS entry FROM cases
 WHERE c.ref = l.ref AND l.entry IS NOT NULL;
 
 CREATE TRIGGER report_case_learning BEFORE INSERT OR UPDATE OF snapshot, learning_entry, learning_at ON cases
-    FOR EACH ROW WHEN (NOT report_rebuilding())
+    FOR EACH ROW
+    WHEN (NOT report_rebuilding()
+          AND (NEW.snapshot ? 'learning' OR NEW.snapshot->'agreement' ? 'learning'
+               OR NEW.learning_entry IS NOT NULL OR NEW.learning_at IS NOT NULL))
     EXECUTE FUNCTION report_case_learning();
 
 -- The report reads a period's learning of one policy (or all) from here.
