@@ -115,10 +115,10 @@ const (
 // and events are written (store/migrations/000016), and for the rest of it
 // (a reporting year starts at 23:00Z in summer) from the cases and events
 // themselves, case by case, as summaryExact does for the whole period. Time
-// to resolution is aggregated in PostgreSQL over the resolved cases of the
-// period, with the event that resolved each kept on the case
-// (resolutionIn); the learning is read from the entries kept on the cases
-// (learningIn, store/migrations/000019), only the period's.
+// to resolution reads the resolved cases of the period, with the event that
+// resolved each kept on the case, in one pass (resolutionIn); the learning
+// is read from the entries kept on the cases (learningIn,
+// store/migrations/000019), only the period's.
 func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err error) {
 	ctx, done := s.call(ctx, "Summary", reads, s.timeout)
 	defer done(&err)
@@ -126,10 +126,10 @@ func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err erro
 }
 
 // summaryExact is Summary computed case by case from the cases and events
-// alone, for the whole period, time to resolution and learning in Go from
-// each case's events and snapshot: what the rollups, the columns kept on
-// the cases and the aggregation in SQL must always agree with (the tests
-// hold them to it).
+// alone, for the whole period, time to resolution and learning from each
+// case's events and snapshot, case by case: what the rollups, the columns
+// kept on the cases and resolutionIn's counting must always agree with (the
+// tests hold them to it).
 func (s *Store) summaryExact(ctx context.Context, f ReportFilter) (_ Report, err error) {
 	ctx, done := s.call(ctx, "SummaryExact", reads, s.timeout)
 	defer done(&err)
