@@ -139,8 +139,7 @@ func (b *bench) reportTriggers(ctx context.Context, on bool) error {
 // events, raised across the last five years, with COPY; it returns how
 // many events.
 func (b *bench) seedReport(ctx context.Context, n int) (int, error) {
-	// A real snapshot, from a case opened through the API, for every row:
-	// the learning query reads them.
+	// A real snapshot, from a case opened through the API, for every row.
 	c, err := b.startCase(ctx, 0, nil)
 	if err != nil {
 		return 0, err
@@ -154,8 +153,41 @@ func (b *bench) seedReport(ctx context.Context, n int) (int, error) {
 		return 0, err
 	}
 	plain, _ := json.Marshal(snap)
-	snap["learning"] = "Share the referral threshold guidance with health visitors."
-	learned, _ := json.Marshal(snap)
+	// A case with learning has a snapshot of its own, as the workflow
+	// writes it when the case closes (or an agreement is proposed): its
+	// reference, status, category, stage, when it closed, the learning and
+	// the agreement recording it. The report reads the learning of the
+	// period from what is kept of them (store/migrations/000019).
+	const lesson = "Share the referral threshold guidance with health visitors."
+	learnedSnapshot := func(ref, status, category string, stage int, closed *time.Time, agreedAt, proposedAt time.Time, agreed bool) ([]byte, error) {
+		s := make(map[string]any, len(snap)+4)
+		for k, v := range snap {
+			s[k] = v
+		}
+		st := map[string]any{}
+		if m, ok := snap["stage"].(map[string]any); ok {
+			for k, v := range m {
+				st[k] = v
+			}
+		}
+		st["number"] = stage
+		s["ref"], s["status"], s["category"], s["stage"], s["closed_at"] = ref, status, category, st, closed
+		agreement := map[string]any{"proposed_by": "Sam", "proposed_by_side": "respondent", "outcome": "Assessment to proceed.",
+			"actions": []any{}, "learning": lesson, "confirmed_by": "", "at": nil, "proposed_at": proposedAt}
+		switch {
+		case closed == nil: // proposed, not yet confirmed
+			s["agreement"] = agreement
+		case agreed:
+			agreement["confirmed_by"], agreement["at"] = "Hana", agreedAt
+			s["agreement"], s["learning"] = agreement, lesson
+		default: // the partnership's outcome
+			s["learning"] = lesson
+		}
+		return json.Marshal(s)
+	}
+	// Which learning, drawn apart from the cases (rng below), so the cases
+	// and events are those earlier runs seeded.
+	lrng := rand.New(rand.NewPCG(3, 4))
 
 	agencies := []string{"nhft", "nct", "northants-police", "kgh", "ngh", "education"}
 	categories := []string{"threshold-csc-assessment", "threshold-health-service", "further-information-requested", "communication"}
@@ -230,13 +262,21 @@ func (b *bench) seedReport(ctx context.Context, n int) (int, error) {
 			status = "open"
 			evs = evs[:len(evs)-1]
 		}
-		snapshot := plain
-		if status == "resolved" && rng.IntN(100) == 0 {
-			snapshot = learned
-		}
+		learns := status == "resolved" && rng.IntN(100) == 0
 		raiser, respondent := agencies[rng.IntN(len(agencies))], agencies[rng.IntN(len(agencies))]
+		category := categories[rng.IntN(len(categories))]
+		snapshot := plain
+		// 1 resolved case in 100 records learning, three in four of them
+		// agreed, the rest the partnership's outcome; 1 open case in 100
+		// has an agreement with learning proposed.
+		if learns || status == "open" && lrng.IntN(100) == 0 {
+			proposed := created.Add(time.Duration(lrng.Int64N(int64(at.Sub(created)) + 1)))
+			if snapshot, err = learnedSnapshot(ref, status, category, stage, closed, at, proposed, lrng.IntN(4) > 0); err != nil {
+				return 0, err
+			}
+		}
 		caseRows = append(caseRows, []any{ref, "bench", status, stage, at.Add(5 * 24 * time.Hour), false,
-			categories[rng.IntN(len(categories))], raiser, respondent, []string{"raiser@" + raiser + ".example", "sam@nct.example"},
+			category, raiser, respondent, []string{"raiser@" + raiser + ".example", "sam@nct.example"},
 			created, closed, len(evs), snapshot})
 		for k, e := range evs {
 			evRows = append(evRows, []any{ref, k + 1, "seed", e.at, e.typ, e.stage, "Seed", "seed@bench.example", "seeded",

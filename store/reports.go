@@ -116,7 +116,9 @@ const (
 // (a reporting year starts at 23:00Z in summer) from the cases and events
 // themselves, case by case, as summaryExact does for the whole period. Time
 // to resolution reads the resolved cases of the period, with the event that
-// resolved each kept on the case.
+// resolved each kept on the case, in one pass (resolutionIn); the learning
+// is read from the entries kept on the cases (learningIn,
+// store/migrations/000019), only the period's.
 func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err error) {
 	ctx, done := s.call(ctx, "Summary", reads, s.timeout)
 	defer done(&err)
@@ -124,8 +126,10 @@ func (s *Store) Summary(ctx context.Context, f ReportFilter) (_ Report, err erro
 }
 
 // summaryExact is Summary computed case by case from the cases and events
-// alone, for the whole period: what the rollups must always agree with
-// (the tests hold them to it).
+// alone, for the whole period, time to resolution and learning from each
+// case's events and snapshot, case by case: what the rollups, the columns
+// kept on the cases and resolutionIn's counting must always agree with (the
+// tests hold them to it).
 func (s *Store) summaryExact(ctx context.Context, f ReportFilter) (_ Report, err error) {
 	ctx, done := s.call(ctx, "SummaryExact", reads, s.timeout)
 	defer done(&err)
@@ -262,17 +266,29 @@ func (s *Store) summary(ctx context.Context, f ReportFilter, exact bool, plans *
 		}
 	}
 
-	byStage, err := resolvedIn(ctx, tx, f, exact)
-	if err != nil {
-		return Report{}, err
+	if exact {
+		byStage, err := resolvedExact(ctx, tx, f)
+		if err != nil {
+			return Report{}, err
+		}
+		r.TimeToResolution = append(r.TimeToResolution, resolutionTimes(byStage)...)
+	} else {
+		times, err := resolutionIn(ctx, tx, f)
+		if err != nil {
+			return Report{}, err
+		}
+		r.TimeToResolution = append(r.TimeToResolution, times...)
 	}
-	r.TimeToResolution = append(r.TimeToResolution, resolutionTimes(byStage)...)
 
 	if r.OpenNow, r.OverdueNow, err = openNow(ctx, tx, f.Policy, f.Now); err != nil {
 		return Report{}, err
 	}
 
-	r.Learning, err = learningIn(ctx, tx, f.Policy, f.From, f.To)
+	if exact {
+		r.Learning, err = learningExact(ctx, tx, f.Policy, f.From, f.To)
+	} else {
+		r.Learning, err = learningIn(ctx, tx, f.Policy, f.From, f.To)
+	}
 	if err != nil {
 		return Report{}, err
 	}
@@ -308,12 +324,13 @@ const (
 )
 
 // ReportTriggers are the triggers (table, trigger) that keep the report's
-// figures as cases and events are written (store/migrations/000016). A
-// bulk load may switch them off (ALTER TABLE ... DISABLE TRIGGER) and then
-// call report_rebuild(), which recomputes everything they keep.
+// figures as cases and events are written (store/migrations/000016, and
+// 000019's learning kept on the case). A bulk load may switch them off
+// (ALTER TABLE ... DISABLE TRIGGER) and then call report_rebuild(), which
+// recomputes everything they keep.
 var ReportTriggers = [][2]string{
 	{"cases", "report_cases_inserted"}, {"cases", "report_cases_updated"}, {"cases", "report_case_policy_changed"},
-	{"events", "report_event_recorded"}, {"events", "report_deadline_passed"},
+	{"cases", "report_case_learning"}, {"events", "report_event_recorded"}, {"events", "report_deadline_passed"},
 }
 
 // wholeDays are the first and last UTC midnights within [from, to), when
@@ -425,23 +442,17 @@ func missedRows(rows pgx.Rows, missed func(stage, n int)) error {
 	return rows.Err()
 }
 
-// resolvedIn is how long each case raised in the period and resolved took,
-// by the stage it was resolved at: the event that resolved it says at
-// which stage and when, kept on the case (resolved_stage, resolved_at; the
-// cases_resolved_policy_created index holds all that is read) or, when
-// exact, looked up in its events. A case row without one (it cannot be,
-// since 000013 derived the field for every closing event) falls back to
-// the row.
-func resolvedIn(ctx context.Context, tx pgx.Tx, f ReportFilter, exact bool) (map[int][]resolution, error) {
-	resolving := `c.resolved_stage, c.resolved_at FROM cases c`
-	if exact {
-		resolving = `r.stage, r.at FROM cases c
-LEFT JOIN LATERAL (SELECT e.stage, e.at FROM events e
-                   WHERE e.ref = c.ref AND e.resolved ORDER BY e.seq DESC LIMIT 1) r ON true`
-	}
+// resolvedExact is how long each case raised in the period and resolved
+// took, by the stage it was resolved at, case by case: the event that
+// resolved it, looked up in its events, says at which stage and when; a
+// case without one (it cannot be, since 000013 derived the field for every
+// closing event) falls back to the row. What resolutionIn must agree with.
+func resolvedExact(ctx context.Context, tx pgx.Tx, f ReportFilter) (map[int][]resolution, error) {
 	// The status as a constant: the partial index's condition.
 	rows, err := tx.Query(ctx, `
-SELECT c.policy, c.stage, c.created_at, c.closed_at, `+resolving+`
+SELECT c.policy, c.stage, c.created_at, c.closed_at, r.stage, r.at FROM cases c
+LEFT JOIN LATERAL (SELECT e.stage, e.at FROM events e
+                   WHERE e.ref = c.ref AND e.resolved ORDER BY e.seq DESC LIMIT 1) r ON true
 WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at < $3
   AND c.status = '`+workflows.StatusResolved+`' AND c.closed_at IS NOT NULL`, f.Policy, f.From, f.To)
 	if err != nil {
@@ -454,13 +465,6 @@ WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at
 	var created, closed time.Time
 	var resolvedStage *int
 	var resolvedAt *time.Time
-	// Working days depend only on the two local dates: each pair of a
-	// policy's is counted once (a year's cases share a few thousand).
-	type datePair struct {
-		policy   string
-		from, to [3]int
-	}
-	days := map[datePair]int{}
 	for rows.Next() {
 		if err := rows.Scan(&policy, &stage, &created, &closed, &resolvedStage, &resolvedAt); err != nil {
 			return nil, err
@@ -469,17 +473,170 @@ WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at
 			stage, closed = *resolvedStage, *resolvedAt
 		}
 		clock := clockFor(f.Clocks, policy)
-		y, m, d := created.In(clock.Location).Date()
-		ey, em, ed := closed.In(clock.Location).Date()
-		k := datePair{policy, [3]int{y, int(m), d}, [3]int{ey, int(em), ed}}
-		n, ok := days[k]
-		if !ok {
-			n = clock.WorkingDaysBetween(created, closed)
-			days[k] = n
-		}
-		byStage[stage] = append(byStage[stage], resolution{hours: closed.Sub(created).Hours(), days: float64(n)})
+		byStage[stage] = append(byStage[stage], resolution{hours: closed.Sub(created).Hours(),
+			days: float64(clock.WorkingDaysBetween(created, closed))})
 	}
 	return byStage, rows.Err()
+}
+
+// resolutionIn is resolutionTimes of the cases raised in the period and
+// resolved, from the resolving event kept on each case (resolved_stage,
+// resolved_at, chosen in SQL, as resolvedExact falls back to the row; the
+// cases_resolved_policy_created index holds all that is read), with only
+// what it needs: the stage and the two instants, and the policy when
+// every policy is reported. The hours are sorted once a stage. The working
+// days depend only on the two local dates: the cases are counted by stage
+// and pair of dates, each pair's working days are those between its two
+// dates' running totals (the policy's working days asked once a date), and
+// the percentiles come from how many cases took each.
+//
+// Aggregating in PostgreSQL instead (percentile_cont over the hours, counts
+// by pair of local dates with AT TIME ZONE) gave the same answers but took
+// longer than this at 1,000,000 cases (docs/performance.md).
+func resolutionIn(ctx context.Context, tx pgx.Tx, f ReportFilter) ([]ResolutionTimes, error) {
+	policyColumn := "''"
+	if f.Policy == "" {
+		policyColumn = "c.policy"
+	}
+	// The status as a constant: the partial index's condition.
+	rows, err := tx.Query(ctx, `
+SELECT `+policyColumn+`,
+       CASE WHEN c.resolved_stage IS NOT NULL AND c.resolved_at IS NOT NULL THEN c.resolved_stage ELSE c.stage END,
+       c.created_at,
+       CASE WHEN c.resolved_stage IS NOT NULL AND c.resolved_at IS NOT NULL THEN c.resolved_at ELSE c.closed_at END
+FROM cases c
+WHERE `+policyIs("c.policy", f.Policy)+` AND c.created_at >= $2 AND c.created_at < $3
+  AND c.status = '`+workflows.StatusResolved+`' AND c.closed_at IS NOT NULL`, f.Policy, f.From, f.To)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	// Local dates as days since 1970-01-01 in the policy's clock's zone.
+	type stagePair struct {
+		stage            int
+		raised, resolved int64
+	}
+	type policyDays struct {
+		clock            policies.Clock
+		raised, resolved zoneDays
+		cases            map[stagePair]int
+	}
+	byPolicy := map[string]*policyDays{}
+	hours := map[int][]float64{}
+	var policy string
+	var stage int
+	var created, resolved time.Time
+	for rows.Next() {
+		if err := rows.Scan(&policy, &stage, &created, &resolved); err != nil {
+			return nil, err
+		}
+		if f.Policy != "" {
+			policy = f.Policy
+		}
+		pd := byPolicy[policy]
+		if pd == nil {
+			clock := clockFor(f.Clocks, policy)
+			pd = &policyDays{clock: clock, raised: zoneDays{loc: clock.Location}, resolved: zoneDays{loc: clock.Location},
+				cases: map[stagePair]int{}}
+			byPolicy[policy] = pd
+		}
+		pd.cases[stagePair{stage, pd.raised.day(created), pd.resolved.day(resolved)}]++
+		hours[stage] = append(hours[stage], resolved.Sub(created).Hours())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	days := map[int]map[int]int{} // by stage, working days: how many cases took them
+	for _, pd := range byPolicy {
+		first, last := int64(math.MaxInt64), int64(math.MinInt64)
+		for k := range pd.cases {
+			first, last = min(first, k.raised, k.resolved), max(last, k.raised, k.resolved)
+		}
+		// upTo[i] is how many of the dates first+1 to first+i are working
+		// days: those after one date up to another are the difference
+		// (policies.Clock.WorkingDaysBetween, as deadlines count them).
+		upTo := make([]int, last-first+1)
+		for i := 1; i < len(upTo); i++ {
+			y, m, d := time.Unix((first+int64(i))*86400, 0).UTC().Date()
+			upTo[i] = upTo[i-1]
+			if pd.clock.IsWorkingDay(y, m, d) {
+				upTo[i]++
+			}
+		}
+		for k, n := range pd.cases {
+			w := 0
+			if k.resolved > k.raised {
+				w = upTo[k.resolved-first] - upTo[k.raised-first]
+			}
+			if days[k.stage] == nil {
+				days[k.stage] = map[int]int{}
+			}
+			days[k.stage][w] += n
+		}
+	}
+	stages := make([]int, 0, len(hours))
+	for n := range hours {
+		stages = append(stages, n)
+	}
+	sort.Ints(stages)
+	out := make([]ResolutionTimes, 0, len(stages))
+	for _, n := range stages {
+		h := hours[n]
+		sort.Float64s(h)
+		hour := func(i int) float64 { return h[i] }
+		day := countedValues(days[n])
+		out = append(out, ResolutionTimes{
+			Stage: n, Resolved: len(h),
+			MedianHours: round2(interpolate(len(h), 0.5, hour)), P90Hours: round2(interpolate(len(h), 0.9, hour)),
+			MedianWorkingDays: round2(interpolate(len(h), 0.5, day)), P90WorkingDays: round2(interpolate(len(h), 0.9, day)),
+		})
+	}
+	return out, nil
+}
+
+// zoneDays gives the local date of instants in one time zone, as days since
+// 1970-01-01: the date of the instant shifted by the offset of the zone in
+// effect then (as time.Time.Date computes it), the zone and its bounds
+// looked up only when an instant falls outside the last one's.
+type zoneDays struct {
+	loc        *time.Location
+	start, end time.Time // the last zone's bounds; zero: unbounded
+	offset     int64
+	ok         bool
+}
+
+func (z *zoneDays) day(t time.Time) int64 {
+	if !z.ok || !z.start.IsZero() && t.Before(z.start) || !z.end.IsZero() && !t.Before(z.end) {
+		local := t.In(z.loc)
+		_, offset := local.Zone()
+		z.start, z.end = local.ZoneBounds()
+		z.offset, z.ok = int64(offset), true
+	}
+	s := t.Unix() + z.offset
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
+}
+
+// countedValues is the value at each index of the values counted (value:
+// how many times), in order.
+func countedValues(counts map[int]int) func(int) float64 {
+	values := make([]int, 0, len(counts))
+	for v := range counts {
+		values = append(values, v)
+	}
+	sort.Ints(values)
+	return func(i int) float64 {
+		for _, v := range values {
+			if i < counts[v] {
+				return float64(v)
+			}
+			i -= counts[v]
+		}
+		panic("countedValues: index out of range")
+	}
 }
 
 // openNow counts the cases of policy ("" every policy) open now, whenever
@@ -493,11 +650,46 @@ WHERE ($1 = '' OR policy = $1) AND closed_at IS NULL`, policy, now).Scan(&open, 
 }
 
 // learningIn is the learning recorded from from to to (exclusive) on the
-// cases of policy ("" every policy), in no order. The snapshot keeps it
-// with the agreement (proposed or confirmed) and, once closed, on the
-// case; the filter is the cases_learning index's, so only those rows are
-// read.
+// cases of policy ("" every policy), in no order: the entries kept on the
+// cases (learning_entry, store/migrations/000019) whose instant falls in the
+// period, by the cases_learning_policy_at index. learning_at is the instant
+// to the microsecond (PostgreSQL rounds), so the index is read a little
+// wider and the entry's own instant decides; an entry whose instant
+// PostgreSQL could not read (learning_at -infinity) is read whatever the
+// period.
 func learningIn(ctx context.Context, tx pgx.Tx, policy string, from, to time.Time) ([]LearningEntry, error) {
+	rows, err := tx.Query(ctx, `
+SELECT learning_entry FROM cases
+WHERE `+policyIs("policy", policy)+` AND learning_entry IS NOT NULL
+  AND learning_at >= $2::timestamptz - interval '2 microseconds' AND learning_at < $3::timestamptz + interval '2 microseconds'
+UNION ALL
+SELECT learning_entry FROM cases
+WHERE `+policyIs("policy", policy)+` AND learning_entry IS NOT NULL AND learning_at = '-infinity'`, policy, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []LearningEntry{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var e LearningEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, err
+		}
+		if !e.At.Before(from) && e.At.Before(to) {
+			out = append(out, e)
+		}
+	}
+	return out, rows.Err()
+}
+
+// learningExact is learningIn computed from the snapshots alone, every
+// learning case's decoded in Go (learningOf): what the entries kept on the
+// cases must agree with. The filter is 000015's cases_learning index's.
+func learningExact(ctx context.Context, tx pgx.Tx, policy string, from, to time.Time) ([]LearningEntry, error) {
 	rows, err := tx.Query(ctx, `
 SELECT snapshot FROM cases
 WHERE ($1 = '' OR policy = $1)
@@ -559,15 +751,22 @@ func clockFor(clocks map[string]policies.Clock, policy string) policies.Clock {
 // interpolation between closest ranks, as PostgreSQL's percentile_cont; 0
 // for no values.
 func Percentile(values []float64, p float64) float64 {
-	if len(values) == 0 {
-		return 0
-	}
 	v := append([]float64(nil), values...)
 	sort.Float64s(v)
-	rank := p * float64(len(v)-1)
+	return interpolate(len(v), p, func(i int) float64 { return v[i] })
+}
+
+// interpolate is the p-th percentile (0 to 1) of n values in order, the
+// i-th given by nth: linear interpolation between closest ranks; 0 for
+// none.
+func interpolate(n int, p float64, nth func(int) float64) float64 {
+	if n == 0 {
+		return 0
+	}
+	rank := p * float64(n-1)
 	lo := int(math.Floor(rank))
 	hi := int(math.Ceil(rank))
-	return v[lo] + (rank-float64(lo))*(v[hi]-v[lo])
+	return nth(lo) + (rank-float64(lo))*(nth(hi)-nth(lo))
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }

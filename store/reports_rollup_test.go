@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -73,7 +74,11 @@ func (rc *rollupCase) move(to int, move, typ string) workflows.Event {
 // each moved at random: escalated, deadlines passed (with and without a
 // move), sent back to a lower stage, resolved, reopened and resolved again,
 // withdrawn, recategorised; steps re-recorded as a retried activity would
-// (the same step again, and an older one late).
+// (the same step again, and an older one late). Learning is recorded with
+// an agreement proposed (and withdrawn, or reopened with it pending),
+// confirmed, or with the partnership's outcome (beside an agreement with
+// other learning or none), at instants with nanoseconds and on the
+// periods' edges (learningInstant).
 func randomCases(t *testing.T, st *store.Store, rng *rand.Rand, n int, from, to time.Time) {
 	t.Helper()
 	policyIDs := []string{"pa", "pb", "pc"}
@@ -108,8 +113,13 @@ func randomCases(t *testing.T, st *store.Store, rng *rand.Rand, n int, from, to 
 				if _, err := st.RecordEvents(context.Background(), rc.steps[len(rc.steps)-2], render); err != nil {
 					t.Fatalf("late record %s: %v", rc.c.Ref, err)
 				}
-			case closed && r < 4: // reopened
+			case closed && r < 4: // reopened, the agreement still pending or not
 				rc.c.Status, rc.c.ClosedAt = workflows.StatusOpen, nil
+				if rng.IntN(2) == 0 {
+					rc.c.Agreement = nil
+				} else if rc.c.Agreement != nil {
+					rc.c.Agreement.At = nil
+				}
 				rc.step(t, st, workflows.Event{Type: workflows.EventReset, Stage: rc.c.Stage.Number})
 			case closed:
 				rc.step(t, st, workflows.Event{Type: workflows.EventNote, Stage: rc.c.Stage.Number})
@@ -139,16 +149,78 @@ func randomCases(t *testing.T, st *store.Store, rng *rand.Rand, n int, from, to 
 			case r == 6: // recategorised
 				rc.c.Category = categories[rng.IntN(len(categories))]
 				rc.step(t, st, workflows.Event{Type: workflows.EventNote, Stage: rc.c.Stage.Number})
+			case r == 7 && rng.IntN(2) == 0: // an agreement proposed, with learning or not
+				rc.c.Status = workflows.StatusAgreementProposed
+				rc.c.Agreement = &workflows.Agreement{ProposedBy: "R", ProposedBySide: workflows.SideRaiser, Outcome: "o",
+					Actions: []workflows.Action{}, ProposedAt: learningInstant(rng, rc.at)}
+				if rng.IntN(4) > 0 {
+					rc.c.Agreement.Learning = fmt.Sprintf("learning %d of %s", k, rc.c.Ref)
+				}
+				rc.step(t, st, workflows.Event{Type: workflows.EventAgreementProposed, Stage: rc.c.Stage.Number})
 			default: // closed: resolved, unresolved or withdrawn
 				status := []string{workflows.StatusResolved, workflows.StatusResolved, workflows.StatusUnresolved, workflows.StatusWithdrawn}[rng.IntN(4)]
 				typ := map[string]string{workflows.StatusResolved: workflows.EventAgreementConfirm, workflows.StatusUnresolved: workflows.EventOutcome,
 					workflows.StatusWithdrawn: workflows.EventWithdrawn}[status]
 				yes := status == workflows.StatusResolved
 				at := rc.at
+				if rng.IntN(4) == 0 {
+					at = at.Add(time.Duration(rng.IntN(1000))) // nanoseconds the snapshot keeps
+				}
 				rc.c.Status, rc.c.ClosedAt = status, &at
+				switch l := rng.IntN(6); {
+				case l == 0 && rc.c.Agreement != nil: // the agreement proposed, confirmed
+					agreed := learningInstant(rng, at)
+					rc.c.Agreement.ConfirmedBy, rc.c.Agreement.At = "S", &agreed
+					rc.c.Learning = rc.c.Agreement.Learning
+				case l == 1: // confirmed at once, with learning
+					agreed := learningInstant(rng, at)
+					rc.c.Agreement = &workflows.Agreement{ProposedBy: "S", ProposedBySide: workflows.SideRespondent, Outcome: "o",
+						Actions: []workflows.Action{}, Learning: "agreed learning " + rc.c.Ref, ConfirmedBy: "R", At: &agreed,
+						ProposedAt: learningInstant(rng, at)}
+					rc.c.Learning = rc.c.Agreement.Learning
+				case l == 2: // the partnership's outcome, with learning of its own
+					rc.c.Learning = "outcome learning " + rc.c.Ref
+				case l == 3: // with none
+					rc.c.Learning = ""
+				}
 				rc.step(t, st, workflows.Event{Type: typ, Stage: rc.c.Stage.Number, Resolved: &yes, ClosedStatus: status})
 			}
 		}
+	}
+}
+
+// learningEdges are instants the periods start or end at (rollupPeriods):
+// learning recorded on them, or a nanosecond or a microsecond either side,
+// or between two microseconds (PostgreSQL keeps the instant rounded to one),
+// falls in or out of the period as the instant itself says.
+var learningEdges = func() []time.Time {
+	london, _ := time.LoadLocation("Europe/London")
+	return []time.Time{
+		time.Date(2026, 4, 1, 0, 0, 0, 0, london), // 2026-03-31T23:00Z, BST
+		time.Date(2026, 3, 29, 0, 0, 0, 0, london), time.Date(2026, 3, 30, 0, 0, 0, 0, london),
+		time.Date(2026, 10, 25, 0, 0, 0, 0, london), time.Date(2026, 10, 26, 0, 0, 0, 0, london), // 23:00Z, then 00:00Z
+		time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 4, 10, 13, 0, 0, 0, time.UTC), time.Date(2026, 4, 11, 12, 0, 0, 0, time.UTC),
+	}
+}()
+
+// learningInstant is when learning is recorded near at: at itself, with
+// nanoseconds, or on (or just beside) one of the periods' edges, in UTC or
+// in London time (the snapshot then says +01:00 or Z).
+func learningInstant(rng *rand.Rand, at time.Time) time.Time {
+	london, _ := time.LoadLocation("Europe/London")
+	switch rng.IntN(4) {
+	case 0:
+		return at
+	case 1:
+		return at.Add(time.Duration(rng.IntN(1e6))).In(london)
+	default:
+		offsets := []time.Duration{-time.Microsecond, -501, -500, -1, 0, 0, 1, 499, 500, 501, time.Microsecond}
+		e := learningEdges[rng.IntN(len(learningEdges))].Add(offsets[rng.IntN(len(offsets))])
+		if rng.IntN(2) == 0 {
+			return e.In(london)
+		}
+		return e.UTC()
 	}
 }
 
@@ -158,7 +230,13 @@ func randomCases(t *testing.T, st *store.Store, rng *rand.Rand, n int, from, to 
 func rollupPeriods(rng *rand.Rand, from, to time.Time) []store.ReportFilter {
 	london, _ := time.LoadLocation("Europe/London")
 	clock, _ := policies.NewClock(policies.CalendarEnglandAndWales, "Europe/London", "17:00")
-	clocks := map[string]policies.Clock{"pa": clock}
+	// pb's clock in a zone whose summer time is half an hour (local dates
+	// of time to resolution); pc's the default clock.
+	lordHowe, err := policies.NewClock(policies.CalendarEnglandAndWales, "Australia/Lord_Howe", "17:00")
+	if err != nil {
+		panic(err)
+	}
+	clocks := map[string]policies.Clock{"pa": clock, "pb": lordHowe}
 	dir := []store.ReportAgency{{Policy: "pa", Agency: "nhft"}, {Policy: "pa", Agency: "nct"}, {Policy: "pa", Agency: "police"},
 		{Policy: "pa", Agency: "ics"}, {Policy: "pb", Agency: "schools"}, {Policy: "pc", Agency: "Health"}}
 	periods := [][2]time.Time{
@@ -174,6 +252,12 @@ func rollupPeriods(rng *rand.Rand, from, to time.Time) []store.ReportFilter {
 		a := from.Add(time.Duration(rng.Int64N(int64(to.Sub(from)))))
 		b := a.Add(time.Duration(rng.Int64N(int64(60 * 24 * time.Hour))))
 		periods = append(periods, [2]time.Time{a, b})
+	}
+	// Starting and ending a nanosecond off the edges learning is recorded
+	// on, and half a microsecond.
+	for _, d := range []time.Duration{1, -1, 500} {
+		periods = append(periods, [2]time.Time{learningEdges[0].Add(d), learningEdges[4].Add(d)},
+			[2]time.Time{learningEdges[5].Add(-d), learningEdges[8].Add(d)})
 	}
 	var out []store.ReportFilter
 	for _, p := range periods {
@@ -204,8 +288,6 @@ func sameAsExact(t *testing.T, st *store.Store, filters []store.ReportFilter) {
 	}
 }
 
-// rollupState is everything the triggers keep: the cases' derived columns
-// and the rollups' non-zero counts.
 // rebuildAgrees asserts that what the triggers kept is what
 // report_rebuild() recomputes from the cases and events.
 func rebuildAgrees(t *testing.T, conn *pgx.Conn) {
@@ -219,12 +301,16 @@ func rebuildAgrees(t *testing.T, conn *pgx.Conn) {
 	}
 }
 
+// rollupState is everything the triggers keep: the cases' derived columns
+// (the highest stage, the resolving event, the learning) and the rollups'
+// non-zero counts.
 func rollupState(t *testing.T, conn *pgx.Conn) string {
 	t.Helper()
 	var s string
 	err := conn.QueryRow(context.Background(), `
 SELECT concat_ws(E'\n',
-  (SELECT string_agg(concat_ws(' ', ref, max_to_stage, highest_stage, resolved_seq, resolved_stage, resolved_at), E'\n' ORDER BY ref) FROM cases),
+  (SELECT string_agg(concat_ws(' ', ref, max_to_stage, highest_stage, resolved_seq, resolved_stage, resolved_at,
+                               learning_at, learning_entry), E'\n' ORDER BY ref) FROM cases),
   (SELECT string_agg(concat_ws(' ', policy, day, dim, key, n), E'\n' ORDER BY policy, day, dim, key) FROM report_raised WHERE n <> 0),
   (SELECT string_agg(concat_ws(' ', policy, day, stage, n), E'\n' ORDER BY policy, day, stage) FROM report_deadlines WHERE n <> 0))`).Scan(&s)
 	if err != nil {
@@ -293,10 +379,24 @@ func TestSummaryRollupsRebuiltAfterBulkLoad(t *testing.T) {
 			c := created.Add(time.Duration(1+rng.IntN(500)) * time.Hour)
 			closed = &c
 		}
+		policy, category := []string{"pa", "pb"}[rng.IntN(2)], []string{"roles", "threshold"}[rng.IntN(2)]
+		// Some with learning in the snapshot, on the case or agreed.
+		snap := []byte(`{}`)
+		if closed != nil && rng.IntN(3) == 0 {
+			c := workflows.Case{Ref: ref, Policy: policy, Status: status, Category: category, ClosedAt: closed,
+				Stage: workflows.StageState{Number: stage}, Learning: "bulk learning " + ref}
+			if rng.IntN(2) == 0 {
+				agreed := learningInstant(rng, *closed)
+				c.Agreement = &workflows.Agreement{Learning: c.Learning, At: &agreed, ProposedAt: created}
+			}
+			var err error
+			if snap, err = json.Marshal(c); err != nil {
+				t.Fatal(err)
+			}
+		}
 		exec(`INSERT INTO cases (ref, policy, status, stage, due_at, urgent, category, raiser_agency, respondent_agency, parties,
-			created_at, closed_at, version, snapshot) VALUES ($1, $2, $3, $4, $5, false, $6, $7, 'nct', '{}', $5, $8, 1, '{}')`,
-			ref, []string{"pa", "pb"}[rng.IntN(2)], status, stage, created, []string{"roles", "threshold"}[rng.IntN(2)],
-			[]string{"nhft", "police"}[rng.IntN(2)], closed)
+			created_at, closed_at, version, snapshot) VALUES ($1, $2, $3, $4, $5, false, $6, $7, 'nct', '{}', $5, $8, 1, $9)`,
+			ref, policy, status, stage, created, category, []string{"nhft", "police"}[rng.IntN(2)], closed, snap)
 		seq := 1
 		event := func(at time.Time, typ string, stage int, to *int, resolved *bool) {
 			exec(`INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text, to_stage, resolved)
@@ -316,7 +416,14 @@ func TestSummaryRollupsRebuiltAfterBulkLoad(t *testing.T) {
 		}
 	}
 	triggers("ENABLE")
+	var kept int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM cases WHERE ref LIKE 'BULK-%' AND learning_entry IS NOT NULL`).Scan(&kept); err != nil || kept != 0 {
+		t.Fatalf("%d bulk-loaded cases keep learning before report_rebuild (%v): the trigger was meant to be off", kept, err)
+	}
 	exec(`SELECT report_rebuild()`)
+	if tally := learningKept(t, conn); tally.bySource[store.LearningAgreement] == 0 || tally.bySource[store.LearningOutcome] == 0 {
+		t.Fatalf("the bulk load's learning, rebuilt: %+v; want both agreed and the outcome's", tally)
+	}
 	filters := rollupPeriods(rng, from, to)
 	sameAsExact(t, st, filters)
 
@@ -327,7 +434,16 @@ func TestSummaryRollupsRebuiltAfterBulkLoad(t *testing.T) {
 	exec(`UPDATE cases SET policy = 'pb' WHERE ref IN ('BULK-006', 'R0007', 'R0008')`)
 	exec(`INSERT INTO events (ref, seq, run_id, at, type, stage, by_name, by_email, text)
 		SELECT ref, version + 100, 'x', created_at + interval '3 days', 'deadline_passed', 2, 'b', 'b', 'b' FROM cases WHERE ref LIKE 'BULK-01%'`)
+	// Learning written into snapshots, recategorised, taken out; and the
+	// kept entry itself overwritten (the trigger puts it back).
+	exec(`UPDATE cases SET snapshot = jsonb_set(snapshot, '{learning}', to_jsonb('straight ' || ref))
+		WHERE ref IN (SELECT ref FROM cases WHERE snapshot->>'status' IN ('resolved', 'unresolved') ORDER BY ref LIMIT 5)`)
+	exec(`UPDATE cases SET snapshot = jsonb_set(snapshot, '{category}', '"recategorised"') WHERE learning_entry IS NOT NULL AND ref LIKE 'R%'`)
+	exec(`UPDATE cases SET snapshot = snapshot - 'learning' WHERE ref = (SELECT min(ref) FROM cases WHERE learning_entry->>'source' = 'outcome')`)
+	exec(`UPDATE cases SET learning_entry = NULL, learning_at = NULL WHERE ref = (SELECT max(ref) FROM cases WHERE learning_entry IS NOT NULL)`)
+	learningKept(t, conn)
 	sameAsExact(t, st, filters)
+	rebuildAgrees(t, conn)
 }
 
 // Cases recorded before 000016 are counted by its backfill.
