@@ -110,8 +110,6 @@ func (d *Dispatcher) dispatchOnce(ctx context.Context) (int, error) {
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
-	// Marks are retried while the claim is still this dispatcher's.
-	markBy := time.Now().Add(dispatchLease - 10*time.Second)
 	// Sends finish and are marked even as the dispatcher stops: a
 	// notification sent and not marked would be sent again.
 	sendCtx := context.WithoutCancel(ctx)
@@ -120,20 +118,24 @@ func (d *Dispatcher) dispatchOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.dispatch(sendCtx, ctx, n, markBy)
+			d.dispatch(sendCtx, ctx, n)
 		}()
 	}
 	wg.Wait()
 	return len(claimed), nil
 }
 
-// dispatch sends one notification and marks how it went. The mark is
-// retried (PostgreSQL may be away for a while) until markBy, the end of the
-// claim, or once more when the dispatcher is stopping (a process being
-// stopped has seconds, not a minute); if it still cannot be written the
-// notification is claimed and sent again after the lease, which is as much
-// as any delivery can promise when what it sent cannot be recorded.
-func (d *Dispatcher) dispatch(ctx, stopping context.Context, n store.Notification, markBy time.Time) {
+// dispatch sends one notification and marks how it went. A mark that
+// cannot be written (PostgreSQL away) is retried until it is: this
+// dispatcher claims nothing more meanwhile (dispatchOnce waits for its
+// batch), so it does not take the notification again when the claim's
+// lease runs out, and a mail that went is not sent twice. A stopping
+// process tries once more and gives up (it has seconds, not minutes); the
+// notification is then claimed and sent again after the lease, which is
+// as much as any delivery can promise when what it sent cannot be
+// recorded. So can another worker's dispatcher, once the lease is over,
+// while PostgreSQL was away for longer than that.
+func (d *Dispatcher) dispatch(ctx, stopping context.Context, n store.Notification) {
 	log := d.Acts.logger()
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	status, sendErr := d.Acts.deliver(sctx, n)
@@ -155,13 +157,13 @@ func (d *Dispatcher) dispatch(ctx, stopping context.Context, n store.Notificatio
 		if err == nil {
 			return
 		}
-		if time.Now().Add(wait).After(markBy) || stopping.Err() != nil {
-			log.Error("notification's delivery not marked; it will be claimed again when its lease ends",
+		if stopping.Err() != nil {
+			log.Error("notification's delivery not marked as the dispatcher stops; it will be claimed again when its lease ends",
 				"ref", n.Ref, "seq", n.Seq, "channel", n.Channel, "status", status, "error", err)
 			return
 		}
 		log.Warn("notification's delivery not marked yet; trying again", "ref", n.Ref, "seq", n.Seq, "in", wait, "error", err)
-		time.Sleep(wait)
+		sleep(stopping, wait)
 		wait = min(2*wait, 10*time.Second)
 	}
 }
