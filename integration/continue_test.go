@@ -149,10 +149,7 @@ func TestContinueAsNewMidStageLosesNothing(t *testing.T) {
 	}
 	// Every notification went out once, those a run put off for the next
 	// included.
-	sent, err := s.store.Notifications(ctx, c.Ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sent := s.delivered(t, c.Ref)
 	told := map[int]bool{}
 	for _, n := range sent {
 		told[n.Seq] = true

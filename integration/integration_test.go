@@ -430,10 +430,7 @@ func TestDrillCaseEndToEnd(t *testing.T) {
 		t.Fatalf("events in PostgreSQL:\n got %s\nwant %s", got, want)
 	}
 	// ... and every party was told of the changes someone else caused.
-	notes, err := s.store.Notifications(ctx, c.Ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	notes := s.delivered(t, c.Ref)
 	told := map[string]int{}
 	for _, n := range notes {
 		if n.Status != "sent" {
@@ -574,6 +571,31 @@ func TestCaseActionsAndRules(t *testing.T) {
 
 // recordHistory saves a workflow's history for the replay tests when
 // ESCALATE_RECORD_HISTORY names a directory (make record-histories).
+// delivered waits until none of the case's notifications is left to send
+// and returns them all: the worker's dispatcher sends them a moment after
+// they are recorded, which may be after the case has closed.
+func (s *system) delivered(t *testing.T, ref string) []store.Notification {
+	t.Helper()
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		notes, err := s.store.Notifications(context.Background(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiting := 0
+		for _, n := range notes {
+			if n.Status == store.NotePending || n.Status == store.NoteRetrying {
+				waiting++
+			}
+		}
+		if waiting == 0 {
+			return notes
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s: %d notifications still to be sent after 30 s", ref, waiting)
+		}
+	}
+}
+
 func recordHistory(t *testing.T, c client.Client, id, name string) {
 	dir := os.Getenv("ESCALATE_RECORD_HISTORY")
 	if dir == "" {
