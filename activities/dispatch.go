@@ -37,9 +37,9 @@ const (
 )
 
 // dispatchLease is how long a claimed notification is the dispatcher's
-// that claimed it: its send is bounded by sendTimeout, and its mark is
-// retried within the rest. A dispatcher that dies leaves its claims to be
-// taken again when their lease ends.
+// that claimed it: its send is bounded by sendTimeout, and its mark
+// normally takes milliseconds. A dispatcher that dies leaves its claims
+// to be taken again when their lease ends.
 const dispatchLease = sendTimeout + 40*time.Second
 
 func (d *Dispatcher) parallel() int {
