@@ -3,9 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"escalate/internal/testdb"
 	"escalate/store"
 	"escalate/workflows"
 )
@@ -296,20 +293,7 @@ func TestLearningOddSnapshots(t *testing.T) {
 // ones too, and the report lists it as before.
 func TestLearningBackfilled(t *testing.T) {
 	ctx := context.Background()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	admin := strings.Replace(base, "/postgres?", fmt.Sprintf("/escalate_store_rl_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e9), 1)
-	t.Cleanup(func() { _ = testdb.Drop(context.Background(), admin) })
-	if err := store.PrepareBefore(ctx, admin, 19); err != nil {
-		t.Fatalf("prepare before 000019: %v", err)
-	}
-	st, err := store.Open(ctx, appURL(t, admin), store.Options{Keys: testKeys(t, testKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st, admin := storeBefore(t, "escalate_store_rl", 19)
 	rng := rand.New(rand.NewPCG(20, 2026))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	randomCases(t, st, rng, 120, from, to)

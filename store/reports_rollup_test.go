@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"escalate/internal/testdb"
 	"escalate/policies"
 	"escalate/store"
 	"escalate/workflows"
@@ -449,20 +446,7 @@ func TestSummaryRollupsRebuiltAfterBulkLoad(t *testing.T) {
 // Cases recorded before 000016 are counted by its backfill.
 func TestSummaryRollupsBackfilled(t *testing.T) {
 	ctx := context.Background()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	admin := strings.Replace(base, "/postgres?", fmt.Sprintf("/escalate_store_ru_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e9), 1)
-	t.Cleanup(func() { _ = testdb.Drop(context.Background(), admin) })
-	if err := store.PrepareBefore(ctx, admin, 16); err != nil {
-		t.Fatalf("prepare before 000016: %v", err)
-	}
-	st, err := store.Open(ctx, appURL(t, admin), store.Options{Keys: testKeys(t, testKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st, admin := storeBefore(t, "escalate_store_ru", 16)
 	rng := rand.New(rand.NewPCG(18, 2026))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	randomCases(t, st, rng, 80, from, to)

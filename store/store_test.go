@@ -65,6 +65,24 @@ func testDatabase(t *testing.T) string {
 	return dsn
 }
 
+// storeBefore is a database of its own migrated to just before version,
+// opened as the application opens it, and its administrator's URL: for
+// tests of what a migration does to what was recorded before it.
+func storeBefore(t *testing.T, prefix string, version uint) (*store.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	admin := testdb.New(t, prefix)
+	if err := store.PrepareBefore(ctx, admin, version); err != nil {
+		t.Fatalf("prepare before %06d: %v", version, err)
+	}
+	st, err := store.Open(ctx, appURL(t, admin), store.Options{Keys: testKeys(t, testKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st, admin
+}
+
 func appURL(t *testing.T, adminURL string) string {
 	t.Helper()
 	u, err := store.AppURL(adminURL)

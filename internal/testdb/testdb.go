@@ -16,19 +16,26 @@ import (
 )
 
 // Fresh creates and migrates (store.Prepare) a database of its own for one
-// test, named after prefix, on the server TEST_DATABASE_URL names (its
-// "postgres" database replaced), drops it when the test ends, and returns
-// its administrator's URL.
+// test (New) and returns its administrator's URL.
 func Fresh(t testing.TB, prefix string) string {
+	t.Helper()
+	dsn := New(t, prefix)
+	if err := store.Prepare(context.Background(), dsn); err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	return dsn
+}
+
+// New names a database of its own for one test, after prefix, on the
+// server TEST_DATABASE_URL names (its "postgres" database replaced), to be
+// created by whoever prepares it, and drops it when the test ends.
+func New(t testing.TB, prefix string) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
 		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	dsn := strings.Replace(base, "/postgres?", fmt.Sprintf("/%s_%d_%d?", prefix, os.Getpid(), time.Now().UnixNano()%1e9), 1)
-	if err := store.Prepare(context.Background(), dsn); err != nil {
-		t.Fatalf("prepare: %v", err)
-	}
 	t.Cleanup(func() { _ = Drop(context.Background(), dsn) })
 	return dsn
 }
