@@ -16,7 +16,7 @@ export POLICY_DIR ?= policies/drill
 # "context deadline exceeded", a failure that says nothing about the code.
 FUZZTIME ?= 10000x
 
-.PHONY: bench chaos dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools web-assets chromium screenshots
+.PHONY: bench bench-server chaos dev test fuzz lint maildev unit integration build postgres record-histories compose-config clean prod-smoke temporal-server-tools web-assets chromium screenshots
 
 MAILDEV := $(CURDIR)/.dev/maildev/node_modules/.bin/maildev
 export MAILDEV
@@ -63,6 +63,11 @@ test: $(BIN)/temporal $(BIN)/workflowcheck $(MAILDEV) chromium postgres lint
 BENCH_FULL_FLAGS := -storm 5000 -memory 10000 -report-cases 1000000 -duration 60s -rate-for 60s
 bench: $(BIN)/temporal postgres
 	$(GO) run ./bench -out bench-results.json $(if $(FULL),$(BENCH_FULL_FLAGS)) $(BENCH_FLAGS)
+
+## bench-server: the bench on the real Temporal server on PostgreSQL (prod-smoke's, built like docker-compose.yml's) instead of a dev server; BENCH_FLAGS as for bench
+bench-server: temporal-server-tools $(BIN)/temporal postgres
+	TEMPORAL_SERVER_VERSION=$(TEMPORAL_SERVER_VERSION) GO=$(GO) scripts/prod-smoke.sh --temporal-only -- \
+	  $(GO) run ./bench -out bench-results-server.json $(if $(FULL),$(BENCH_FULL_FLAGS)) $(BENCH_FLAGS)
 
 ## chaos: the fault tests (integration/chaos_test.go) at full size; their quick versions run in make test
 CHAOS_FLAGS ?= -chaos.storm=200 -chaos.pgdown=60s -chaos.clients=200 -chaos.cases=1000 -chaos.mixed=60s

@@ -63,7 +63,9 @@ func procRSS(pid int) (rss, peak float64) {
 }
 
 // findPid is the process whose command line contains needle (the dev
-// server's: its database file is in the bench's own directory).
+// server's: its database file is in the bench's own directory), other
+// than the bench's own (and `go run`'s), whose -temporal-process flag may
+// name it too.
 func findPid(needle string) int {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
@@ -71,7 +73,8 @@ func findPid(needle string) int {
 		if err != nil {
 			continue
 		}
-		if strings.Contains(strings.ReplaceAll(string(raw), "\x00", " "), needle) {
+		line := strings.ReplaceAll(string(raw), "\x00", " ")
+		if strings.Contains(line, needle) && !strings.Contains(line, "-temporal-process") {
 			pid, _ := strconv.Atoi(filepath.Base(d))
 			return pid
 		}

@@ -42,11 +42,15 @@ type options struct {
 	memory      int
 	reportCases int
 	temporalCLI string
-	databaseURL string
-	out         string
-	profile     string
-	keep        bool
-	rounds      int
+	// temporalAddress and temporalProcess: a Temporal server the bench
+	// did not start, and what its command line contains (for its CPU).
+	temporalAddress string
+	temporalProcess string
+	databaseURL     string
+	out             string
+	profile         string
+	keep            bool
+	rounds          int
 }
 
 func main() {
@@ -72,6 +76,8 @@ func main() {
 	flag.IntVar(&o.memory, "memory", 300, "open cases while the worker's memory is read (full: 10000)")
 	flag.IntVar(&o.reportCases, "report-cases", 100000, "cases seeded with COPY for the oversight report (full: 1000000)")
 	flag.StringVar(&o.temporalCLI, "temporal-cli", "bin/temporal", "the Temporal CLI that runs the dev server")
+	flag.StringVar(&o.temporalAddress, "temporal-address", os.Getenv("BENCH_TEMPORAL_ADDRESS"), "a running Temporal server's frontend (host:port, namespace default) to measure on instead of a dev server of the bench's own (default $BENCH_TEMPORAL_ADDRESS; make bench-server starts the real server on PostgreSQL and sets it)")
+	flag.StringVar(&o.temporalProcess, "temporal-process", os.Getenv("BENCH_TEMPORAL_PROCESS"), "with -temporal-address: a string in the server's command line, to find its process and read its CPU (default $BENCH_TEMPORAL_PROCESS)")
 	flag.StringVar(&o.databaseURL, "database-url", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL: the bench creates a fresh database beside this one and drops it after")
 	flag.StringVar(&o.out, "out", "", "also write the results as JSON to this file")
@@ -183,16 +189,23 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Printf("bench %s on %d CPUs, load %s\n", rep.Commit, rep.CPUs, rep.LoadBefore)
-	sys, err := startSystem(ctx, systemConfig{temporalCLI: o.temporalCLI, databaseURL: o.databaseURL, policyDir: polDir, apiWorker: true})
+	sys, err := startSystem(ctx, systemConfig{temporalCLI: o.temporalCLI, temporalAddress: o.temporalAddress, databaseURL: o.databaseURL, policyDir: polDir, apiWorker: true})
 	if sys != nil {
 		defer sys.close(o.keep)
 	}
 	if err != nil {
 		return err
 	}
-	meter = cpuMeter{devPid: findPid(filepath.Join(sys.dir, "temporal.db"))}
+	serverNeedle := filepath.Join(sys.dir, "temporal.db")
+	if o.temporalAddress != "" {
+		serverNeedle = o.temporalProcess
+		rep.note("Temporal: the server at %s, not a dev server of the bench's own (\"dev-server CPU\" below is that server's)", o.temporalAddress)
+	}
+	if serverNeedle != "" {
+		meter = cpuMeter{devPid: findPid(serverNeedle)}
+	}
 	if meter.devPid == 0 {
-		rep.note("the dev server's process was not found: its CPU is not measured")
+		rep.note("the Temporal server's process was not found: its CPU is not measured")
 	}
 	if o.keep {
 		fmt.Printf("dev server file and logs in %s, database %s\n", sys.dir, redactURL(sys.dsn))

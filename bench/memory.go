@@ -124,7 +124,7 @@ func (b *bench) childRSS(ctx context.Context, o options, role string, n int, see
 	statsFile := heapFile + ".txt"
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), "ESCALATE_BENCH_ROLE="+role,
-		"BENCH_TEMPORAL="+b.sys.dev.FrontendHostPort(), "BENCH_DSN="+b.sys.appDSN, "RECORD_KEY="+b.sys.key,
+		"BENCH_TEMPORAL="+b.sys.temporalAddr, "BENCH_DSN="+b.sys.appDSN, "RECORD_KEY="+b.sys.key,
 		"BENCH_SMTP="+b.sys.smtp.Addr(), fmt.Sprintf("BENCH_CACHE=%d", tryCache), "BENCH_HEAP="+heapFile)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {

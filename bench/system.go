@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -35,9 +36,12 @@ import (
 // and API in this process, as `escalate dev` runs them. The engine's own
 // workflow (engine.go) runs on the same dev server.
 type system struct {
-	dir      string
-	dev      *testsuite.DevServer
-	temporal client.Client
+	dir string
+	dev *testsuite.DevServer // nil when the bench runs against a server it did not start
+	// temporalAddr is the frontend's host:port, the dev server's or the
+	// one -temporal-address names.
+	temporalAddr string
+	temporal     client.Client
 	// apiTemporal is the API's own client.
 	apiTemporal client.Client
 	dsn         string // the administrator's URL of the bench database
@@ -63,10 +67,14 @@ const benchAdminToken = "bench-admin-token"
 
 type systemConfig struct {
 	temporalCLI string
-	databaseURL string
-	policyDir   string
-	keep        bool
-	apiWorker   bool // run escalate's worker in this process
+	// temporalAddress, if set, is a running Temporal server (namespace
+	// "default") to use instead of starting a dev server, e.g. the real
+	// server on PostgreSQL that `make bench-server` starts.
+	temporalAddress string
+	databaseURL     string
+	policyDir       string
+	keep            bool
+	apiWorker       bool // run escalate's worker in this process
 }
 
 func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
@@ -75,100 +83,141 @@ func startSystem(ctx context.Context, cfg systemConfig) (*system, error) {
 		return nil, err
 	}
 	s := &system{dir: dir, log: slog.New(logTally{}), wftStats: newWFTMeter()}
-	cli, err := filepath.Abs(cfg.temporalCLI)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(cli); err != nil {
-		return nil, fmt.Errorf("the Temporal CLI is needed at %s (make bin/temporal): %w", cli, err)
-	}
-	devLog, err := os.Create(filepath.Join(dir, "temporal.log"))
-	if err != nil {
-		return nil, err
-	}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	s.dev, err = testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
-		ExistingPath:  cli,
-		ClientOptions: &client.Options{Namespace: "default", Logger: quietSDKLog{}, MetricsHandler: s.wftStats},
-		DBFilename:    filepath.Join(dir, "temporal.db"),
-		LogLevel:      "error",
-		Stdout:        devLog,
-		Stderr:        devLog,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start the Temporal dev server: %w", err)
+	if cfg.temporalAddress != "" {
+		s.temporalAddr = cfg.temporalAddress
+		if s.temporal, err = client.Dial(client.Options{HostPort: s.temporalAddr, Namespace: "default", Logger: quietSDKLog{}, MetricsHandler: s.wftStats}); err != nil {
+			return s, fmt.Errorf("dial the Temporal server at %s: %w", s.temporalAddr, err)
+		}
+	} else if err := s.startDevServer(sctx, cfg.temporalCLI); err != nil {
+		return s, err
 	}
-	s.temporal = s.dev.Client()
 	if err := worker.EnsureSearchAttributes(sctx, s.temporal, "default"); err != nil {
-		return nil, err
+		return s, err
+	}
+	if err := searchAttributesUsable(sctx, s.temporal); err != nil {
+		return s, err
 	}
 
 	s.dsn = strings.Replace(cfg.databaseURL, "/postgres?", fmt.Sprintf("/escalate_bench_%d_%d?", os.Getpid(), time.Now().UnixNano()%1e6), 1)
 	if s.dsn == cfg.databaseURL {
-		return nil, fmt.Errorf("-database-url must name the postgres database with a query string (…/postgres?sslmode=disable): the bench makes its own beside it")
+		return s, fmt.Errorf("-database-url must name the postgres database with a query string (…/postgres?sslmode=disable): the bench makes its own beside it")
 	}
 	if err := store.Prepare(sctx, s.dsn); err != nil {
-		return nil, fmt.Errorf("prepare the bench database: %w", err)
+		return s, fmt.Errorf("prepare the bench database: %w", err)
 	}
 	if s.key, err = store.NewRecordKey(); err != nil {
-		return nil, err
+		return s, err
 	}
 	if s.keys, err = store.ParseRecordKeys(s.key); err != nil {
-		return nil, err
+		return s, err
 	}
 	if s.admin, err = store.Open(sctx, s.dsn, store.Options{Keys: s.keys, UnsafeAllowPrivileged: true}); err != nil {
-		return nil, err
+		return s, err
 	}
 	if s.db, err = pgxpool.New(sctx, s.dsn); err != nil {
-		return nil, err
+		return s, err
 	}
 	if s.appDSN, err = store.AppURL(s.dsn); err != nil {
-		return nil, err
+		return s, err
 	}
 	if s.store, err = store.Open(sctx, s.appDSN, store.Options{Keys: s.keys}); err != nil {
-		return nil, err
+		return s, err
 	}
 
 	if s.smtp, err = startSMTPSink(); err != nil {
-		return nil, err
+		return s, err
 	}
 	mailer, err := activities.NewSMTPMailer("smtp://"+s.smtp.Addr(), "escalate@bench.example")
 	if err != nil {
-		return nil, err
+		return s, err
 	}
 	s.acts = &activities.Activities{Store: s.store, Temporal: s.temporal, Mailer: mailer,
 		Webhooks: activities.NewWebhookPoster(false), PublicURL: "http://escalate.bench", Log: s.log}
 	if cfg.apiWorker {
 		if err := s.startWorker(); err != nil {
-			return nil, err
+			return s, err
 		}
 	}
 	if err := s.startEngineWorker(); err != nil {
-		return nil, err
+		return s, err
 	}
 
 	if s.pols, err = policies.Load(cfg.policyDir); err != nil {
-		return nil, err
+		return s, err
 	}
 	// The API has a client of its own, as in `escalate api`, whose calls
 	// the bench times.
-	apiTemporal, err := client.Dial(client.Options{HostPort: s.dev.FrontendHostPort(), Namespace: "default", Logger: quietSDKLog{},
+	apiTemporal, err := client.Dial(client.Options{HostPort: s.temporalAddr, Namespace: "default", Logger: quietSDKLog{},
 		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(rpcs.interceptor())}}})
 	if err != nil {
-		return nil, err
+		return s, err
 	}
 	s.apiTemporal = apiTemporal
 	handler := api.New(api.Config{Store: s.store, Temporal: apiTemporal, Policies: s.pols, AdminToken: benchAdminToken,
 		Log: s.log, WritesPerMinute: 0}).Handler()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return s, err
 	}
 	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.http.Serve(ln) }()
 	s.apiURL = "http://" + ln.Addr().String()
 	return s, nil
+}
+
+// searchAttributesUsable waits until a list query naming every one of
+// escalate's search attributes is accepted: a server other than the dev
+// server takes a few seconds to serve attributes just registered, and
+// refuses a case start meanwhile.
+func searchAttributesUsable(ctx context.Context, c client.Client) error {
+	var terms []string
+	for _, k := range workflows.SearchAttributeKeys() {
+		terms = append(terms, k.GetName()+" IS NOT NULL")
+	}
+	query := strings.Join(terms, " OR ")
+	for {
+		_, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default", PageSize: 1, Query: query})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("escalate's search attributes are not usable: %w", err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// startDevServer starts the Temporal dev server from the CLI at cli, with
+// its SQLite file in the bench's directory, as `make dev` runs it.
+func (s *system) startDevServer(ctx context.Context, cli string) error {
+	cli, err := filepath.Abs(cli)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(cli); err != nil {
+		return fmt.Errorf("the Temporal CLI is needed at %s (make bin/temporal): %w", cli, err)
+	}
+	devLog, err := os.Create(filepath.Join(s.dir, "temporal.log"))
+	if err != nil {
+		return err
+	}
+	s.dev, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  cli,
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietSDKLog{}, MetricsHandler: s.wftStats},
+		DBFilename:    filepath.Join(s.dir, "temporal.db"),
+		LogLevel:      "error",
+		Stdout:        devLog,
+		Stderr:        devLog,
+	})
+	if err != nil {
+		return fmt.Errorf("start the Temporal dev server: %w", err)
+	}
+	s.temporal = s.dev.Client()
+	s.temporalAddr = s.dev.FrontendHostPort()
+	return nil
 }
 
 // startWorker runs escalate's worker in this process, with the options
@@ -225,6 +274,8 @@ func (s *system) close(keep bool) {
 	}
 	if s.dev != nil {
 		_ = s.dev.Stop()
+	} else if s.temporal != nil {
+		s.temporal.Close()
 	}
 	if !keep {
 		if s.dsn != "" {

@@ -12,6 +12,14 @@
 # Everything it creates is fresh and uniquely named (three databases, one
 # role, ports chosen free) and is stopped and dropped on the way out,
 # whatever happens. On failure it prints the tail of every process's log.
+#
+#   scripts/prod-smoke.sh --temporal-only -- CMD [ARG...]
+# stops after the Temporal server, its namespace and escalate's search
+# attributes are ready, runs CMD with BENCH_TEMPORAL_ADDRESS (the frontend's
+# host:port) and BENCH_TEMPORAL_PROCESS (a string in the server's command
+# line) set, and tears everything down when CMD ends, with its exit status:
+# `make bench-server` measures on the real server that way.
+#
 # Needs: PostgreSQL with trust auth for PGUSER (default postgres) at PGHOST:PGPORT
 # (default 127.0.0.1:5432), Go, curl, jq, ss; builds the Temporal server and
 # SQL tool into ./bin when missing (make temporal-server-tools).
@@ -30,6 +38,16 @@ fail() {
   exit 1
 }
 elapsed() { echo "$(($(date +%s) - STARTED))s"; }
+
+TEMPORAL_ONLY=()
+if [ "${1:-}" = "--temporal-only" ]; then
+  shift
+  [ "${1:-}" != "--" ] || shift
+  (($# > 0)) || fail "--temporal-only needs a command to run: scripts/prod-smoke.sh --temporal-only -- CMD [ARG...]"
+  TEMPORAL_ONLY=("$@")
+elif (($# > 0)); then
+  fail "unknown arguments: $* (usage: scripts/prod-smoke.sh [--temporal-only -- CMD [ARG...]])"
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/escalate-prod-smoke.XXXXXX")
 ID=$(date +%Y%m%d%H%M%S)_$$
@@ -295,6 +313,13 @@ for ((i = 0; ; i++)); do
   sleep 0.5
 done
 say "escalate setup: search attributes registered and usable after $((i / 2))s: $attrs"
+if ((${#TEMPORAL_ONLY[@]} > 0)); then
+  say "running ${TEMPORAL_ONLY[*]} against the Temporal server at $TEMPORAL_ADDR"
+  status=0
+  BENCH_TEMPORAL_ADDRESS=$TEMPORAL_ADDR BENCH_TEMPORAL_PROCESS=$WORK/temporal.yaml "${TEMPORAL_ONLY[@]}" || status=$?
+  say "${TEMPORAL_ONLY[0]} ended with status $status ($(elapsed))"
+  exit "$status"
+fi
 start worker-1 "$WORK/worker-1.log" "${escalate_env[@]}" DATABASE_URL="$OWNER_URL" DATABASE_APP_URL="$APP_URL" "$ESCALATE" worker
 WORKER1_PID=$LAST_PID
 start worker-2 "$WORK/worker-2.log" "${escalate_env[@]}" DATABASE_URL="$OWNER_URL" DATABASE_APP_URL="$APP_URL" "$ESCALATE" worker
